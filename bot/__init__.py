@@ -1,0 +1,1 @@
+"""Changebot: a team's production change-management process, run in Slack."""

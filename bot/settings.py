@@ -1,0 +1,374 @@
+"""Deployment settings (secrets, URLs) and the team's policy.
+
+Settings come from the environment and `.env`. The policy comes from a TOML file
+(`CHANGEBOT_POLICY`, else `./changebot.toml`), overridden one key at a time by
+`CHANGEBOT_<SECTION>__<KEY>`. Every number of the written process is a default here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from bot.durations import Duration
+
+Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
+_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channels(Section):
+    changes: str | None = Field(None, description="channel id where change cards are posted")
+    engineering: str | None = Field(None, description="channel id for emergency broadcasts")
+
+
+class Groups(Section):
+    security: str | None = Field(None, description="security team user group id (S...)")
+    tech_leads: str | None = Field(None, description="tech lead user group id (S...)")
+    deployers: str | None = Field(
+        None, description="user group allowed to deploy besides the author (optional)"
+    )
+    evidence: str | None = Field(
+        None, description="user group allowed to export evidence (default: tech leads)"
+    )
+
+
+class Windows(Section):
+    monitoring: Duration = timedelta(minutes=30)
+    monitoring_high_risk: Duration = timedelta(minutes=60)
+    verification_grace: Duration = timedelta(minutes=30)
+    retrospective: Duration = timedelta(hours=24)
+    retrospective_warning: Duration = timedelta(hours=4)
+    emergency_approval: Duration = timedelta(hours=4)
+    review_reminder: Duration = timedelta(hours=4)
+    review_escalation: Duration = timedelta(hours=4)
+
+
+class BusinessHours(Section):
+    timezone: str = "UTC"
+    days: str = "mon-fri"
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    holidays_country: str = Field("", description="ISO country code for public holidays")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
+            ) from exc
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: time, info) -> time:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("end must be later than start, e.g. start 09:00 and end 17:00")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return parse_days(self.days)
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """`mon-fri`, `mon,wed,fri` or `sun-thu` -> weekday numbers (Monday is 0)."""
+    days: set[int] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        bounds = part.split("-")
+        if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
+            raise ValueError(
+                f"{text!r} is not a list of days: write e.g. mon-fri or mon,tue,thu"
+            )
+        first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
+        day = first
+        days.add(day)
+        while day != last:
+            day = (day + 1) % 7
+            days.add(day)
+    return frozenset(days)
+
+
+class Review(Section):
+    standard: int = Field(1, ge=0)
+    normal: int = Field(1, ge=0)
+    normal_high_risk: int = Field(2, ge=0)
+    high_risk: int = Field(2, ge=0)
+    high_risk_tech_leads: int = Field(1, ge=0)
+    emergency: int = Field(1, ge=0)
+    security_counts_as_peer: bool = False
+
+
+DEFAULT_SECURITY_KEYWORDS = [
+    "auth", "oauth", "saml", "sso", "jwt", "password", "token", "secret", "credential",
+    "encrypt", "decrypt", "crypto", "tls", "ssl", "certificate", "pii", "gdpr", "privacy",
+    "iam", "rbac", "permission", "firewall", "security group", "vpc", "kms",
+]
+DEFAULT_SECURITY_PATHS = [
+    "**/auth/**", "**/*auth*", "**/*crypto*", "**/*secret*", "terraform/**", "**/iam*",
+    "**/*.tf", "**/security/**", "**/permissions/**",
+]
+
+
+class Security(Section):
+    keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_KEYWORDS))
+    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_PATHS))
+
+
+class GitHubPolicy(Section):
+    production_environment: str = "production"
+    require_ci: bool = True
+    reset_approvals_on_push: bool = True
+    count_pr_reviews: bool = True
+
+
+class Emergency(Section):
+    mention_here: bool = True
+
+
+class Policy(BaseModel):
+    """The team's process. Build one directly in tests; `load_config` reads it from files."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channels: Channels = Channels()
+    groups: Groups = Groups()
+    windows: Windows = Windows()
+    business_hours: BusinessHours = BusinessHours()
+    review: Review = Review()
+    security: Security = Security()
+    github: GitHubPolicy = GitHubPolicy()
+    emergency: Emergency = Emergency()
+
+
+class Settings(BaseSettings):
+    """Where the bot runs and the secrets it holds; 12-factor, read from the environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite+aiosqlite:///changebot.db"
+    github_token: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_webhook_secret: str | None = None
+    changebot_policy: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if re.match(r"^postgres(ql)?://", value):
+            raise ValueError(
+                "use the asyncpg driver: write postgresql+asyncpg://user@host/db"
+            )
+        if value.startswith("sqlite://"):
+            raise ValueError("use the aiosqlite driver: write sqlite+aiosqlite:///changebot.db")
+        return value
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    policy: Policy
+
+
+class ConfigError(Exception):
+    """Start-up cannot go on; each problem names the setting, what is wrong and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_ENV_NAMES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "database_url": "DATABASE_URL",
+    "github_token": "GITHUB_TOKEN",
+    "github_api_url": "GITHUB_API_URL",
+    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+    "changebot_policy": "CHANGEBOT_POLICY",
+}
+
+
+def policy_env_name(*path: str) -> str:
+    return "CHANGEBOT_" + "__".join(p.upper() for p in path)
+
+
+def _policy_settings_class(toml_file: Path | None, env_file: str | None) -> type[BaseSettings]:
+    class PolicySettings(BaseSettings, Policy):
+        model_config = SettingsConfigDict(
+            env_prefix="CHANGEBOT_",
+            env_nested_delimiter="__",
+            env_file=env_file,
+            toml_file=toml_file,
+            extra="ignore",
+            frozen=True,
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources = [init_settings, env_settings, dotenv_settings]
+            if toml_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls))
+            return tuple(sources)
+
+    return PolicySettings
+
+
+def _describe(error: dict, *, policy: bool) -> str:
+    loc = [str(part) for part in error["loc"]]
+    if policy:
+        name = ".".join(loc) + f" ({policy_env_name(*loc[:2])})"
+    else:
+        name = _ENV_NAMES.get(loc[0], loc[0].upper())
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting: check its spelling against changebot.example.toml"
+    return f"{name}: {message}"
+
+
+_REQUIRED_POLICY = [
+    (("channels", "changes"), "the channel id (C...) where change cards are posted"),
+    (("channels", "engineering"), "the channel id (C...) for emergency broadcasts"),
+    (("groups", "security"), "the security team's user group id (S...)"),
+    (("groups", "tech_leads"), "the tech leads' user group id (S...)"),
+]
+
+
+def load_config(mode: Mode, env_file: str | None = ".env") -> Config:
+    """Read settings and policy for `mode`; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings(_env_file=env_file)
+    except ValidationError as exc:
+        problems += [_describe(e, policy=False) for e in exc.errors()]
+
+    toml_file, toml_problems = _policy_file(settings)
+    problems += toml_problems
+
+    policy: Policy | None = None
+    try:
+        loaded = _policy_settings_class(toml_file, env_file)()
+        policy = Policy.model_validate(loaded.model_dump())
+    except ValidationError as exc:
+        problems += [_describe(e, policy=True) for e in exc.errors()]
+    except SettingsError as exc:  # an environment value that is not JSON where JSON is needed
+        problems += _not_json(exc)
+
+    if settings and policy:
+        problems += _missing(mode, settings, policy)
+    if problems:
+        raise ConfigError(problems)
+    assert settings and policy
+    return Config(settings, policy)
+
+
+def _not_json(exc: SettingsError) -> list[str]:
+    section = re.search(r'field "(\w+)"', str(exc))
+    prefix = policy_env_name(section.group(1)) + "__" if section else "CHANGEBOT_"
+    names = [name for name in os.environ if name.upper().startswith(prefix)]
+    return [
+        f"{name}: a list must be written as JSON, e.g. {name}='[\"jwt\", \"tls\"]'"
+        for name in sorted(names) or [prefix + "…"]
+    ]
+
+
+def _policy_file(settings: Settings | None) -> tuple[Path | None, list[str]]:
+    """The TOML policy to read, and what is wrong with it before pydantic looks."""
+    named = settings.changebot_policy if settings else os.environ.get("CHANGEBOT_POLICY")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            return None, [
+                f"CHANGEBOT_POLICY: no policy file at {path}: "
+                "copy changebot.example.toml there or unset the variable"
+            ]
+    elif Path("changebot.toml").is_file():
+        path = Path("changebot.toml")
+    else:
+        return None, []
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return None, [f"CHANGEBOT_POLICY: cannot read {path}: {exc}"]
+    unknown = [key for key in data if key not in Policy.model_fields]
+    return path, [
+        f"[{key}] in {path}: unknown section: the sections are "
+        + ", ".join(Policy.model_fields)
+        for key in unknown
+    ]
+
+
+def _missing(mode: Mode, settings: Settings, policy: Policy) -> list[str]:
+    if mode in ("migrate", "playground", "cli"):
+        return []
+    problems = []
+    if not settings.slack_bot_token:
+        problems.append(
+            "SLACK_BOT_TOKEN: missing: set it to the app's bot token (xoxb-...), "
+            "found under OAuth & Permissions"
+        )
+    if mode == "serve" and not settings.slack_signing_secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET: missing: set it to the signing secret "
+            "under Basic Information > App Credentials"
+        )
+    if mode == "socket" and not settings.slack_app_token:
+        problems.append(
+            "SLACK_APP_TOKEN: missing: create an app-level token (xapp-...) "
+            "with connections:write under Basic Information"
+        )
+    for path, what in _REQUIRED_POLICY:
+        section = getattr(policy, path[0])
+        if not getattr(section, path[1]):
+            problems.append(
+                f"{'.'.join(path)} ({policy_env_name(*path)}): missing: set it to {what} "
+                "in changebot.toml or the environment"
+            )
+    return problems
