@@ -1,0 +1,213 @@
+"""The tables. Times are aware UTC on SQLite and PostgreSQL alike (`UTCDateTime`).
+
+Enums are stored as short strings (see bot.lifecycle for their values). JSON columns hold
+lists and small records that are read whole and written whole, never edited in place.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, even on SQLite which keeps no zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: use the injected clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utc_field(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index)
+    )
+
+
+def json_field(default_factory=list) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSONType, nullable=False))
+
+
+class Change(SQLModel, table=True):
+    """A proposed production change: the PR/ticket of Step 1 and where it stands."""
+
+    __tablename__ = "changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=150)
+    description: str
+    category: str = Field(max_length=16)
+    risk: str = Field(max_length=8)
+    rollback_plan: str
+    testing: str = ""
+    security_notes: str = ""
+    security_checkboxes: list[str] = json_field()
+    pr_url: str | None = Field(default=None, max_length=500)
+    reviewers: list[str] = json_field()
+    planned_at: datetime | None = utc_field()
+    impact: str = ""  # emergencies: what is broken or at risk
+    involved: list[str] = json_field()
+
+    author_id: str = Field(max_length=32, index=True)
+    status: str = Field(max_length=16, index=True)
+    revision: int = 1
+    created_at: datetime = utc_field(nullable=False)
+    updated_at: datetime = utc_field(nullable=False)
+    closed_at: datetime | None = utc_field()
+
+    # The Slack view whose submission created it: a retried submission finds this row.
+    source_key: str | None = Field(default=None, max_length=64, unique=True)
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+
+    # Step 4: security review
+    security_required: bool = False
+    security_triggers: list[dict] = json_field()
+
+    # Step 2: the linked pull request and its CI, as last read from GitHub
+    pr_repo: str | None = Field(default=None, max_length=200)
+    pr_number: int | None = None
+    pr_info: dict = json_field(dict)
+    head_sha: str | None = Field(default=None, max_length=64, index=True)
+    merge_sha: str | None = Field(default=None, max_length=64, index=True)
+    ci_state: str = Field(default="none", max_length=16)
+    ci_detail: dict = json_field(dict)
+    github_error: str | None = None
+    github_checked_at: datetime | None = utc_field()
+
+    # Steps 5-8
+    staging_deployed_at: datetime | None = utc_field()
+    staging_verified_at: datetime | None = utc_field()
+    staging_validation: dict = json_field(dict)
+    deployed_at: datetime | None = utc_field(index=True)
+    deployed_by: str | None = Field(default=None, max_length=64)
+    deploy_method: str | None = Field(default=None, max_length=32)
+    deploy_exceptions: list[str] = json_field()
+    monitoring_ends_at: datetime | None = utc_field()
+    verified_at: datetime | None = utc_field()
+    verification: dict = json_field(dict)
+    rollback_started_at: datetime | None = utc_field()
+    rollback_finished_at: datetime | None = utc_field()
+    rollback: dict = json_field(dict)
+
+    # Emergencies
+    broadcast_channel: str | None = Field(default=None, max_length=32)
+    broadcast_ts: str | None = Field(default=None, max_length=32)
+    retrospective_due_at: datetime | None = utc_field(index=True)
+    retrospective_done_at: datetime | None = utc_field()
+    retrospective: dict = json_field(dict)
+
+
+class Approval(SQLModel, table=True):
+    """One person's decision on one revision of a change (peer review or security review)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        # The same person deciding twice on the same revision counts once.
+        UniqueConstraint("change_id", "revision", "kind", "actor", name="uq_approval_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    revision: int
+    kind: str = Field(max_length=16)  # peer | security
+    decision: str = Field(max_length=24)  # approved | rejected | changes_requested
+    actor: str = Field(max_length=120)  # Slack user id, or gh:<login> when unmapped
+    user_id: str | None = Field(default=None, max_length=32)
+    github_login: str | None = Field(default=None, max_length=100)
+    source: str = Field(default="slack", max_length=16)  # slack | github
+    tech_lead: bool = False  # was in the tech-lead group when deciding
+    commit_sha: str | None = Field(default=None, max_length=64)
+    reason: str = ""
+    created_at: datetime = utc_field(nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: every change of state is written with one of these, in one transaction."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    at: datetime = utc_field(nullable=False, index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=48)
+    detail: dict = json_field(dict)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class Reminder(SQLModel, table=True):
+    """Due work that must happen exactly once: a row, claimed atomically by one sweeper."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_pending", "sent_at", "cancelled_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=48)
+    change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    recipient: str | None = Field(default=None, max_length=32)
+    payload: dict = json_field(dict)
+    due_at: datetime = utc_field(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = utc_field()
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = utc_field()
+    cancelled_at: datetime | None = utc_field()
+    created_at: datetime = utc_field(nullable=False)
+
+
+class InboundRequest(SQLModel, table=True):
+    """Keys of requests already handled, so that a retry from Slack or GitHub is ignored."""
+
+    __tablename__ = "inbound_requests"
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = utc_field(nullable=False)
+
+
+class UserLink(SQLModel, table=True):
+    """GitHub login <-> Slack user, so that reviews on GitHub count as the person's."""
+
+    __tablename__ = "user_links"
+
+    github_login: str = Field(primary_key=True, max_length=100)
+    slack_user_id: str = Field(max_length=32, index=True)
+    linked_by: str = Field(max_length=16)  # email | command
+    created_at: datetime = utc_field(nullable=False)
+
+
+class Deployment(SQLModel, table=True):
+    """A production deployment reported by GitHub; change_id is empty when none matched."""
+
+    __tablename__ = "deployments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    github_deployment_id: int = Field(unique=True)
+    repo: str = Field(max_length=200)
+    environment: str = Field(max_length=100)
+    sha: str = Field(max_length=64, index=True)
+    creator: str | None = Field(default=None, max_length=100)
+    change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    at: datetime = utc_field(nullable=False, index=True)

@@ -1,0 +1,121 @@
+"""Reminder rows: scheduled in the caller's transaction, claimed atomically by one sweeper.
+
+Claiming is one `UPDATE … RETURNING` over due, unclaimed rows; on PostgreSQL the candidate
+rows are locked `FOR UPDATE SKIP LOCKED`, so two processes never claim the same row. SQLite
+serialises writers, which gives the same guarantee there.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Reminder
+
+
+async def schedule(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    change_id: int | None = None,
+    recipient: str | None = None,
+    payload: dict | None = None,
+) -> bool:
+    """Add a reminder unless one with this key exists; True when it was added."""
+    values = dict(
+        key=key, kind=kind, due_at=due_at, created_at=now, change_id=change_id,
+        recipient=recipient, payload=payload or {}, attempts=0,
+    )
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Reminder).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def cancel(
+    session: AsyncSession, *, now: datetime, change_id: int, kinds: Sequence[str] | None = None,
+    reason: str = "no longer applies",
+) -> int:
+    """Cancel the change's reminders that have not been sent (all, or of these kinds)."""
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.change_id) == change_id)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .values(cancelled_at=now, last_error=reason)
+    )
+    if kinds is not None:
+        statement = statement.where(col(Reminder.kind).in_(kinds))
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
+
+
+async def claim_due(
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
+) -> list[Reminder]:
+    due = (
+        select(Reminder.id)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .where(col(Reminder.due_at) <= now)
+        .where(or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now))
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(due.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=now + lease, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+    )
+    rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+async def finish(
+    session: AsyncSession, reminder_id: int, *, worker: str, now: datetime,
+    sent: bool = True, note: str | None = None,
+) -> bool:
+    """Mark sent (or cancelled) if we still hold the claim; False if someone took it over."""
+    values = {"sent_at": now} if sent else {"cancelled_at": now, "last_error": note}
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id) == reminder_id, col(Reminder.claimed_by) == worker)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .values(**values)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def retry_later(
+    session: AsyncSession, reminder_id: int, *, worker: str, retry_at: datetime, error: str,
+    count_attempt: bool = True,
+) -> None:
+    """Keep the row, note the error, and let it be claimed again at retry_at."""
+    values: dict = {"claimed_until": retry_at, "last_error": error[:500]}
+    if not count_attempt:  # waiting for something else is not a failed attempt
+        values["attempts"] = Reminder.attempts - 1
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id) == reminder_id, col(Reminder.claimed_by) == worker)
+        .values(**values)
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def pending(session: AsyncSession, change_id: int | None = None) -> Sequence[Reminder]:
+    query = select(Reminder).where(
+        col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None)
+    )
+    if change_id is not None:
+        query = query.where(Reminder.change_id == change_id)
+    return (await session.exec(query.order_by(col(Reminder.due_at)))).all()

@@ -1,0 +1,61 @@
+"""Queries. Handlers never talk SQL: they call the core, which calls these."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import case
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Approval, AuditEvent, Change
+
+CLOSED_STATUSES = ("completed", "cancelled", "rolled_back")
+
+
+async def get_change(session: AsyncSession, change_id: int, *, lock: bool = False) -> Change | None:
+    query = select(Change).where(Change.id == change_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def open_changes(session: AsyncSession, first_author: str | None = None) -> Sequence[Change]:
+    """Changes not yet closed; `first_author`'s own first, then newest first."""
+    query = select(Change).where(col(Change.status).not_in(CLOSED_STATUSES))
+    if first_author:
+        query = query.order_by(case((Change.author_id == first_author, 0), else_=1))
+    query = query.order_by(col(Change.id).desc())
+    return (await session.exec(query)).all()
+
+
+async def audit_history(session: AsyncSession, change_id: int) -> Sequence[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.change_id == change_id)
+        .order_by(col(AuditEvent.id))
+    )
+    return (await session.exec(query)).all()
+
+
+def add_audit(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    change_id: int | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append an audit event to the session's transaction (it commits with the change)."""
+    event = AuditEvent(change_id=change_id, at=at, actor=actor, action=action, detail=detail or {})
+    session.add(event)
+    return event
+
+
+async def approvals_of(session: AsyncSession, change_id: int) -> Sequence[Approval]:
+    query = select(Approval).where(Approval.change_id == change_id).order_by(col(Approval.id))
+    return (await session.exec(query)).all()
+
+
+async def change_by_source(session: AsyncSession, source_key: str) -> Change | None:
+    return (await session.exec(select(Change).where(Change.source_key == source_key))).first()
