@@ -1,0 +1,759 @@
+"""The change lifecycle: the written change-management process (OPS-01) as pure rules.
+
+The process, step by step, and where each step lives in this module:
+
+1. Change proposal        -> `Status.proposed`; category and risk (`Category`, `Risk`)
+2. Automated testing      -> the `ci_gate`: all checks green before production
+3. Peer review            -> `approval_rule`, `approvals_gate`, `may_approve`, `may_reject`
+4. Security review        -> `security_review_gate`, `may_decide_security`
+                             (what triggers one is in `bot.security`)
+5. Staging deployment     -> `Status.staging`, the `staging_gate`
+6. Production deployment  -> `Status.deploying`, the `business_hours_gate`, `may_operate`
+7. Verification           -> `Status.monitoring`, `monitoring_window`, `may_complete`
+8. Rollback               -> `Status.rolled_back`, at any time after a deployment
+Emergency changes         -> `allowed_next`: straight to production; approval may come after
+
+Nothing here talks to Slack, GitHub or a database. Functions take the facts of a change
+(`ChangeFacts`), the team's `Policy` and the current time, and return values. Every number
+(how many approvals, how long to monitor, business hours) is read from the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from bot.business_hours import describe, format_moment, is_business_time, next_business_time
+from bot.settings import Policy
+
+# --------------------------------------------------------------------------------------
+# States, categories, risk
+# --------------------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    proposed = "proposed"
+    in_review = "in_review"
+    approved = "approved"
+    staging = "staging"
+    ready = "ready"
+    deploying = "deploying"
+    monitoring = "monitoring"
+    completed = "completed"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    rolled_back = "rolled_back"
+
+    @property
+    def label(self) -> str:
+        """`in review`, `rolled back`: the status as a word in a sentence."""
+        return self.value.replace("_", " ")
+
+
+class Category(StrEnum):
+    """The change categories of the process ("Change Categories")."""
+
+    standard = "standard"  # low-risk, pre-approved patterns (dependency updates, bug fixes)
+    normal = "normal"  # most code and infrastructure changes
+    high_risk = "high_risk"  # database schema changes, major architecture changes
+    emergency = "emergency"  # critical security patches or production outages
+
+    @property
+    def label(self) -> str:
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    Category.standard: "Standard",
+    Category.normal: "Normal",
+    Category.high_risk: "High-risk",
+    Category.emergency: "Emergency",
+}
+
+
+class Risk(StrEnum):
+    """The risk assessment of the proposal (Step 1)."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class GateState(StrEnum):
+    met = "met"
+    pending = "pending"
+    failed = "failed"
+    unknown = "unknown"
+    not_required = "not_required"
+    bypassed = "bypassed"
+
+
+# --------------------------------------------------------------------------------------
+# Transitions
+# --------------------------------------------------------------------------------------
+
+_S = Status
+
+# The normal path is proposed -> in_review -> approved -> staging -> ready -> deploying ->
+# monitoring -> completed. A revision (or a new push) sends a change back to review, which
+# resets its approvals. A rollback may happen at any time after a production deployment.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    _S.proposed: frozenset({_S.in_review, _S.cancelled}),
+    _S.in_review: frozenset({_S.approved, _S.rejected, _S.cancelled, _S.in_review}),
+    _S.approved: frozenset({_S.staging, _S.in_review, _S.rejected, _S.cancelled}),
+    _S.staging: frozenset({_S.ready, _S.in_review, _S.rejected, _S.cancelled}),
+    _S.ready: frozenset({_S.deploying, _S.monitoring, _S.in_review, _S.rejected, _S.cancelled}),
+    _S.deploying: frozenset({_S.monitoring, _S.rolled_back}),
+    _S.monitoring: frozenset({_S.completed, _S.rolled_back}),
+    _S.completed: frozenset({_S.rolled_back}),
+    _S.rejected: frozenset({_S.in_review, _S.cancelled}),
+    _S.cancelled: frozenset(),
+    _S.rolled_back: frozenset(),
+}
+
+# Emergency changes: "Deploy immediately", the approval may come after deployment.
+EMERGENCY_SHORTCUTS: dict[Status, frozenset[Status]] = {
+    status: frozenset({_S.deploying, _S.monitoring})
+    for status in (_S.proposed, _S.in_review, _S.approved, _S.staging)
+}
+
+# Closed: nothing can happen to the change any more.
+CLOSED: frozenset[Status] = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
+
+# Before production: the change can still be revised, rejected or cancelled.
+PRE_PRODUCTION: frozenset[Status] = frozenset(
+    {_S.proposed, _S.in_review, _S.approved, _S.staging, _S.ready, _S.rejected}
+)
+
+# In production (or was): only a rollback undoes it.
+IN_PRODUCTION: frozenset[Status] = frozenset({_S.deploying, _S.monitoring, _S.completed})
+
+
+def allowed_next(status: Status, category: Category = Category.normal) -> frozenset[Status]:
+    """The statuses a change of `category` may move to from `status`."""
+    nexts = TRANSITIONS[status]
+    if category == Category.emergency:
+        nexts |= EMERGENCY_SHORTCUTS.get(status, frozenset())
+    return nexts
+
+
+def can_transition(src: Status, dst: Status, category: Category = Category.normal) -> bool:
+    return dst in allowed_next(src, category)
+
+
+def is_closed(status: Status) -> bool:
+    return status in CLOSED
+
+
+# --------------------------------------------------------------------------------------
+# The facts of a change
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One approval as recorded: the same person may appear twice (double click, GitHub)."""
+
+    user: str
+    at: datetime
+    is_tech_lead: bool = False
+    source: str = "slack"  # slack | github
+
+
+@dataclass(frozen=True)
+class ChangeFacts:
+    """What the rules need to know about one change; storage builds it, the rules read it."""
+
+    category: Category
+    risk: Risk
+    status: Status
+    author: str
+    approvals: tuple[Vote, ...] = ()
+    rejected_by: str | None = None
+    security_required: bool = False
+    security_approved_by: str | None = None
+    security_changes_requested: bool = False
+    security_override_by: str | None = None
+    pr_linked: bool = False
+    ci_state: str = "none"  # none | success | failure | pending | unknown
+    ci_failing: tuple[str, ...] = ()
+    staging_verified: bool = False
+    deployed_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------
+# Step 3: peer review
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """How many distinct approvals a change needs, and how many of them from tech leads."""
+
+    count: int
+    tech_leads: int = 0
+
+
+def approval_rule(policy: Policy, category: Category, risk: Risk) -> ApprovalRule:
+    """The process: "Minimum 1 approval for standard changes, 2 for high-risk"; see the policy."""
+    review = policy.review
+    if category == Category.standard:
+        return ApprovalRule(review.standard)
+    if category == Category.normal:
+        return ApprovalRule(review.normal_high_risk if risk == Risk.high else review.normal)
+    if category == Category.high_risk:
+        return ApprovalRule(review.high_risk, review.high_risk_tech_leads)
+    return ApprovalRule(review.emergency)
+
+
+def counted_approvers(facts: ChangeFacts, policy: Policy) -> dict[str, bool]:
+    """The people whose approval counts, each once, mapped to "is a tech lead".
+
+    Duplicates (a double click, the same person on Slack and GitHub) count once; the
+    author's own approval never counts (segregation of duties). GitHub reviews count when
+    `policy.github.count_pr_reviews`; a security approval counts as a peer approval when
+    `policy.review.security_counts_as_peer`.
+    """
+    approvers: dict[str, bool] = {}
+    for vote in facts.approvals:
+        if vote.user == facts.author:
+            continue
+        if vote.source == "github" and not policy.github.count_pr_reviews:
+            continue
+        approvers[vote.user] = approvers.get(vote.user, False) or vote.is_tech_lead
+    security = facts.security_approved_by
+    if policy.review.security_counts_as_peer and security and security != facts.author:
+        approvers.setdefault(security, False)
+    return approvers
+
+
+@dataclass(frozen=True)
+class ApprovalProgress:
+    rule: ApprovalRule
+    approvals: int
+    tech_leads: int
+
+    @property
+    def missing(self) -> int:
+        """How many more approvals are needed (tech leads included)."""
+        return max(self.rule.count - self.approvals, self.missing_tech_leads, 0)
+
+    @property
+    def missing_tech_leads(self) -> int:
+        return max(self.rule.tech_leads - self.tech_leads, 0)
+
+    @property
+    def met(self) -> bool:
+        return self.missing == 0
+
+
+def approval_progress(facts: ChangeFacts, policy: Policy) -> ApprovalProgress:
+    approvers = counted_approvers(facts, policy)
+    return ApprovalProgress(
+        rule=approval_rule(policy, facts.category, facts.risk),
+        approvals=len(approvers),
+        tech_leads=sum(approvers.values()),
+    )
+
+
+def approvals_met(facts: ChangeFacts, policy: Policy) -> bool:
+    return approval_progress(facts, policy).met
+
+
+def status_after_vote(facts: ChangeFacts, policy: Policy) -> Status:
+    """A change in review becomes approved once its approvals are met; otherwise it stays."""
+    if facts.status == Status.in_review and approvals_met(facts, policy):
+        return Status.approved
+    return facts.status
+
+
+def status_after_push(facts: ChangeFacts, policy: Policy) -> Status:
+    """A new push to the linked PR sends an approved change back to review (policy)."""
+    reviewed = {Status.approved, Status.staging, Status.ready}
+    if policy.github.reset_approvals_on_push and facts.status in reviewed:
+        return Status.in_review
+    return facts.status
+
+
+# --------------------------------------------------------------------------------------
+# Gates before production
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One condition before production, as shown on the change card, with why and how.
+
+    `blocks_production` is false for a check that may be completed after deployment (the
+    approval of an emergency change): it is shown as pending but does not hold the deploy.
+    """
+
+    key: str
+    label: str
+    state: GateState
+    detail: str
+    how_to_open: str = ""
+    blocks_production: bool = True
+
+
+GateCheck = Callable[[ChangeFacts, Policy, datetime], Gate]
+
+
+def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 2: "All tests must pass before merge" (when a pull request is linked)."""
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("ci", "CI", state, detail, how)
+
+    if not facts.pr_linked:
+        return gate(GateState.not_required, "no pull request linked")
+    if not policy.github.require_ci:
+        return gate(GateState.not_required, "not required by policy")
+    if facts.ci_state == "success":
+        return gate(GateState.met, "all checks passed")
+    if facts.ci_state == "failure":
+        failing = ", ".join(facts.ci_failing)
+        detail = f"failing: {failing}" if failing else "checks failed"
+        return gate(GateState.failed, detail, "fix the failing checks and push again")
+    if facts.ci_state == "pending":
+        return gate(GateState.pending, "checks running", "wait for the checks to finish")
+    if facts.ci_state == "none":
+        return gate(GateState.pending, "no checks reported yet", "wait for CI to report")
+    return gate(GateState.unknown, "unknown — GitHub unreachable", "retry once GitHub answers")
+
+
+def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 3: the approvals the category needs, from people other than the author."""
+    progress = approval_progress(facts, policy)
+    rule = progress.rule
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate("approvals", "Approvals", state, detail, how, blocks)
+
+    if facts.status == Status.rejected:
+        by = f" by <@{facts.rejected_by}>" if facts.rejected_by else ""
+        return gate(GateState.failed, f"rejected{by}", "revise the change and resubmit it")
+    if rule.count == 0 and rule.tech_leads == 0:
+        return gate(GateState.not_required, "no approval required by policy")
+    noun = "approval" if rule.count == 1 else "approvals"
+    detail = f"{progress.approvals} of {rule.count} {noun}"
+    if progress.met:
+        return gate(GateState.met, detail)
+    if progress.missing_tech_leads:
+        detail += f" — {_needs_tech_leads(progress)}"
+    how = _more_approvals(progress)
+    if facts.category == Category.emergency:
+        return gate(GateState.pending, f"{detail} — may come after deployment", how, False)
+    return gate(GateState.pending, detail, how)
+
+
+def security_review_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 4: the security team approves security-sensitive changes (see bot.security)."""
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate("security_review", "Security review", state, detail, how, blocks)
+
+    if not facts.security_required:
+        return gate(GateState.not_required, "not triggered")
+    if facts.security_override_by:
+        return gate(GateState.bypassed, f"overridden by <@{facts.security_override_by}>")
+    if facts.security_changes_requested:
+        return gate(
+            GateState.failed,
+            "changes requested",
+            "address the security team's comments and revise the change",
+        )
+    if facts.security_approved_by:
+        return gate(GateState.met, f"approved by <@{facts.security_approved_by}>")
+    how = "an approval from the security team"
+    if facts.category == Category.emergency:
+        return gate(
+            GateState.pending,
+            "waiting for the security team — may come after deployment",
+            how,
+            False,
+        )
+    return gate(GateState.pending, "waiting for the security team", how)
+
+
+def staging_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 5: the change is validated in staging (not for emergencies)."""
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("staging", "Staging", state, detail, how)
+
+    if facts.category == Category.emergency:
+        return gate(GateState.not_required, "not required for emergency changes")
+    if facts.staging_verified:
+        return gate(GateState.met, "validated in staging")
+    return gate(
+        GateState.pending,
+        "not validated in staging yet",
+        "deploy to staging and mark it verified",
+    )
+
+
+def business_hours_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 6: "Deploy during business hours (unless emergency)"."""
+    hours = policy.business_hours
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("business_hours", "Business hours", state, detail, how)
+
+    if facts.category == Category.emergency:
+        return gate(GateState.not_required, "not required for emergency changes")
+    if is_business_time(hours, now):
+        return gate(GateState.met, f"inside business hours ({describe(hours)})")
+    opening = format_moment(hours, next_business_time(hours, now))
+    return gate(
+        GateState.failed,
+        f"outside business hours ({describe(hours)})",
+        f"deploy after {opening}",
+    )
+
+
+# The gates in the order of the process. A new gate is one more function in this list.
+GATES: list[GateCheck] = [
+    ci_gate,
+    approvals_gate,
+    security_review_gate,
+    staging_gate,
+    business_hours_gate,
+]
+
+_OPEN_STATES = frozenset({GateState.met, GateState.not_required, GateState.bypassed})
+
+
+def gates(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
+    """Every gate before production, evaluated at `now`, in the order of the process."""
+    return [check(facts, policy, now) for check in GATES]
+
+
+def production_blockers(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
+    """The gates that hold the change out of production right now."""
+    return [
+        gate
+        for gate in gates(facts, policy, now)
+        if gate.state not in _OPEN_STATES and gate.blocks_production
+    ]
+
+
+def _needs_tech_leads(progress: ApprovalProgress) -> str:
+    missing = progress.missing_tech_leads
+    if missing == 1:
+        return "needs a tech lead" if progress.tech_leads == 0 else "needs another tech lead"
+    return f"needs {missing} more tech leads"
+
+
+def _more_approvals(progress: ApprovalProgress) -> str:
+    more, leads = progress.missing, progress.missing_tech_leads
+
+    def amount(n: int, noun: str) -> str:
+        return f"one more {noun}" if n == 1 else f"{n} more {noun}s"
+
+    if leads == 0:
+        return amount(more, "approval")
+    lead_words = "a tech lead" if leads == 1 else f"{leads} tech leads"
+    if leads == more:
+        return f"{amount(more, 'approval')} from {lead_words}"
+    return f"{amount(more, 'approval')}, {'one' if leads == 1 else leads} from {lead_words}"
+
+
+# --------------------------------------------------------------------------------------
+# Who may do what
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allowed or not; when refused, `reason` is what the person reads (ephemeral)."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+def _refuse(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+# How a status reads after "This change is …".
+_STATE_PHRASES: dict[Status, str] = {
+    _S.proposed: "not in review yet",
+    _S.in_review: "in review",
+    _S.approved: "approved",
+    _S.staging: "in staging",
+    _S.ready: "ready for production",
+    _S.deploying: "being deployed to production",
+    _S.monitoring: "being monitored in production",
+    _S.completed: "completed",
+    _S.rejected: "rejected",
+    _S.cancelled: "cancelled",
+    _S.rolled_back: "rolled back",
+}
+
+
+def _is(status: Status) -> str:
+    return f"This change is {_STATE_PHRASES[status]}"
+
+
+_APPROVABLE = frozenset({_S.proposed, _S.in_review, _S.approved, _S.staging, _S.ready})
+_APPROVABLE_EMERGENCY = _APPROVABLE | IN_PRODUCTION
+
+
+def may_approve(facts: ChangeFacts, user: str) -> Decision:
+    """Peer review: anyone but the author, once, before production (emergencies: after too)."""
+    if user == facts.author:
+        return _refuse(
+            "You can't approve your own change: segregation of duties requires someone "
+            "else to review it."
+        )
+    # A GitHub review by the same person does not stop a Slack approval: counting
+    # deduplicates them, and the policy may not count GitHub reviews at all.
+    if any(v.user == user and v.source != "github" for v in facts.approvals):
+        return _refuse("You have already approved this change: your approval counts once.")
+    emergency = facts.category == Category.emergency
+    if facts.status in (_APPROVABLE_EMERGENCY if emergency else _APPROVABLE):
+        return ALLOWED
+    if facts.status == Status.rejected:
+        return _refuse(f"{_is(facts.status)}: it can be approved again once the author revises it.")
+    if facts.status in IN_PRODUCTION:
+        return _refuse(
+            f"{_is(facts.status)}: approvals are closed. Only emergency changes may be "
+            "approved after deployment."
+        )
+    return _refuse(f"{_is(facts.status)}: there is nothing left to approve.")
+
+
+_REJECTABLE = frozenset({_S.in_review, _S.approved, _S.staging, _S.ready})
+
+
+def may_reject(facts: ChangeFacts, user: str) -> Decision:
+    """Any reviewer but the author may reject a change before production."""
+    if user == facts.author:
+        return _refuse(
+            "You can't reject your own change: revise it, or cancel it if it is no longer needed."
+        )
+    if facts.status in _REJECTABLE:
+        return ALLOWED
+    if facts.status == Status.proposed:
+        return _refuse(f"{_is(facts.status)}: wait until it is submitted for review.")
+    if facts.status == Status.rejected:
+        return _refuse("This change is already rejected.")
+    if facts.status in IN_PRODUCTION:
+        return _refuse(f"{_is(facts.status)}: roll it back instead of rejecting it.")
+    return _refuse(f"{_is(facts.status)}: there is nothing left to reject.")
+
+
+def _author_before_production(
+    facts: ChangeFacts, user: str, verb: str, in_production: str
+) -> Decision:
+    if user != facts.author:
+        return _refuse(f"Only the author (<@{facts.author}>) can {verb} this change.")
+    if facts.status in PRE_PRODUCTION:
+        return ALLOWED
+    if facts.status in IN_PRODUCTION:
+        return _refuse(f"{_is(facts.status)}: {in_production}")
+    return _refuse(f"{_is(facts.status)}: propose a new change instead.")
+
+
+def may_revise(facts: ChangeFacts, user: str) -> Decision:
+    """The author revises a change before production; it goes back to review."""
+    return _author_before_production(
+        facts, user, "revise", "it can no longer be revised. Propose a new change instead."
+    )
+
+
+def may_cancel(facts: ChangeFacts, user: str) -> Decision:
+    """The author cancels a change before production."""
+    if facts.status == Status.cancelled:
+        return _refuse("This change is already cancelled.")
+    return _author_before_production(
+        facts, user, "cancel", "roll it back instead of cancelling it."
+    )
+
+
+_SECURITY_DECIDABLE = _APPROVABLE
+_SECURITY_DECIDABLE_EMERGENCY = _APPROVABLE_EMERGENCY
+
+
+def may_decide_security(facts: ChangeFacts, user: str, in_security_group: bool) -> Decision:
+    """Step 4: only the security team approves or requests changes, never on its own change."""
+    if not in_security_group:
+        return _refuse(
+            "Only members of the security team can approve a security review or request changes."
+        )
+    if user == facts.author:
+        return _refuse(
+            "You can't review the security of your own change: another member of the "
+            "security team must."
+        )
+    if not facts.security_required:
+        return _refuse("This change does not need a security review.")
+    if facts.security_override_by:
+        return _refuse(f"The security review was overridden by <@{facts.security_override_by}>.")
+    if facts.security_approved_by:
+        return _refuse(
+            f"The security review was already approved by <@{facts.security_approved_by}>."
+        )
+    if facts.security_changes_requested:
+        return _refuse(
+            "The security team already requested changes: the author must revise the change first."
+        )
+    emergency = facts.category == Category.emergency
+    if facts.status in (_SECURITY_DECIDABLE_EMERGENCY if emergency else _SECURITY_DECIDABLE):
+        return ALLOWED
+    return _refuse(f"{_is(facts.status)}: its security review can no longer be decided.")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A step someone performs on a change: where it may start, and where it leads."""
+
+    verb: str
+    moves: dict[Status, Status]
+    emergency_moves: dict[Status, Status]
+    hint: str
+
+
+_PRE_DEPLOY_EMERGENCY = tuple(EMERGENCY_SHORTCUTS)
+
+OPERATIONS: dict[str, Operation] = {
+    # Step 5: deploy to staging, then mark it validated.
+    "staging": Operation(
+        "deploy to staging",
+        {_S.approved: _S.staging},
+        {},
+        "it must be approved first",
+    ),
+    # Step 5 (in staging) or Step 7 (in production, once monitoring is over).
+    "verify": Operation(
+        "verify",
+        {_S.staging: _S.ready, _S.monitoring: _S.completed},
+        {},
+        "only a change in staging or being monitored in production can be verified",
+    ),
+    # Step 6: start the production deployment.
+    "deploy": Operation(
+        "deploy to production",
+        {_S.ready: _S.deploying},
+        {s: _S.deploying for s in _PRE_DEPLOY_EMERGENCY},
+        "it must be validated in staging first",
+    ),
+    # Step 6 done: the deployment finished (or happened outside the bot); monitoring starts.
+    "deployed": Operation(
+        "mark as deployed",
+        {_S.ready: _S.monitoring, _S.deploying: _S.monitoring},
+        {s: _S.monitoring for s in _PRE_DEPLOY_EMERGENCY},
+        "it must be validated in staging first",
+    ),
+    # Step 8: any time after a production deployment.
+    "rollback": Operation(
+        "roll back",
+        {_S.deploying: _S.rolled_back, _S.monitoring: _S.rolled_back, _S.completed: _S.rolled_back},
+        {},
+        "it has not been deployed to production",
+    ),
+}
+
+
+def status_after_step(facts: ChangeFacts, step: str) -> Status | None:
+    """Where `step` takes the change from its current status; None when it cannot."""
+    operation = _operation(step)
+    if facts.category == Category.emergency and facts.status in operation.emergency_moves:
+        return operation.emergency_moves[facts.status]
+    return operation.moves.get(facts.status)
+
+
+def may_operate(facts: ChangeFacts, user: str, is_deployer: bool, step: str) -> Decision:
+    """Staging, deployment, verification, rollback: the author or the deployers group.
+
+    This checks who and when in the lifecycle; before a production deploy, also check
+    `production_blockers`, and before completing, `may_complete`.
+    """
+    operation = _operation(step)
+    if user != facts.author and not is_deployer:
+        return _refuse(
+            f"Only the author (<@{facts.author}>) or a member of the deployers group can "
+            f"{operation.verb}."
+        )
+    if status_after_step(facts, step) is not None:
+        return ALLOWED
+    return _refuse(f"You can't {operation.verb} now. {_is(facts.status)}: {operation.hint}.")
+
+
+def _operation(step: str) -> Operation:
+    try:
+        return OPERATIONS[step]
+    except KeyError:
+        raise ValueError(f"{step!r} is not a step: use one of {', '.join(OPERATIONS)}") from None
+
+
+# --------------------------------------------------------------------------------------
+# Step 7: post-deployment verification
+# --------------------------------------------------------------------------------------
+
+
+def monitoring_window(policy: Policy, category: Category) -> timedelta:
+    """The process: "Monitoring period: 30 minutes minimum"; high-risk: "extra monitoring"."""
+    if category == Category.high_risk:
+        return policy.windows.monitoring_high_risk
+    return policy.windows.monitoring
+
+
+def monitoring_ends_at(facts: ChangeFacts, policy: Policy) -> datetime | None:
+    """When the monitoring window after the production deployment is over (UTC)."""
+    if facts.deployed_at is None:
+        return None
+    return facts.deployed_at.astimezone(UTC) + monitoring_window(policy, facts.category)
+
+
+def may_complete(facts: ChangeFacts, policy: Policy, now: datetime) -> Decision:
+    """A change being monitored completes once the monitoring window is over."""
+    if facts.status != Status.monitoring:
+        return _refuse(f"{_is(facts.status)}: only a change being monitored can complete.")
+    ends = monitoring_ends_at(facts, policy)
+    if ends is not None and now < ends:
+        window = _spell(monitoring_window(policy, facts.category))
+        return _refuse(
+            f"Keep monitoring until {format_moment(policy.business_hours, ends)}: the "
+            f"process asks for {window} of monitoring after the deployment."
+        )
+    return ALLOWED
+
+
+def _spell(delta: timedelta) -> str:
+    """`30 minutes`, `1 hour`, `90 seconds`."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+# --------------------------------------------------------------------------------------
+# Change ids as people write them
+# --------------------------------------------------------------------------------------
+
+_CHANGE_ID = re.compile(r"^(?:chg[-\s]?)?(\d+)$", re.IGNORECASE)
+
+
+def format_change_id(n: int) -> str:
+    return f"CHG-{n}"
+
+
+def parse_change_id(text: str) -> int:
+    """`CHG-12`, `chg-12` or `12` -> 12."""
+    match = _CHANGE_ID.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a change id: write it like CHG-12")
+    return int(match.group(1))
