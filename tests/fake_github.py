@@ -1,0 +1,788 @@
+"""A fake GitHub REST API on 127.0.0.1 for PyGithub (and so for `bot.github.GitHubClient`).
+
+Objects are built from the real payloads in shared/fixtures (octokit/webhooks examples and
+octokit/fixtures recordings, MIT): a copy of each is taken, every api.github.com URL in it is
+rewritten to this server's base URL (PyGithub asserts that URLs in answers belong to the
+server it talks to), and the fields a test cares about are overridden. Only the PR-file
+entries have no fixture; their shape follows GitHub's "List pull requests files" docs.
+
+    async with FakeGitHub() as gh:
+        gh.add_pull("acme", "app", 7, title="Fix", author="alice", head_sha="abc", files=["a"])
+        client = GitHubClient("token", gh.base_url)
+
+Faults (`fail`, `delay`, `unauthorized`, `rate_limit`) apply to the next requests, in the
+order they were asked for; `delay` applies to every request until `clear_faults()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+API = "https://api.github.com"
+DOCS = "https://docs.github.com/rest"
+_WEBHOOKS = Path("octokit-webhooks") / "payload-examples" / "api.github.com"
+_OCTOKIT = Path("octokit-fixtures") / "scenarios" / "api.github.com"
+_BODY = web.RequestKey("fake_github_body", object)
+
+
+def fixtures_dir() -> Path:
+    """shared/fixtures: `$CHANGEBOT_FIXTURES_DIR`, or beside the work tree (as in CI)."""
+    env = os.environ.get("CHANGEBOT_FIXTURES_DIR")
+    here = Path(__file__).resolve()
+    candidates = [Path(env)] if env else []
+    candidates += [here.parents[2] / "shared" / "fixtures", here.parents[1] / "fixtures"]
+    for candidate in candidates:
+        if (candidate / _WEBHOOKS).is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "GitHub fixtures not found (looked in "
+        + ", ".join(str(c) for c in candidates)
+        + "); set CHANGEBOT_FIXTURES_DIR to the shared/fixtures folder"
+    )
+
+
+@cache
+def _load(relative: str) -> Any:
+    with open(fixtures_dir() / relative, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def fixture(relative: str) -> Any:
+    """A fresh deep copy of one fixture file (path relative to shared/fixtures)."""
+    return copy.deepcopy(_load(relative))
+
+
+def _webhook(name: str) -> dict[str, Any]:
+    return fixture(str(_WEBHOOKS / name))
+
+
+def _octokit_exchange(scenario: str, method: str, path_suffix: str) -> dict[str, Any]:
+    for exchange in fixture(str(_OCTOKIT / scenario / "normalized-fixture.json")):
+        if exchange["method"] == method and exchange["path"].endswith(path_suffix):
+            return exchange
+    raise LookupError(f"no {method} …{path_suffix} in octokit fixture {scenario}")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fake_id(*parts: object) -> int:
+    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") or 1
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any = None
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail", "unauthorized", "rate_limit"
+    times: int
+    status: int = 500
+    reset_at: int = 0
+    after: int = 0  # requests to let through before this fault starts
+
+
+@dataclass
+class _Pull:
+    owner: str
+    repo: str
+    number: int
+    title: str
+    author: str
+    head_sha: str
+    base: str
+    head: str
+    files: list[str]
+    merged: bool
+    merge_sha: str | None
+    state: str
+    created_at: datetime
+    labels: list[str] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeGitHub:
+    """GitHub-shaped REST API served by aiohttp; state is set with the `add_*` methods."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        prefix: str = "",
+        html_url: str = "https://github.com",
+    ) -> None:
+        """`token`: when set, other tokens get 401. `prefix`: e.g. "/api/v3" (Enterprise)."""
+        self.token = token
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.html_url = html_url.rstrip("/")
+        self.log: list[RecordedRequest] = []
+        self._repos: set[tuple[str, str]] = set()
+        self._pulls: dict[tuple[str, str, int], _Pull] = {}
+        self._check_runs: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+        self._statuses: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._faults: list[_Fault] = []
+        self._delay = 0.0
+        self._wake = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+        self._next_id = 1000
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> str:
+        app = web.Application(middlewares=[self._middleware])
+        routes = [
+            web.get("/repos/{owner}/{repo}", self._get_repo),
+            web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}", self._get_pull),
+            web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/files", self._get_files),
+            web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/reviews", self._get_reviews),
+            web.get("/repos/{owner}/{repo}/commits/{sha}", self._get_commit),
+            web.get("/repos/{owner}/{repo}/commits/{sha}/check-runs", self._get_check_runs),
+            web.get("/repos/{owner}/{repo}/commits/{sha}/status", self._get_combined_status),
+            web.get("/repos/{owner}/{repo}/commits/{sha}/statuses", self._get_statuses),
+            web.get("/repos/{owner}/{repo}/statuses/{sha}", self._get_statuses),
+            web.get("/repos/{owner}/{repo}/issues/{number:\\d+}", self._get_issue),
+            web.get("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._get_labels),
+            web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._post_labels),
+        ]
+        if self.prefix:
+            sub = web.Application()
+            sub.add_routes(routes)
+            app.add_subapp(self.prefix, sub)
+        else:
+            app.add_routes(routes)
+        self._wake = asyncio.Event()
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self._base_url = f"http://127.0.0.1:{port}{self.prefix}"
+        return self._base_url
+
+    async def stop(self) -> None:
+        self._wake.set()  # let delayed handlers finish at once
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeGitHub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("FakeGitHub is not started")
+        return self._base_url
+
+    # ------------------------------------------------------------------ state setters
+
+    def add_repo(self, owner: str, repo: str) -> None:
+        self._repos.add((owner, repo))
+
+    def add_pull(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        title: str,
+        author: str,
+        head_sha: str,
+        base: str = "main",
+        head: str = "feature",
+        files: list[str] | None = None,
+        merged: bool = False,
+        merge_sha: str | None = None,
+        state: str = "open",
+    ) -> None:
+        if merged:
+            state = "closed"
+        self.add_repo(owner, repo)
+        self._pulls[(owner, repo, number)] = _Pull(
+            owner=owner, repo=repo, number=number, title=title, author=author,
+            head_sha=head_sha, base=base, head=head, files=list(files or []),
+            merged=merged, merge_sha=merge_sha, state=state,
+            created_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        )
+
+    def set_head(self, owner: str, repo: str, number: int, sha: str) -> None:
+        self._pull(owner, repo, number).head_sha = sha
+
+    def add_check_run(
+        self,
+        owner: str,
+        repo: str,
+        sha: str,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        *,
+        details_url: str | None = None,
+    ) -> dict[str, Any]:
+        """Add (or replace: GitHub's `filter=latest`) the check run `name` on `sha`."""
+        self.add_repo(owner, repo)
+        run_id = self._new_id()
+        self._check_runs.setdefault((owner, repo, sha), {})[name] = {
+            "id": run_id, "name": name, "status": status,
+            "conclusion": conclusion if status == "completed" else None,
+            "details_url": details_url,
+        }
+        return {"id": run_id, "html_url": f"{self.html_url}/{owner}/{repo}/runs/{run_id}"}
+
+    def add_status(
+        self,
+        owner: str,
+        repo: str,
+        sha: str,
+        context: str,
+        state: str,
+        *,
+        target_url: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Add a commit status; the newest one of a context wins, as on GitHub."""
+        self.add_repo(owner, repo)
+        self._statuses.setdefault((owner, repo, sha), []).insert(0, {
+            "id": self._new_id(), "context": context, "state": state,
+            "target_url": target_url, "description": description,
+        })
+
+    def add_review(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        login: str,
+        state: str = "APPROVED",
+        commit_id: str | None = None,
+        submitted_at: datetime | None = None,
+        *,
+        body: str | None = None,
+    ) -> None:
+        pull = self._pull(owner, repo, number)
+        pull.reviews.append({
+            "id": self._new_id(), "login": login, "state": state.upper(),
+            "commit_id": commit_id or pull.head_sha,
+            "submitted_at": submitted_at or datetime(2026, 1, 5, 11, 0, tzinfo=UTC),
+            "body": body,
+        })
+
+    def labels(self, owner: str, repo: str, number: int) -> list[str]:
+        return list(self._pull(owner, repo, number).labels)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request received, faults included; path without query."""
+        return [(r.method, r.path) for r in self.log]
+
+    # ------------------------------------------------------------------ faults
+
+    def fail(self, status: int = 500, times: int = 1, *, after: int = 0) -> None:
+        """Answer the next `times` requests with `status`, after letting `after` through."""
+        self._faults.append(_Fault("fail", times, status=status, after=after))
+
+    def unauthorized(self, times: int = 1) -> None:
+        self._faults.append(_Fault("unauthorized", times, status=401))
+
+    def rate_limit(self, reset_at: int, times: int = 1, *, status: int = 403) -> None:
+        self._faults.append(_Fault("rate_limit", times, status=status, reset_at=reset_at))
+
+    def delay(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+        self._delay = 0.0
+        self._wake.set()
+        self._wake = asyncio.Event()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _pull(self, owner: str, repo: str, number: int) -> _Pull:
+        try:
+            return self._pulls[(owner, repo, number)]
+        except KeyError:
+            raise KeyError(f"no pull request {owner}/{repo}#{number} in FakeGitHub") from None
+
+    def _rate_headers(self, remaining: int = 4999, reset_at: int | None = None) -> dict[str, str]:
+        # Header names and values as in octokit/fixtures' recorded GitHub answers.
+        recorded = _octokit_exchange("errors", "post", "/labels")["headers"]
+        headers = {
+            k: str(v) for k, v in recorded.items()
+            if k.startswith("x-ratelimit-") or k in ("x-github-media-type",)
+        }
+        headers["x-ratelimit-remaining"] = str(remaining)
+        headers["x-ratelimit-used"] = str(5000 - remaining)
+        headers["x-ratelimit-reset"] = str(reset_at or int(time.time()) + 3600)
+        return headers
+
+    def _json(
+        self, data: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        all_headers = self._rate_headers()
+        all_headers.update(headers or {})
+        return web.json_response(data, status=status, headers=all_headers)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None,
+               **extra: Any) -> web.Response:
+        body = {"message": message, "documentation_url": DOCS, "status": str(status), **extra}
+        return self._json(body, status=status, headers=headers)
+
+    def _not_found(self) -> web.Response:
+        return self._error(404, "Not Found")
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if self.prefix and path.startswith(self.prefix):
+            path = path[len(self.prefix):] or "/"
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+        request[_BODY] = body
+        self.log.append(RecordedRequest(
+            request.method, path, dict(request.query), dict(request.headers), body
+        ))
+        if self._delay > 0:
+            wake = self._wake
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._delay)
+        if self._faults:
+            fault = self._faults[0]
+            if fault.after > 0:
+                fault.after -= 1
+            else:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.pop(0)
+                return self._fault_response(fault)
+        if self.token is not None:
+            auth = request.headers.get("Authorization", "")
+            if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+                return self._error(401, "Bad credentials")
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            return self._not_found()
+        except web.HTTPMethodNotAllowed:
+            return self._not_found()
+
+    def _fault_response(self, fault: _Fault) -> web.Response:
+        if fault.kind == "unauthorized":
+            return self._error(401, "Bad credentials")
+        if fault.kind == "rate_limit":
+            headers = self._rate_headers(remaining=0, reset_at=fault.reset_at)
+            return self._error(
+                fault.status, "API rate limit exceeded for user ID 1000.", headers=headers,
+                documentation_url=f"{DOCS}/overview/rate-limits-for-the-rest-api",
+            )
+        if fault.status >= 500:
+            return self._error(fault.status, "Server Error")
+        return self._error(fault.status, "Injected failure")
+
+    def _paginate(self, request: web.Request, items: list[Any], *, key: str | None = None,
+                  extra: dict[str, Any] | None = None) -> web.Response:
+        """A page of `items` (per_page default 30, max 100) with GitHub's `Link` header."""
+        try:
+            per_page = min(max(int(request.query.get("per_page", "30")), 1), 100)
+            page = max(int(request.query.get("page", "1")), 1)
+        except ValueError:
+            return self._error(422, "Invalid request.")
+        last = max((len(items) + per_page - 1) // per_page, 1)
+        chunk = items[(page - 1) * per_page: page * per_page]
+
+        def link(n: int) -> str:
+            query = dict(request.query)
+            query.update({"per_page": str(per_page), "page": str(n)})
+            path = request.path  # keeps the prefix: the URL must be under the base URL
+            root = self.base_url[: len(self.base_url) - len(self.prefix)]
+            return f"<{root}{path}?{urllib.parse.urlencode(query)}>"
+
+        rels = []
+        if page < last:
+            rels += [f'{link(page + 1)}; rel="next"', f'{link(last)}; rel="last"']
+        if page > 1:
+            rels += [f'{link(1)}; rel="first"', f'{link(page - 1)}; rel="prev"']
+        headers = {"Link": ", ".join(rels)} if rels else {}
+        data: Any = chunk
+        if key is not None:
+            data = {"total_count": len(items), key: chunk, **(extra or {})}
+        return self._json(data, headers=headers)
+
+    # ------------------------------------------------------------------ shapes
+
+    def _rebase(self, obj: Any, owner: str, repo: str, login: str | None = None) -> Any:
+        """Point a fixture's Codertocat/Hello-World URLs and names at this server and repo."""
+        text = json.dumps(obj)
+        base = self.base_url
+        text = text.replace(f"{API}/repos/Codertocat/Hello-World", f"{base}/repos/{owner}/{repo}")
+        text = text.replace("https://github.com/Codertocat/Hello-World",
+                            f"{self.html_url}/{owner}/{repo}")
+        text = text.replace("Codertocat/Hello-World", f"{owner}/{repo}")
+        text = text.replace('"Hello-World"', json.dumps(repo))
+        text = text.replace(API, base)
+        text = text.replace("https://github.com", self.html_url)
+        text = text.replace("Codertocat", login or owner)
+        return json.loads(text)
+
+    def _rebase_any_repo(self, obj: Any, owner: str, repo: str) -> Any:
+        """Like `_rebase`, for fixtures recorded on any repository (octokit/fixtures)."""
+        text = json.dumps(obj)
+        text = re.sub(re.escape(API) + r'/repos/[^/"]+/[^/"{]+',
+                      f"{self.base_url}/repos/{owner}/{repo}", text)
+        text = re.sub(r'https://github\.com/[^/"]+/[^/"{]+', f"{self.html_url}/{owner}/{repo}",
+                      text)
+        return json.loads(text.replace(API, self.base_url))
+
+    def _user(self, login: str) -> dict[str, Any]:
+        user = self._rebase(_webhook("pull_request/opened.payload.json")["sender"], "x", "x", login)
+        user["id"] = _fake_id("user", login)
+        return user
+
+    def _repo_json(self, owner: str, repo: str) -> dict[str, Any]:
+        data = self._rebase(_webhook("pull_request/opened.payload.json")["repository"], owner, repo)
+        data["id"] = _fake_id("repo", owner, repo)
+        data["owner"] = self._user(owner)
+        data["default_branch"] = "main"
+        return data
+
+    def _pull_json(self, p: _Pull) -> dict[str, Any]:
+        data = self._rebase(_webhook("pull_request/opened.payload.json")["pull_request"],
+                            p.owner, p.repo)
+        api = f"{self.base_url}/repos/{p.owner}/{p.repo}"
+        html = f"{self.html_url}/{p.owner}/{p.repo}"
+        n = p.number
+        merged_at = _iso(p.created_at.replace(hour=12)) if p.merged else None
+        closed_at = merged_at if p.merged else (
+            _iso(p.created_at.replace(hour=12)) if p.state == "closed" else None
+        )
+        data.update({
+            "url": f"{api}/pulls/{n}",
+            "id": _fake_id("pull", p.owner, p.repo, n),
+            "html_url": f"{html}/pull/{n}",
+            "diff_url": f"{html}/pull/{n}.diff",
+            "patch_url": f"{html}/pull/{n}.patch",
+            "issue_url": f"{api}/issues/{n}",
+            "commits_url": f"{api}/pulls/{n}/commits",
+            "review_comments_url": f"{api}/pulls/{n}/comments",
+            "comments_url": f"{api}/issues/{n}/comments",
+            "statuses_url": f"{api}/statuses/{p.head_sha}",
+            "number": n,
+            "state": p.state,
+            "title": p.title,
+            "user": self._user(p.author),
+            "created_at": _iso(p.created_at),
+            "updated_at": _iso(p.created_at),
+            "closed_at": closed_at,
+            "merged_at": merged_at,
+            "merged": p.merged,
+            "merge_commit_sha": p.merge_sha,
+            "merged_by": self._user(p.owner) if p.merged else None,
+            "labels": [self._label_json(p.owner, p.repo, name) for name in p.labels],
+            "assignees": [],
+            "requested_reviewers": [],
+            "changed_files": len(p.files),
+            "_links": {
+                "self": {"href": f"{api}/pulls/{n}"},
+                "html": {"href": f"{html}/pull/{n}"},
+                "issue": {"href": f"{api}/issues/{n}"},
+                "comments": {"href": f"{api}/issues/{n}/comments"},
+                "review_comments": {"href": f"{api}/pulls/{n}/comments"},
+                "review_comment": {"href": f"{api}/pulls/comments{{/number}}"},
+                "commits": {"href": f"{api}/pulls/{n}/commits"},
+                "statuses": {"href": f"{api}/statuses/{p.head_sha}"},
+            },
+        })
+        for side, ref, sha in (("head", p.head, p.head_sha), ("base", p.base, None)):
+            part = data[side]
+            part["ref"] = ref
+            part["label"] = f"{p.owner}:{ref}"
+            if sha is not None:
+                part["sha"] = sha
+            part["user"] = self._user(p.owner)
+            part["repo"] = self._repo_json(p.owner, p.repo)
+        return data
+
+    def _file_json(self, p: _Pull, index: int, filename: str) -> dict[str, Any]:
+        # No fixture holds a PR-file entry; fields as documented for GET …/pulls/{n}/files.
+        blob = hashlib.sha1(filename.encode()).hexdigest()  # noqa: S324 - a fake blob id
+        quoted = urllib.parse.quote(filename)
+        html = f"{self.html_url}/{p.owner}/{p.repo}"
+        return {
+            "sha": blob,
+            "filename": filename,
+            "status": "modified",
+            "additions": 1,
+            "deletions": 0,
+            "changes": 1,
+            "blob_url": f"{html}/blob/{p.head_sha}/{quoted}",
+            "raw_url": f"{html}/raw/{p.head_sha}/{quoted}",
+            "contents_url": f"{self.base_url}/repos/{p.owner}/{p.repo}/contents/{quoted}"
+                            f"?ref={p.head_sha}",
+            "patch": f"@@ -0,0 +1 @@\n+change {index}",
+        }
+
+    def _label_json(self, owner: str, repo: str, name: str) -> dict[str, Any]:
+        exchange = _octokit_exchange("add-labels-to-issue", "post", "/issues/1/labels")
+        label = exchange["response"][0]
+        label.update({
+            "id": _fake_id("label", owner, repo, name),
+            "url": f"{self.base_url}/repos/{owner}/{repo}/labels/{urllib.parse.quote(name)}",
+            "name": name,
+        })
+        return label
+
+    def _review_json(self, p: _Pull, r: dict[str, Any]) -> dict[str, Any]:
+        data = self._rebase(_webhook("pull_request_review/submitted.payload.json")["review"],
+                            p.owner, p.repo)
+        api = f"{self.base_url}/repos/{p.owner}/{p.repo}"
+        html = f"{self.html_url}/{p.owner}/{p.repo}/pull/{p.number}#pullrequestreview-{r['id']}"
+        data.update({
+            "id": r["id"],
+            "user": self._user(r["login"]),
+            "body": r["body"] or "",
+            "state": r["state"],
+            "commit_id": r["commit_id"],
+            "submitted_at": None if r["state"] == "PENDING" else _iso(r["submitted_at"]),
+            "html_url": html,
+            "pull_request_url": f"{api}/pulls/{p.number}",
+            "_links": {"html": {"href": html},
+                       "pull_request": {"href": f"{api}/pulls/{p.number}"}},
+        })
+        return data
+
+    def _check_run_json(self, owner: str, repo: str, sha: str, run: dict[str, Any]
+                        ) -> dict[str, Any]:
+        data = self._rebase(_webhook("check_run/completed.payload.json")["check_run"], owner, repo)
+        api = f"{self.base_url}/repos/{owner}/{repo}"
+        run_id = run["id"]
+        started = "2026-01-05T10:05:00Z"
+        data.update({
+            "id": run_id,
+            "name": run["name"],
+            "head_sha": sha,
+            "status": run["status"],
+            "conclusion": run["conclusion"],
+            "url": f"{api}/check-runs/{run_id}",
+            "html_url": f"{self.html_url}/{owner}/{repo}/runs/{run_id}",
+            "details_url": run["details_url"] or f"{self.html_url}/{owner}/{repo}/runs/{run_id}",
+            "started_at": None if run["status"] == "queued" else started,
+            "completed_at": "2026-01-05T10:09:00Z" if run["status"] == "completed" else None,
+            "pull_requests": [],
+        })
+        data["output"]["annotations_url"] = f"{api}/check-runs/{run_id}/annotations"
+        if isinstance(data.get("check_suite"), dict):
+            data["check_suite"]["head_sha"] = sha
+        return data
+
+    def _status_json(self, owner: str, repo: str, sha: str, s: dict[str, Any]) -> dict[str, Any]:
+        event = self._rebase(_webhook("status/payload.json"), owner, repo)
+        return {
+            "url": f"{self.base_url}/repos/{owner}/{repo}/statuses/{sha}",
+            "avatar_url": event["avatar_url"],
+            "id": s["id"],
+            "node_id": event["commit"]["node_id"],
+            "state": s["state"],
+            "description": s["description"],
+            "target_url": s["target_url"],
+            "context": s["context"],
+            "created_at": event["created_at"],
+            "updated_at": event["updated_at"],
+            "creator": event["sender"],
+        }
+
+    def _known_sha(self, owner: str, repo: str, sha: str) -> bool:
+        key = (owner, repo, sha)
+        return (
+            key in self._check_runs
+            or key in self._statuses
+            or any(p.head_sha == sha or p.merge_sha == sha
+                   for (o, r, _), p in self._pulls.items() if (o, r) == (owner, repo))
+        )
+
+    # ------------------------------------------------------------------ handlers
+
+    def _pull_from(self, request: web.Request) -> _Pull | None:
+        m = request.match_info
+        return self._pulls.get((m["owner"], m["repo"], int(m["number"])))
+
+    async def _get_repo(self, request: web.Request) -> web.Response:
+        owner, repo = request.match_info["owner"], request.match_info["repo"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        return self._json(self._repo_json(owner, repo))
+
+    async def _get_pull(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        return self._json(self._pull_json(pull)) if pull else self._not_found()
+
+    async def _get_files(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        files = [self._file_json(pull, i, f) for i, f in enumerate(pull.files)]
+        return self._paginate(request, files)
+
+    async def _get_reviews(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        return self._paginate(request, [self._review_json(pull, r) for r in pull.reviews])
+
+    async def _get_commit(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if not self._known_sha(owner, repo, sha):
+            return self._error(422, f"No commit found for SHA: {sha}")
+        commit = self._rebase(_webhook("status/payload.json")["commit"], owner, repo)
+        old_sha = commit["sha"]
+        commit = json.loads(json.dumps(commit).replace(old_sha, sha))
+        commit.setdefault("files", [])
+        return self._json(commit)
+
+    async def _get_check_runs(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        runs = self._check_runs.get((owner, repo, sha), {})
+        items = [self._check_run_json(owner, repo, sha, run) for run in runs.values()]
+        return self._paginate(request, items, key="check_runs")
+
+    def _latest_statuses(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
+        seen: set[str] = set()
+        latest = []
+        for s in self._statuses.get((owner, repo, sha), []):
+            if s["context"] not in seen:
+                seen.add(s["context"])
+                latest.append(s)
+        return latest
+
+    async def _get_combined_status(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        latest = self._latest_statuses(owner, repo, sha)
+        states = {s["state"] for s in latest}
+        if states & {"failure", "error"}:
+            state = "failure"
+        elif not latest or "pending" in states:
+            state = "pending"
+        else:
+            state = "success"
+        api = f"{self.base_url}/repos/{owner}/{repo}"
+        return self._json({
+            "state": state,
+            "statuses": [self._status_json(owner, repo, sha, s) for s in latest],
+            "sha": sha,
+            "total_count": len(latest),
+            "repository": self._repo_json(owner, repo),
+            "commit_url": f"{api}/commits/{sha}",
+            "url": f"{api}/commits/{sha}/status",
+        })
+
+    async def _get_statuses(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        items = [self._status_json(owner, repo, sha, s)
+                 for s in self._statuses.get((owner, repo, sha), [])]
+        return self._paginate(request, items)
+
+    async def _get_issue(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        # A pull request is also an issue: the issue shape recorded by octokit/fixtures.
+        issue = _octokit_exchange("add-labels-to-issue", "post", "/issues")["response"]
+        issue = self._rebase_any_repo(issue, pull.owner, pull.repo)
+        api = f"{self.base_url}/repos/{pull.owner}/{pull.repo}"
+        n = pull.number
+        issue.update({
+            "url": f"{api}/issues/{n}",
+            "labels_url": f"{api}/issues/{n}/labels{{/name}}",
+            "comments_url": f"{api}/issues/{n}/comments",
+            "events_url": f"{api}/issues/{n}/events",
+            "html_url": f"{self.html_url}/{pull.owner}/{pull.repo}/pull/{n}",
+            "id": _fake_id("issue", pull.owner, pull.repo, n),
+            "number": n,
+            "title": pull.title,
+            "user": self._user(pull.author),
+            "labels": [self._label_json(pull.owner, pull.repo, x) for x in pull.labels],
+            "state": pull.state,
+            "comments": 0,
+            "pull_request": {
+                "url": f"{api}/pulls/{n}",
+                "html_url": f"{self.html_url}/{pull.owner}/{pull.repo}/pull/{n}",
+                "diff_url": f"{self.html_url}/{pull.owner}/{pull.repo}/pull/{n}.diff",
+                "patch_url": f"{self.html_url}/{pull.owner}/{pull.repo}/pull/{n}.patch",
+            },
+        })
+        for key in ("reactions", "timeline_url"):
+            issue.pop(key, None)
+        return self._json(issue)
+
+    async def _get_labels(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        return self._paginate(
+            request, [self._label_json(pull.owner, pull.repo, n) for n in pull.labels]
+        )
+
+    async def _post_labels(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        body = request.get(_BODY)
+        names = body.get("labels") if isinstance(body, dict) else body
+        if not isinstance(names, list) or not all(
+            isinstance(n, str) or (isinstance(n, dict) and isinstance(n.get("name"), str))
+            for n in names
+        ):
+            return self._error(422, "Invalid request.")
+        for n in names:
+            name = n if isinstance(n, str) else n["name"]
+            if name.lower() not in (x.lower() for x in pull.labels):
+                pull.labels.append(name)
+        return self._json([self._label_json(pull.owner, pull.repo, n) for n in pull.labels])
