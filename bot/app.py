@@ -1,0 +1,171 @@
+"""Assembles the bot: Bolt app, aiohttp server, and how each mode starts and stops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+
+import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
+import handlers
+from bot.background import Background
+from bot.clock import Clock, SystemClock
+from bot.context import Context
+from bot.metrics import Metrics
+from bot.settings import Config
+from bot.slack_client import make_slack_client
+from bot.sweeper import Sweeper
+from storage.db import Database
+from storage.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_context(
+    config: Config, *, clock: Clock | None = None, db: Database | None = None
+) -> Context:
+    settings = config.settings
+    metrics = Metrics()
+    github = None
+    if settings.github_token:
+        from bot.github import GitHubClient
+
+        github = GitHubClient(settings.github_token, settings.github_api_url)
+    ctx = Context(
+        settings=settings,
+        policy=config.policy,
+        db=db or Database(settings.database_url),
+        clock=clock or SystemClock(),
+        slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
+        metrics=metrics,
+        background=Background(
+            on_error=lambda where: metrics.errors.labels(where=where).inc()
+        ),
+        github=github,
+    )
+    ctx.sweeper = Sweeper(ctx)
+    return ctx
+
+
+async def identify(ctx: Context) -> dict:
+    """Who the bot is in Slack (auth.test), asked once at start-up rather than per request."""
+    if "auth" not in ctx.cache:
+        ctx.cache["auth"] = (await ctx.slack.auth_test()).data
+    return ctx.cache["auth"]
+
+
+def create_bolt_app(ctx: Context, *, socket_mode: bool = False) -> AsyncApp:
+    async def authorize(**_kwargs) -> AuthorizeResult:
+        auth = await identify(ctx)
+        return AuthorizeResult(
+            enterprise_id=auth.get("enterprise_id"),
+            team_id=auth.get("team_id"),
+            bot_token=ctx.slack.token,
+            bot_id=auth.get("bot_id"),
+            bot_user_id=auth.get("user_id"),
+        )
+
+    app = AsyncApp(
+        authorize=authorize,
+        client=ctx.slack,
+        signing_secret=ctx.settings.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        ctx.metrics.errors.labels(where="listener").inc()
+        log.error("listener failed for %s", body.get("type"), exc_info=error)
+
+    handlers.register(app, ctx)
+    return app
+
+
+def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
+    web_app = web.Application()
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        ctx.metrics.requests.labels("/slack/events", str(bolt_response.status)).inc()
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = await ctx.db.ping()
+        ctx.metrics.requests.labels("/healthz", "200" if ok else "503").inc()
+        if ok:
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "database unreachable"}, status=503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=ctx.metrics.render(), content_type="text/plain")
+
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    handlers.register_http(web_app, ctx)
+
+    async def finish_work(_app: web.Application) -> None:
+        await close_context(ctx)
+
+    web_app.on_cleanup.append(finish_work)
+    return web_app
+
+
+async def close_context(ctx: Context) -> None:
+    """Graceful stop: no new sweeps, finish in-flight work, then close connections."""
+    ctx.sweeper.stop()
+    await ctx.background.drain()
+    if ctx.github is not None:
+        await ctx.github.close()
+    await ctx.db.dispose()
+
+
+async def _wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
+    ctx = create_context(config)
+    await migrate(ctx.db)
+    await identify(ctx)
+    web_app = create_web_app(ctx, create_bolt_app(ctx))
+    runner = web.AppRunner(web_app, shutdown_timeout=30)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    ctx.sweeper.start()
+    log.info("Changebot listening on http://%s:%s", host, port)
+    print(f"Changebot listening on http://{host}:{port} (Slack requests at /slack/events)")
+    try:
+        await _wait_for_stop_signal()
+        log.info("stopping: finishing in-flight work")
+    finally:
+        await runner.cleanup()
+
+
+async def socket(config: Config) -> None:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    ctx = create_context(config)
+    await migrate(ctx.db)
+    await identify(ctx)
+    bolt = create_bolt_app(ctx, socket_mode=True)
+    handler = AsyncSocketModeHandler(bolt, config.settings.slack_app_token)
+    await handler.connect_async()
+    ctx.sweeper.start()
+    print("Changebot connected to Slack over Socket Mode")
+    try:
+        await _wait_for_stop_signal()
+    finally:
+        await handler.close_async()
+        await close_context(ctx)

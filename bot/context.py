@@ -1,0 +1,33 @@
+"""What every part of the bot is handed: configuration, database, clock, Slack, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import Background
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.settings import Policy, Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.github import GitHubClient
+    from bot.sweeper import Sweeper
+
+
+@dataclass
+class Context:
+    settings: Settings
+    policy: Policy
+    db: Database
+    clock: Clock
+    slack: AsyncWebClient
+    metrics: Metrics
+    background: Background
+    github: GitHubClient | None = None
+    sweeper: Sweeper = field(init=False)
+    # Small per-process caches (user groups, bot identity); never a source of truth.
+    cache: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""Who is in which Slack user group (security team, tech leads, deployers), cached briefly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.context import Context
+
+CACHE_FOR = timedelta(minutes=5)
+
+
+class DirectoryUnavailable(Exception):  # noqa: N818
+    """Slack did not tell us a group's members; the caller retries or says so."""
+
+
+async def group_members(ctx: Context, group_id: str | None) -> frozenset[str]:
+    if not group_id:
+        return frozenset()
+    now = ctx.clock.now()
+    cache: dict = ctx.cache.setdefault("groups", {})
+    cached = cache.get(group_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    try:
+        response = await ctx.slack.usergroups_users_list(usergroup=group_id)
+    except SlackApiError as exc:
+        raise DirectoryUnavailable(
+            f"Slack did not list the members of <!subteam^{group_id}>: "
+            f"{exc.response.get('error', 'error')}"
+        ) from exc
+    except Exception as exc:  # connection refused, timeout
+        raise DirectoryUnavailable(f"Slack could not be reached: {exc!r}") from exc
+    members = frozenset(response.get("users", []))
+    cache[group_id] = (now + CACHE_FOR, members)
+    return members
+
+
+async def is_member(ctx: Context, group_id: str | None, user: str) -> bool:
+    return user in await group_members(ctx, group_id)

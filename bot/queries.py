@@ -1,0 +1,37 @@
+"""Read-only questions the handlers ask about changes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.cards import card_input
+from bot.context import Context
+from bot.views.card import CardInput
+from storage import repo
+from storage.models import AuditEvent, Change
+
+
+@dataclass(frozen=True)
+class Summary:
+    change: Change
+    card: CardInput
+
+
+async def open_changes(ctx: Context, viewer: str) -> list[Summary]:
+    async with ctx.db.session() as session:
+        changes = await repo.open_changes(session, first_author=viewer)
+        return [
+            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id or 0)))
+            for c in changes
+        ]
+
+
+async def change_with_history(
+    ctx: Context, change_id: int
+) -> tuple[Summary, Sequence[AuditEvent]] | None:
+    async with ctx.db.session() as session:
+        change = await repo.get_change(session, change_id)
+        if change is None:
+            return None
+        approvals = await repo.approvals_of(session, change_id)
+        history = await repo.audit_history(session, change_id)
+    return Summary(change, card_input(ctx, change, approvals)), history

@@ -1,0 +1,160 @@
+"""Sends due reminders and notifications exactly once, from rows in our own table.
+
+One in-memory APScheduler interval job per process calls `run_once`; work that is due now is
+also kicked at once after the transaction that scheduled it. Each row is claimed before it is
+handled and marked sent only after Slack said ok: a crash in between is recovered when the
+claim expires (see `bot.notify.post_once` for how a repeat message is avoided then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Context
+from storage import reminder_store
+from storage.models import Reminder
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Context, Reminder], Awaitable[None]]
+KINDS: dict[str, Handler] = {}
+
+
+def kind(name: str) -> Callable[[Handler], Handler]:
+    """Register the function that carries out reminders of this kind."""
+
+    def register(handler: Handler) -> Handler:
+        KINDS[name] = handler
+        return handler
+
+    return register
+
+
+class Skip(Exception):  # noqa: N818 - it is an outcome, not an error
+    """The reminder no longer applies (e.g. the change was rolled back): cancel it."""
+
+
+class NotYet(Exception):  # noqa: N818
+    """What it needs is not there yet (e.g. the card is not posted): try again soon."""
+
+    def __init__(self, reason: str, after: timedelta = timedelta(seconds=5)) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class Sweeper:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        worker: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        max_attempts: int = 12,
+    ) -> None:
+        self.ctx = ctx
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self._lock = asyncio.Lock()
+        self._kicked = False
+        self._running = False
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def run_once(self) -> int:
+        """Handle everything due now; returns how many rows were handled."""
+        handled = 0
+        async with self._lock:
+            while True:
+                now = self.ctx.clock.now()
+                async with self.ctx.db.session() as session:
+                    claimed = await reminder_store.claim_due(
+                        session, worker=self.worker, now=now, lease=self.lease
+                    )
+                if not claimed:
+                    return handled
+                for reminder in claimed:
+                    await self._handle(reminder)
+                    handled += 1
+
+    async def _handle(self, reminder: Reminder) -> None:
+        metrics = self.ctx.metrics.reminders
+        handler = KINDS.get(reminder.kind)
+        try:
+            if handler is None:
+                raise Skip(f"no handler for reminders of kind {reminder.kind!r}")
+            await handler(self.ctx, reminder)
+        except Skip as skip:
+            await self._finish(reminder, sent=False, note=str(skip))
+            metrics.labels(reminder.kind, "cancelled").inc()
+        except NotYet as wait:
+            await self._retry(reminder, wait.after, str(wait), count_attempt=False)
+            metrics.labels(reminder.kind, "not_yet").inc()
+        except Exception as exc:  # Slack down, a bug: keep the row and try again later
+            log.warning("reminder %s (%s) failed: %r", reminder.key, reminder.kind, exc)
+            metrics.labels(reminder.kind, "failed").inc()
+            if reminder.attempts >= self.max_attempts:
+                await self._finish(reminder, sent=False, note=f"gave up: {exc!r}")
+                self.ctx.metrics.errors.labels(where="reminder").inc()
+            else:
+                await self._retry(reminder, backoff(reminder.attempts), repr(exc))
+        else:
+            await self._finish(reminder, sent=True)
+            metrics.labels(reminder.kind, "sent").inc()
+
+    async def _finish(self, reminder: Reminder, *, sent: bool, note: str | None = None) -> None:
+        async with self.ctx.db.session() as session:
+            await reminder_store.finish(
+                session, reminder.id, worker=self.worker, now=self.ctx.clock.now(),
+                sent=sent, note=note,
+            )
+
+    async def _retry(
+        self, reminder: Reminder, after: timedelta, error: str, *, count_attempt: bool = True
+    ) -> None:
+        async with self.ctx.db.session() as session:
+            await reminder_store.retry_later(
+                session, reminder.id, worker=self.worker,
+                retry_at=self.ctx.clock.now() + after, error=error,
+                count_attempt=count_attempt,
+            )
+
+    def kick(self) -> None:
+        """Run soon, in the background: something was just scheduled for now."""
+        self._kicked = True
+        if not self._running:
+            self._running = True
+            self.ctx.background.spawn(self._run_kicked(), name="sweeper kick")
+
+    async def _run_kicked(self) -> None:
+        try:
+            while self._kicked:
+                self._kicked = False
+                await self.run_once()
+        finally:
+            self._running = False
+
+    def start(self, interval: float = 5.0) -> None:
+        """One interval job in this process; reminders due while we were down go out now."""
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(
+            self.kick, "interval", seconds=interval, max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+        self.kick()
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

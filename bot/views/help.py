@@ -1,0 +1,33 @@
+"""The `/change help` answer."""
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.views import to_dicts
+
+SUBCOMMANDS: list[tuple[str, str]] = [
+    ("new", "propose a production change (opens a form)"),
+    ("emergency", "start an emergency change: deploy now, review after"),
+    ("list", "open changes, yours first"),
+    ("show CHG-n", "one change: its gates and its history"),
+    ("help", "this list"),
+]
+
+
+def help_message(unknown: str | None = None) -> dict:
+    lines = "\n".join(f"`/change {name}` — {what}" for name, what in SUBCOMMANDS)
+    blocks = [HeaderBlock(text="Changebot: production changes, reviewed and on record")]
+    if unknown:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(
+                text=f"I don't know `/change {unknown}`. Here is what I can do:"
+            ))
+        )
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=lines)),
+        ContextBlock(elements=[MarkdownTextObject(
+            text="Every change is proposed, tested, reviewed by someone else, deployed "
+            "inside business hours and verified — and every step is kept as evidence."
+        )]),
+    ]
+    text = "Changebot commands: " + ", ".join(name for name, _ in SUBCOMMANDS)
+    return {"text": text, "blocks": to_dicts(blocks), "response_type": "ephemeral"}

@@ -1,0 +1,67 @@
+"""`/change …`: parse the text, call the core, answer the person (ephemeral)."""
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import queries
+from bot.context import Context
+from bot.lifecycle import parse_change_id
+from bot.views.help import help_message
+from bot.views.summary import list_message, show_message
+from handlers.review import open_proposal
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.command("/change")
+    async def change_command(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+        words = command.get("text", "").split()
+        name = words[0].lower() if words else "help"
+        handler = SUBCOMMANDS.get(name)
+        if handler is None:
+            await ack(**help_message(unknown=" ".join(words) if name != "help" else None))
+            return
+        await handler(ctx, ack, respond, command, words[1:])
+
+
+async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, _args) -> None:
+    await ack()
+    viewer = command["user_id"]
+
+    async def work() -> None:
+        changes = await queries.open_changes(ctx, viewer)
+        await respond(**list_message(changes, viewer))
+
+    ctx.background.spawn(work(), name="change list")
+
+
+async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, _command, args) -> None:
+    try:
+        change_id = parse_change_id(args[0] if args else "")
+    except ValueError as exc:
+        await ack(text=f"{exc} Try `/change show CHG-12`.", response_type="ephemeral")
+        return
+    await ack()
+
+    async def work() -> None:
+        found = await queries.change_with_history(ctx, change_id)
+        if found is None:
+            await respond(text=f"There is no CHG-{change_id}.", response_type="ephemeral")
+            return
+        await respond(**show_message(*found))
+
+    ctx.background.spawn(work(), name="change show")
+
+
+async def _not_yet(ctx: Context, ack: AsyncAck, _respond, command: dict, _args) -> None:
+    name = command.get("text", "").split()[0]
+    await ack(
+        text=f"`/change {name}` is not available yet in this version of Changebot.",
+        response_type="ephemeral",
+    )
+
+
+SUBCOMMANDS = {
+    "new": open_proposal,
+    "list": _list,
+    "show": _show,
+    "emergency": _not_yet,
+}

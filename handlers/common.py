@@ -1,0 +1,54 @@
+"""What every Slack handler does the same way."""
+
+import json
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncRespond
+
+from bot.context import Context
+
+log = logging.getLogger(__name__)
+
+SORRY = "Something went wrong on our side and nothing was changed. Please try again."
+
+
+def change_id_of(body: dict) -> int:
+    """The change a button belongs to (its value) or a modal is about (private_metadata)."""
+    if body.get("actions"):
+        return int(body["actions"][0]["value"])
+    return int(json.loads(body["view"]["private_metadata"])["change_id"])
+
+
+async def tell(ctx: Context, body: dict, respond: AsyncRespond | None, text: str) -> None:
+    """An ephemeral answer to the person who clicked: only they see it."""
+    user = body["user"]["id"]
+    if respond is not None and body.get("response_url"):
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    if channel:
+        await ctx.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        await ctx.slack.chat_postMessage(channel=user, text=text)
+
+
+def after_ack(ctx: Context, body: dict, respond: AsyncRespond | None,
+              work: Coroutine[Any, Any, Any], name: str) -> None:
+    """Run Web API work after Slack was answered; a failure is explained, never a trace."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("%s failed", name)
+            ctx.metrics.errors.labels(where=name).inc()
+            try:
+                await tell(ctx, body, respond, SORRY)
+            except Exception:
+                log.exception("could not tell the user that %s failed", name)
+
+    ctx.background.spawn(guarded(), name=name)

@@ -1,0 +1,116 @@
+"""Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
+
+import json
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import changes
+from bot.context import Context
+from bot.lifecycle import format_change_id, may_reject, may_revise
+from bot.proposals import Invalid, validate_proposal
+from bot.views.forms import read_values
+from bot.views.proposal import PROPOSAL_CALLBACK, proposal_modal, reason_modal
+from handlers.common import after_ack, change_id_of, tell
+
+REJECT_CALLBACK = "change_reject"
+
+
+async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
+    """`/change new`: answer at once, then open the modal inside the trigger's 3 seconds."""
+    await ack()
+
+    async def work() -> None:
+        await ctx.slack.views_open(trigger_id=command["trigger_id"], view=proposal_modal())
+
+    after_ack(ctx, command_body(command), respond, work(), "open proposal modal")
+
+
+def command_body(command: dict) -> dict:
+    return {"user": {"id": command["user_id"]}, "response_url": command.get("response_url"),
+            "channel": {"id": command.get("channel_id")}}
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.view(PROPOSAL_CALLBACK)
+    async def on_proposal(ack: AsyncAck, body: dict, view: dict) -> None:
+        user = body["user"]["id"]
+        try:
+            proposal = validate_proposal(read_values(view), author=user, now=ctx.clock.now())
+        except Invalid as invalid:
+            await ack(response_action="errors", errors=invalid.errors)
+            return
+        change_id = json.loads(view.get("private_metadata") or "{}").get("change_id")
+        if change_id:
+            outcome = await changes.revise(ctx, int(change_id), user, proposal)
+            if not outcome.ok:
+                await ack(response_action="errors", errors={"title": outcome.message})
+                return
+        else:
+            await changes.propose(ctx, author=user, proposal=proposal, source_key=view["id"])
+        await ack()
+
+    @app.action("change_approve")
+    async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> None:
+            outcome = await changes.approve(ctx, change_id_of(body), body["user"]["id"])
+            await tell(ctx, body, respond, outcome.message)
+
+        after_ack(ctx, body, respond, work(), "approve")
+
+    @app.action("change_reject")
+    async def on_reject(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        change_id = change_id_of(body)
+
+        async def work() -> None:
+            allowed = await changes.check(ctx, change_id, body["user"]["id"], may_reject)
+            if not allowed.ok:
+                await tell(ctx, body, respond, allowed.message)
+                return
+            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+                callback_id=REJECT_CALLBACK, change_id=change_id,
+                title=f"Reject {format_change_id(change_id)}", label="Why are you rejecting it?",
+                hint="The author gets this in a direct message: say what would make it "
+                "acceptable.", submit="Reject",
+            ))
+
+        after_ack(ctx, body, respond, work(), "open reject modal")
+
+    @app.view(REJECT_CALLBACK)
+    async def on_reject_reason(ack: AsyncAck, body: dict, view: dict) -> None:
+        reason = read_values(view).get("reason") or ""
+        if not reason:
+            await ack(response_action="errors", errors={"reason": "A reason is required."})
+            return
+        outcome = await changes.reject(ctx, change_id_of(body), body["user"]["id"], reason)
+        if not outcome.ok:
+            await ack(response_action="errors", errors={"reason": outcome.message})
+            return
+        await ack()
+
+    @app.action("change_edit")
+    async def on_edit(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        change_id = change_id_of(body)
+
+        async def work() -> None:
+            allowed = await changes.check(ctx, change_id, body["user"]["id"], may_revise)
+            if not allowed.ok or allowed.change is None:
+                await tell(ctx, body, respond, allowed.message)
+                return
+            modal = proposal_modal(changes.proposal_of(allowed.change), change_id=change_id)
+            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=modal)
+
+        after_ack(ctx, body, respond, work(), "open edit modal")
+
+    @app.action("change_cancel")
+    async def on_cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> None:
+            outcome = await changes.cancel(ctx, change_id_of(body), body["user"]["id"])
+            await tell(ctx, body, respond, outcome.message)
+
+        after_ack(ctx, body, respond, work(), "cancel")

@@ -1,0 +1,82 @@
+"""Steps a test takes through Slack, as a person would: open the modal the bot sent, fill it,
+submit it, find the card the bot posted, click its buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack_standin.workspace import CHANGES
+from tests.harness import BotHarness
+
+PROPOSAL = {
+    "title": "Add an index on orders.created_at",
+    "description": "Speeds up the month-end orders report, which finance needs by Friday.",
+    "category": "normal",
+    "risk": "medium",
+    "rollback_plan": "Drop the index: DROP INDEX CONCURRENTLY orders_created_at_idx.",
+    "testing": "Ran the migration against last night's production snapshot: 40 s, no locks.",
+    "security_notes": None,
+    "security_checkboxes": [],
+    "pr_url": None,
+    "reviewers": ["U0BOB"],
+    "planned_at": None,
+}
+
+
+async def open_modal(bot: BotHarness, user: str, text: str = "new") -> dict:
+    """Type `/change <text>` and return the modal the bot opened."""
+    before = len(bot.slack.calls_to("views.open"))
+    reply = await bot.command(user, text)
+    assert reply.status == 200, reply.text
+    await bot.settle()
+    opened = bot.slack.calls_to("views.open")
+    assert len(opened) == before + 1, "the bot did not open a modal"
+    return bot.slack.opened_views()[-1]
+
+
+async def submit_proposal(bot: BotHarness, user: str = "alice", view: dict | None = None,
+                          **fields: Any):
+    view = view or await open_modal(bot, user)
+    reply = await bot.submit(user, view, {**PROPOSAL, **fields})
+    await bot.settle()
+    return reply
+
+
+async def propose(bot: BotHarness, user: str = "alice", **fields: Any) -> int:
+    """Propose a change through the modal; returns its number (CHG-<n>)."""
+    reply = await submit_proposal(bot, user, **fields)
+    assert reply.status == 200 and not reply.text.strip(), f"modal not closed: {reply.text}"
+    return len(cards(bot))
+
+
+def cards(bot: BotHarness) -> list[dict]:
+    return [m for m in bot.slack.messages(CHANGES)
+            if m.get("text", "").startswith("CHG-") and not m.get("thread_ts")]
+
+
+def card(bot: BotHarness, change_id: int) -> dict:
+    for message in cards(bot):
+        if message["text"].startswith(f"CHG-{change_id} "):
+            return message
+    raise AssertionError(f"no card for CHG-{change_id} in #changes")
+
+
+def card_text(bot: BotHarness, change_id: int) -> str:
+    return str(card(bot, change_id)["blocks"])
+
+
+def buttons(message: dict) -> list[str]:
+    return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+async def click(bot: BotHarness, user: str, action_id: str, change_id: int) -> None:
+    reply = await bot.click(user, action_id, channel=CHANGES, message=card(bot, change_id))
+    assert reply.status == 200, reply.text
+    await bot.settle()
+
+
+def thread(bot: BotHarness, change_id: int) -> list[str]:
+    ts = card(bot, change_id)["ts"]
+    return [m["text"] for m in bot.slack.messages(CHANGES) if m.get("thread_ts") == ts
+            and m["ts"] != ts]
