@@ -5,7 +5,8 @@ The process, step by step, and where each step lives in this module:
 1. Change proposal        -> `Status.proposed`; category and risk (`Category`, `Risk`)
 2. Automated testing      -> the `ci_gate`: all checks green before production
 3. Peer review            -> `approval_rule`, `approvals_gate`, `may_approve`, `may_reject`
-4. Security review        -> `security_review_gate`, `may_decide_security`
+4. Security review        -> `security_review_gate`, `may_decide_security`,
+                             `awaits_security_review`, `may_override_security`
                              (what triggers one is in `bot.security`)
 5. Staging deployment     -> `Status.staging`, the `staging_gate`
 6. Production deployment  -> `Status.deploying`, the `business_hours_gate`, `may_operate`
@@ -612,6 +613,62 @@ def may_decide_security(facts: ChangeFacts, user: str, in_security_group: bool) 
     if facts.status in (_SECURITY_DECIDABLE_EMERGENCY if emergency else _SECURITY_DECIDABLE):
         return ALLOWED
     return _refuse(f"{_is(facts.status)}: its security review can no longer be decided.")
+
+
+def awaits_security_review(facts: ChangeFacts) -> bool:
+    """The security review is triggered, undecided, and can be decided now: the security
+    team is asked for it, reminded of it, and shown its buttons."""
+    decided = (
+        facts.security_approved_by or facts.security_override_by
+        or facts.security_changes_requested
+    )
+    emergency = facts.category == Category.emergency
+    decidable = _SECURITY_DECIDABLE_EMERGENCY if emergency else _SECURITY_DECIDABLE
+    return facts.security_required and not decided and facts.status in decidable
+
+
+def may_override_security(facts: ChangeFacts, user: str, is_tech_lead: bool) -> Decision:
+    """A tech lead may bypass a pending security review, on the record with a reason.
+
+    The policy decides when a review is needed; an override never switches that off, it is
+    an audited decision by a named person. It cannot dismiss changes the security team
+    asked for, and nobody bypasses the review of their own change.
+    """
+    if not is_tech_lead:
+        return _refuse(
+            "Only tech leads can override a security review (and the override is recorded "
+            "with their name and reason)."
+        )
+    if user == facts.author:
+        return _refuse(
+            "You can't override the security review of your own change: another tech lead "
+            "must, or the security team approves it."
+        )
+    if not facts.security_required:
+        return _refuse("This change does not need a security review: there is nothing to override.")
+    if facts.security_override_by:
+        return _refuse(
+            f"The security review was already overridden by <@{facts.security_override_by}>."
+        )
+    if facts.security_approved_by:
+        return _refuse(
+            f"The security review was approved by <@{facts.security_approved_by}>: "
+            "there is nothing to override."
+        )
+    if facts.security_changes_requested:
+        return _refuse(
+            "The security team requested changes: an override can't dismiss them. The author "
+            "must revise the change."
+        )
+    if awaits_security_review(facts):
+        return ALLOWED
+    return _refuse(f"{_is(facts.status)}: its security review can no longer be decided.")
+
+
+def awaits_peer_review(facts: ChangeFacts, policy: Policy, reviewer: str) -> bool:
+    """A requested reviewer's answer is still awaited: the change still needs approvals
+    and the reviewer may give one and has not (a rejection puts it back with the author)."""
+    return not approvals_met(facts, policy) and may_approve(facts, reviewer).allowed
 
 
 @dataclass(frozen=True)
