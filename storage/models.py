@@ -82,6 +82,10 @@ class Change(SQLModel, table=True):
     # Step 4: security review
     security_required: bool = False
     security_triggers: list[dict] = json_field()
+    # When the security team was last asked (DMs and mention scheduled) for this revision;
+    # why it could not be reached yet while the routing is being retried.
+    security_routed_at: datetime | None = utc_field()
+    security_route_error: str | None = None
 
     # Step 2: the linked pull request and its CI, as last read from GitHub
     pr_repo: str | None = Field(default=None, max_length=200)
