@@ -12,6 +12,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
+import bot.review_reminders  # noqa: F401  (review reminder kinds and proposal hook)
+import bot.security_review  # noqa: F401  (security routing kinds, hooks, card parts)
 import handlers
 from bot.background import Background
 from bot.clock import Clock, SystemClock

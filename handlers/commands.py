@@ -8,6 +8,7 @@ from bot.lifecycle import parse_change_id
 from bot.views.help import help_message
 from bot.views.summary import list_message, show_message
 from handlers.review import open_proposal
+from handlers.security import override_security
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -64,4 +65,5 @@ SUBCOMMANDS = {
     "list": _list,
     "show": _show,
     "emergency": _not_yet,
+    "override-security": override_security,
 }

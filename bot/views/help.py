@@ -9,6 +9,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("emergency", "start an emergency change: deploy now, review after"),
     ("list", "open changes, yours first"),
     ("show CHG-n", "one change: its gates and its history"),
+    ("override-security CHG-n &lt;reason&gt;",
+     "tech leads: bypass a pending security review, on the record with your reason"),
     ("help", "this list"),
 ]
 
