@@ -364,3 +364,19 @@ async def test_a_decided_review_stops_the_routing_retries(bot, decision):
     assert bot.slack.dms("U0ERIN") == []
     assert await count(bot, Reminder, Reminder.kind == "security_route",
                        Reminder.cancelled_at.is_not(None)) == 1
+
+
+async def test_a_revision_without_trigger_stops_waiting_for_the_team(bot):
+    change_id = await propose(bot, security_checkboxes=["crypto"])
+    await click(bot, "alice", "change_edit", change_id)
+    await bot.submit("alice", bot.slack.opened_views()[-1],
+                     {**PROPOSAL, "security_checkboxes": []})
+    await bot.settle()
+    assert "*Security review*: not triggered" in security_gate(bot, change_id)
+    assert not set(SECURITY_BUTTONS) & set(buttons(card(bot, change_id)))
+    async with bot.ctx.db.session() as session:
+        kinds = {r.kind for r in await reminder_store.pending(session, change_id)}
+    assert not kinds & {"security_route", "security_reminder", "security_escalation"}
+    bot.clock.advance(timedelta(days=2))
+    await bot.sweep()
+    assert len(bot.slack.dms("U0ERIN")) == 1  # only the first request
