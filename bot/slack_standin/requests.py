@@ -31,11 +31,16 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
-def slash_command_body(
+def slash_command_body(**fields: str) -> str:
+    """The form-encoded body Slack posts for a slash command (see slash_command_payload)."""
+    return urlencode(slash_command_payload(**fields))
+
+
+def slash_command_payload(
     *, user: str, user_name: str, text: str, channel: str, channel_name: str,
     response_url: str, trigger_id: str, command: str = "/change",
-) -> str:
-    return urlencode({
+) -> dict[str, str]:
+    return {
         "token": "standin-verification-token",
         "team_id": TEAM["id"],
         "team_domain": TEAM["domain"],
@@ -49,7 +54,7 @@ def slash_command_body(
         "is_enterprise_install": "false",
         "response_url": response_url,
         "trigger_id": trigger_id,
-    })
+    }
 
 
 def interactive_body(payload: Mapping[str, Any]) -> str:
