@@ -90,6 +90,22 @@ class BotHarness:
         )
         return await self.signed(body, "application/x-www-form-urlencoded")
 
+    async def event(self, event: dict, **headers: str) -> Reply:
+        body = json.dumps(slack_requests.event_callback(event))
+        signed = {"Content-Type": "application/json",
+                  **slack_requests.sign(SIGNING_SECRET, body), **headers}
+        return await self.post("/slack/events", body, signed)
+
+    async def open_home(self, user: str) -> dict:
+        who = person(user)
+        reply = await self.event(slack_requests.app_home_opened(who.id,
+                                                               self.slack.dm_channel(who.id)))
+        assert reply.status == 200, reply.text
+        await self.settle()
+        home = self.slack.home(who.id)
+        assert home is not None, "the bot did not publish a home tab"
+        return home
+
     async def interact(self, payload: dict) -> Reply:
         return await self.signed(
             slack_requests.interactive_body(payload), "application/x-www-form-urlencoded"

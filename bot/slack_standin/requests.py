@@ -208,3 +208,25 @@ def state_value(element: dict, value: Any) -> dict:
     else:
         raise LookupError(f"the stand-in cannot fill a {kind!r} element")
     return state
+
+
+def event_callback(event: Mapping[str, Any], *, event_id: str | None = None) -> dict:
+    """The Events API envelope Slack posts for one event (JSON body)."""
+    return {
+        "token": "standin-verification-token",
+        "team_id": TEAM["id"],
+        "api_app_id": APP_ID,
+        "type": "event_callback",
+        "event": dict(event),
+        "event_id": event_id or f"Ev{next(_counter):08d}",
+        "event_time": int(time.time()),
+        "authed_users": [],
+        "authorizations": [{"team_id": TEAM["id"], "user_id": "U0BOT", "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    }
+
+
+def app_home_opened(user: str, dm_channel: str) -> dict:
+    return {"type": "app_home_opened", "user": user, "channel": dm_channel, "tab": "home",
+            "event_ts": f"{time.time():.6f}"}
