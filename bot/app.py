@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
 
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
 import bot.review_reminders  # noqa: F401  (review reminder kinds and proposal hook)
@@ -19,7 +20,7 @@ from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.context import Context
 from bot.metrics import Metrics
-from bot.settings import Config
+from bot.settings import Config, ConfigError
 from bot.slack_client import make_slack_client
 from bot.sweeper import Sweeper
 from storage.db import Database
@@ -57,7 +58,13 @@ def create_context(
 async def identify(ctx: Context) -> dict:
     """Who the bot is in Slack (auth.test), asked once at start-up rather than per request."""
     if "auth" not in ctx.cache:
-        ctx.cache["auth"] = (await ctx.slack.auth_test()).data
+        try:
+            ctx.cache["auth"] = (await ctx.slack.auth_test()).data
+        except SlackApiError as exc:
+            raise ConfigError([
+                f"SLACK_BOT_TOKEN: Slack refused it ({exc.response.get('error')}): copy the "
+                "Bot User OAuth Token (xoxb-...) from OAuth & Permissions"
+            ]) from None
     return ctx.cache["auth"]
 
 
@@ -155,15 +162,32 @@ async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
         await runner.cleanup()
 
 
-async def socket(config: Config) -> None:
+async def connect_socket_mode(ctx: Context):
+    """Connect the Bolt app to Slack over Socket Mode; returns the handler to close."""
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+    token = ctx.settings.slack_app_token
+    try:  # slack_sdk would retry a refused token forever: check it once, clearly
+        await ctx.slack.apps_connections_open(app_token=token)
+    except SlackApiError as exc:
+        raise ConfigError([
+            f"SLACK_APP_TOKEN: Slack refused it ({exc.response.get('error')}): create an "
+            "app-level token (xapp-...) with connections:write under Basic Information"
+        ]) from None
+    handler = AsyncSocketModeHandler(create_bolt_app(ctx, socket_mode=True), token)
+    try:
+        await handler.connect_async()
+    except BaseException:
+        await handler.close_async()
+        raise
+    return handler
+
+
+async def socket(config: Config) -> None:
     ctx = create_context(config)
     await migrate(ctx.db)
     await identify(ctx)
-    bolt = create_bolt_app(ctx, socket_mode=True)
-    handler = AsyncSocketModeHandler(bolt, config.settings.slack_app_token)
-    await handler.connect_async()
+    handler = await connect_socket_mode(ctx)
     ctx.sweeper.start()
     print("Changebot connected to Slack over Socket Mode")
     try:

@@ -34,6 +34,9 @@ class Background:
     def pending(self) -> int:
         return len(self._tasks)
 
+    def tasks(self) -> set[asyncio.Task]:
+        return set(self._tasks)
+
     async def drain(self, grace: float = 30.0) -> None:
         """Wait for in-flight work (including work it spawns), then cancel what is left."""
         try:

@@ -43,12 +43,16 @@ def _config(mode: Mode):
     try:
         return load_config(mode)
     except ConfigError as exc:
-        print(f"changebot {mode}: cannot start, {len(exc.problems)} setting(s) to fix:",
-              file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print("See README.md (Configuration) and changebot.example.toml.", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
+        _explain(mode, exc)
+
+
+def _explain(mode: str, exc: ConfigError):
+    print(f"changebot {mode}: cannot start, {len(exc.problems)} setting(s) to fix:",
+          file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print("See README.md (Configuration) and changebot.example.toml.", file=sys.stderr)
+    raise SystemExit(EXIT_CONFIG) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot import app
 
+    try:
+        _run(args, app)
+    except ConfigError as exc:  # found only once Slack answered (e.g. a revoked token)
+        _explain(args.command, exc)
+    return 0
+
+
+def _run(args: argparse.Namespace, app) -> None:
     if args.command == "serve":
         asyncio.run(app.serve(_config("serve"), _port(args.port), args.host))
     elif args.command == "socket":
@@ -69,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         from bot import playground
 
         asyncio.run(playground.run(_port(args.port), args.host))
-    return 0
 
 
 async def _migrate(config) -> None:

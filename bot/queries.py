@@ -35,3 +35,24 @@ async def change_with_history(
         approvals = await repo.approvals_of(session, change_id)
         history = await repo.audit_history(session, change_id)
     return Summary(change, card_input(ctx, change, approvals)), history
+
+
+@dataclass(frozen=True)
+class Home:
+    mine: list[Summary]
+    to_review: list[Summary]
+
+
+async def home_of(ctx: Context, user: str) -> Home:
+    """The person's open changes, and the changes waiting for their review."""
+    summaries = await open_changes(ctx, user)
+    mine = [s for s in summaries if s.change.author_id == user]
+    to_review = [
+        s for s in summaries
+        if s.change.author_id != user
+        and s.card.facts.status.value in ("proposed", "in_review")
+        and user not in {v.user for v in s.card.facts.approvals}
+    ]
+    # Changes that asked for this person by name come first.
+    to_review.sort(key=lambda s: user not in s.change.reviewers)
+    return Home(mine, to_review)

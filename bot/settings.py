@@ -300,8 +300,7 @@ def load_config(mode: Mode, env_file: str | None = ".env") -> Config:
     except SettingsError as exc:  # an environment value that is not JSON where JSON is needed
         problems += _not_json(exc)
 
-    if settings and policy:
-        problems += _missing(mode, settings, policy)
+    problems += _missing(mode, settings, policy)
     if problems:
         raise ConfigError(problems)
     assert settings and policy
@@ -345,9 +344,14 @@ def _policy_file(settings: Settings | None) -> tuple[Path | None, list[str]]:
     ]
 
 
-def _missing(mode: Mode, settings: Settings, policy: Policy) -> list[str]:
+def _missing(mode: Mode, settings: Settings | None, policy: Policy | None) -> list[str]:
+    """What is required for `mode` and not set (on whatever part of the config loaded)."""
     if mode in ("migrate", "playground", "cli"):
         return []
+    if settings is None:  # invalid itself (reported): still say what else is missing
+        settings = Settings.model_construct(**{
+            name: os.environ.get(env) for name, env in _ENV_NAMES.items() if env in os.environ
+        })
     problems = []
     if not settings.slack_bot_token:
         problems.append(
@@ -364,7 +368,7 @@ def _missing(mode: Mode, settings: Settings, policy: Policy) -> list[str]:
             "SLACK_APP_TOKEN: missing: create an app-level token (xapp-...) "
             "with connections:write under Basic Information"
         )
-    for path, what in _REQUIRED_POLICY:
+    for path, what in _REQUIRED_POLICY if policy else ():
         section = getattr(policy, path[0])
         if not getattr(section, path[1]):
             problems.append(

@@ -57,10 +57,10 @@ class BotHarness:
         """Wait until the work the bot does after answering Slack is over."""
         for _ in range(50):
             await asyncio.sleep(0)
-            tasks = set(self.ctx.background._tasks)
+            tasks = self.ctx.background.tasks()
             if not tasks:
                 await asyncio.sleep(0.01)
-                if not self.ctx.background._tasks:
+                if not self.ctx.background.tasks():
                     return
                 continue
             await asyncio.wait(tasks, timeout=10)
@@ -77,7 +77,8 @@ class BotHarness:
             return Reply(r.status, await r.text())
 
     async def signed(self, body: str, content_type: str, **sign_args) -> Reply:
-        headers = {"Content-Type": content_type, **slack_requests.sign(SIGNING_SECRET, body, **sign_args)}
+        headers = {"Content-Type": content_type,
+                   **slack_requests.sign(SIGNING_SECRET, body, **sign_args)}
         return await self.post("/slack/events", body, headers)
 
     async def command(self, user: str, text: str, channel: str = "C0CHANGES") -> Reply:
@@ -88,6 +89,22 @@ class BotHarness:
             response_url=self.slack.response_url(user=who.id, channel=channel),
         )
         return await self.signed(body, "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict, **headers: str) -> Reply:
+        body = json.dumps(slack_requests.event_callback(event))
+        signed = {"Content-Type": "application/json",
+                  **slack_requests.sign(SIGNING_SECRET, body), **headers}
+        return await self.post("/slack/events", body, signed)
+
+    async def open_home(self, user: str) -> dict:
+        who = person(user)
+        reply = await self.event(slack_requests.app_home_opened(who.id,
+                                                               self.slack.dm_channel(who.id)))
+        assert reply.status == 200, reply.text
+        await self.settle()
+        home = self.slack.home(who.id)
+        assert home is not None, "the bot did not publish a home tab"
+        return home
 
     async def interact(self, payload: dict) -> Reply:
         return await self.signed(

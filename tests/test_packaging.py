@@ -32,6 +32,10 @@ BOT_SCOPES = {
     "users:read.email",
     "usergroups:read",
     "files:write",
+    # bot.notify.find_posted looks for its own message before re-sending after a crash
+    "channels:history",
+    "groups:history",
+    "im:history",
 }
 REQUIRED_POLICY = {
     ("channels", "changes"),

@@ -129,3 +129,27 @@ async def test_list_and_show_answer_ephemerally(bot):
 async def test_show_with_a_bad_id_explains_the_format(bot):
     reply = await bot.command("alice", "show banana")
     assert "CHG-12" in reply.json()["text"]
+
+
+async def test_shutdown_finishes_work_in_flight_before_closing_the_database(bot):
+    from storage.models import Reminder
+    from tests.flows import PROPOSAL, open_modal
+
+    view = await open_modal(bot, "alice")
+    bot.slack.delay("chat.postMessage", 0.5)  # the card is still being posted at shutdown
+    reply = await bot.submit("alice", view, PROPOSAL)
+    assert reply.status == 200
+    await bot.stop()
+    bot.stop = _already_stopped  # the fixture's own stop
+    assert len(bot.slack.calls_to("chat.postMessage")) >= 1
+    from storage.db import Database
+
+    check = Database(bot.ctx.db.url)
+    async with check.session() as session:
+        rows = (await session.exec(select(Reminder).where(Reminder.kind == "card"))).all()
+    await check.dispose()
+    assert rows and all(r.sent_at is not None for r in rows)
+
+
+async def _already_stopped() -> None:
+    return None

@@ -27,6 +27,7 @@ from aiohttp import web
 from bot.slack_standin import faults
 from bot.slack_standin.errors import SlackError
 from bot.slack_standin.methods import HANDLERS, RequestContext, checked_blocks
+from bot.slack_standin.socket_mode import SocketModeServer
 from bot.slack_standin.state import StoredFile, Workspace
 
 # Form values that Slack (and slack_sdk) send as JSON strings.
@@ -94,9 +95,10 @@ def _utc_now() -> datetime:
 class FakeSlack:
     """Slack's Web API for one workspace, served on 127.0.0.1."""
 
-    def __init__(self, *, bot_token: str = "xoxb-test",
+    def __init__(self, *, bot_token: str = "xoxb-test", app_token: str = "xapp-test",
                  clock: Callable[[], datetime] | None = None) -> None:
         self.bot_token = bot_token
+        self.socket_mode = SocketModeServer(app_token)
         self.clock = clock or _utc_now
         self.calls: list[Call] = []
         self.base_url: str | None = None  # "http://127.0.0.1:PORT/api/" once started
@@ -111,6 +113,7 @@ class FakeSlack:
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_route("*", "/upload/{file_id}", self._handle_upload)
         self.app.router.add_post("/response/{token}", self._handle_response_url)
+        self.app.router.add_get("/socket", self.socket_mode.handle)
 
     # ---- serving --------------------------------------------------------------------------
 
@@ -347,6 +350,8 @@ class FakeSlack:
                      request: web.Request) -> Answer:
         if not token:
             return Answer(200, {"ok": False, "error": "not_authed"})
+        if method == "apps.connections.open":
+            return Answer(200, self.socket_mode.connections_open(token, _root_of(request)))
         if token != self.bot_token:
             return Answer(200, {"ok": False, "error": "invalid_auth"})
         handler = HANDLERS.get(method)

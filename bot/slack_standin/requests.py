@@ -31,11 +31,16 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
-def slash_command_body(
+def slash_command_body(**fields: str) -> str:
+    """The form-encoded body Slack posts for a slash command (see slash_command_payload)."""
+    return urlencode(slash_command_payload(**fields))
+
+
+def slash_command_payload(
     *, user: str, user_name: str, text: str, channel: str, channel_name: str,
     response_url: str, trigger_id: str, command: str = "/change",
-) -> str:
-    return urlencode({
+) -> dict[str, str]:
+    return {
         "token": "standin-verification-token",
         "team_id": TEAM["id"],
         "team_domain": TEAM["domain"],
@@ -49,7 +54,7 @@ def slash_command_body(
         "is_enterprise_install": "false",
         "response_url": response_url,
         "trigger_id": trigger_id,
-    })
+    }
 
 
 def interactive_body(payload: Mapping[str, Any]) -> str:
@@ -203,3 +208,25 @@ def state_value(element: dict, value: Any) -> dict:
     else:
         raise LookupError(f"the stand-in cannot fill a {kind!r} element")
     return state
+
+
+def event_callback(event: Mapping[str, Any], *, event_id: str | None = None) -> dict:
+    """The Events API envelope Slack posts for one event (JSON body)."""
+    return {
+        "token": "standin-verification-token",
+        "team_id": TEAM["id"],
+        "api_app_id": APP_ID,
+        "type": "event_callback",
+        "event": dict(event),
+        "event_id": event_id or f"Ev{next(_counter):08d}",
+        "event_time": int(time.time()),
+        "authed_users": [],
+        "authorizations": [{"team_id": TEAM["id"], "user_id": "U0BOT", "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    }
+
+
+def app_home_opened(user: str, dm_channel: str) -> dict:
+    return {"type": "app_home_opened", "user": user, "channel": dm_channel, "tab": "home",
+            "event_ts": f"{time.time():.6f}"}

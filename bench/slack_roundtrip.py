@@ -1,0 +1,85 @@
+"""How fast the bot answers Slack: ack latency of `/change` and proposals end to end.
+
+    python bench/slack_roundtrip.py [--requests 200] [--proposals 50]
+
+Serves the real app on 127.0.0.1 against the Slack stand-in and a temporary SQLite file
+(or DATABASE_URL), sends signed requests as Slack does, and prints its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.clock import ManualClock  # noqa: E402
+from bot.slack_standin.api import FakeSlack  # noqa: E402
+from bot.slack_standin.workspace import demo_policy, seed  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import migrate  # noqa: E402
+from tests.conftest import WEDNESDAY_10AM  # noqa: E402
+from tests.flows import PROPOSAL  # noqa: E402
+from tests.harness import start_bot  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+async def main(requests: int, proposals: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/bench.db")
+        db = Database(url)
+        await migrate(db)
+        slack = FakeSlack()
+        seed(slack)
+        await slack.start()
+        bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
+                              policy=demo_policy())
+        try:
+            acks = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                reply = await bot.command("alice", "help")
+                acks.append(time.perf_counter() - started)
+                assert reply.status == 200
+            print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
+                  f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
+
+            submits, started_all = [], time.perf_counter()
+            for _ in range(proposals):
+                await bot.command("alice", "new")
+                await bot.settle()
+                view = slack.opened_views()[-1]
+                started = time.perf_counter()
+                reply = await bot.submit("alice", view, PROPOSAL)
+                submits.append(time.perf_counter() - started)
+                assert reply.status == 200
+            await bot.settle()
+            elapsed = time.perf_counter() - started_all
+            cards = len(slack.calls_to("chat.postMessage"))
+            print(f"proposal submit ack: n={proposals} p50={percentile(submits, .5) * 1000:.1f} ms"
+                  f" p95={percentile(submits, .95) * 1000:.1f} ms "
+                  f"mean={statistics.mean(submits) * 1000:.1f} ms")
+            print(f"proposals end to end (modal, submit, card, reviewer DM): "
+                  f"{proposals / elapsed:.1f}/s; {cards} messages posted")
+        finally:
+            await bot.stop()
+            await slack.stop()
+            await db.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--proposals", type=int, default=50)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.proposals))

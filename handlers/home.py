@@ -1,0 +1,32 @@
+"""The App Home tab: published when someone opens it."""
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import queries
+from bot.context import Context
+from bot.views.home import home_view
+from bot.views.proposal import proposal_modal
+from handlers.common import after_ack
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+
+        async def work() -> None:
+            home = await queries.home_of(ctx, user)
+            await ctx.slack.views_publish(user_id=user, view=home_view(home))
+
+        ctx.background.spawn(work(), name="publish home")
+
+    @app.action("home_new_change")
+    async def on_new_change(ack: AsyncAck, body: dict) -> None:
+        await ack()
+
+        async def work() -> None:
+            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=proposal_modal())
+
+        after_ack(ctx, body, None, work(), "open proposal modal from home")
