@@ -11,6 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
+import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers
 from bot.background import Background
