@@ -96,7 +96,7 @@ async def test_two_sweepers_on_one_database_send_each_reminder_exactly_once(bot)
     for n, text in enumerate(expected):
         await schedule_dm(bot.ctx, f"many:{n}", text)
     first, second = another_process(bot), another_process(bot)
-    bot.slack.delay("chat.postMessage", 0.01)  # sends take time: the claims overlap
+    bot.slack.delay("chat.postMessage", 0.02)  # sends take time: the claims overlap
     try:
         handled = await asyncio.gather(first.sweeper.run_once(), second.sweeper.run_once())
     finally:
