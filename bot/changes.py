@@ -212,7 +212,11 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
             cid = format_change_id(change_id)
             new_status = status_after_vote(after, ctx.policy)
             if new_status != facts.status:
+                from bot.review_reminders import PEER_KINDS
+
                 change.status = new_status.value
+                await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
+                                            kinds=PEER_KINDS, reason="approvals met")
                 await audit(loaded.session, ctx, change, "changebot", "approved",
                             approvers=[v.user for v in after.approvals])
                 await dm(loaded.session, ctx, change, change.author_id,

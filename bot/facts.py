@@ -41,4 +41,6 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),
         staging_verified=change.staging_verified_at is not None,
         deployed_at=change.deployed_at,
+        rollback_started_at=change.rollback_started_at,
+        rollback_finished_at=change.rollback_finished_at,
     )

@@ -22,7 +22,7 @@ Nothing here talks to Slack, GitHub or a database. Functions take the facts of a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -183,6 +183,8 @@ class ChangeFacts:
     ci_failing: tuple[str, ...] = ()
     staging_verified: bool = False
     deployed_at: datetime | None = None
+    rollback_started_at: datetime | None = None
+    rollback_finished_at: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -754,9 +756,135 @@ def _operation(step: str) -> Operation:
         raise ValueError(f"{step!r} is not a step: use one of {', '.join(OPERATIONS)}") from None
 
 
+@dataclass(frozen=True)
+class DeployDecision(Decision):
+    """May this person deploy now? When refused by the gates, `blockers` lists each one."""
+
+    blockers: tuple[Gate, ...] = ()
+
+
+def may_deploy(
+    facts: ChangeFacts, user: str, is_deployer: bool, policy: Policy, now: datetime
+) -> DeployDecision:
+    """Step 6: the author or a deployer, before production, with every gate open.
+
+    Before production every unmet gate is reported at once (staging, approvals, business
+    hours…), so that one refusal says everything that stands in the way.
+    """
+    operate = may_operate(facts, user, is_deployer, "deploy")
+    if user != facts.author and not is_deployer:
+        return DeployDecision(False, operate.reason)
+    if facts.status not in PRE_PRODUCTION:
+        return DeployDecision(False, operate.reason)
+    blockers = tuple(production_blockers(facts, policy, now))
+    if blockers:
+        noun = "gate is" if len(blockers) == 1 else "gates are"
+        return DeployDecision(False, f"{len(blockers)} {noun} not met", blockers)
+    if not operate:
+        return DeployDecision(False, operate.reason)
+    return DeployDecision(True)
+
+
+def needs_manual_deployment(facts: ChangeFacts) -> bool:
+    """"Manual deployment for high-risk changes (database migrations, infrastructure)"."""
+    return facts.category == Category.high_risk
+
+
+# The process's words for how a change reaches production (Step 6) and leaves it (Step 8).
+DEPLOY_METHODS: dict[str, str] = {
+    "blue_green": "Blue/green",
+    "rolling": "Rolling",
+    "feature_flag": "Feature flag",
+    "other": "Other",
+}
+ROLLBACK_TRIGGERS: dict[str, str] = {
+    "errors": "Application errors or crashes",
+    "performance": "Performance degradation",
+    "security": "Security issue introduced",
+    "failed_verification": "Failed verification",
+    "other": "Other",
+}
+ROLLBACK_METHODS: dict[str, str] = {
+    "revert": "Revert commit and redeploy",
+    "previous_image": "Previous image",
+    "feature_flag_off": "Feature flag off",
+    "restore_backup": "Restore from backup",
+    "other": "Other",
+}
+
+
+# --------------------------------------------------------------------------------------
+# Step 5: what staging must have validated
+# --------------------------------------------------------------------------------------
+
+STAGING_CHECKS: dict[str, str] = {
+    "functional": "Functional testing",
+    "performance": "Performance testing",
+    "security": "Security testing",
+    "no_breaking_changes": "No breaking changes",
+}
+
+
+def required_staging_checks(facts: ChangeFacts) -> list[str]:
+    """Functional testing and no breaking changes; security testing "if needed", i.e. when
+    the change needs a security review. Performance testing is recorded when done."""
+    required = ["functional", "no_breaking_changes"]
+    if facts.security_required:
+        required.append("security")
+    return required
+
+
+def may_verify_staging(facts: ChangeFacts, user: str, is_deployer: bool) -> Decision:
+    """The author or a deployer marks a change in staging as validated."""
+    decision = may_operate(facts, user, is_deployer, "verify")
+    if decision and facts.status != Status.staging:
+        return _refuse(f"{_is(facts.status)}: only a change in staging can be marked "
+                       "verified in staging.")
+    return decision
+
+
+def check_staging_validation(facts: ChangeFacts, checks: Collection[str]) -> Decision:
+    missing = [c for c in required_staging_checks(facts) if c not in checks]
+    if not missing:
+        return ALLOWED
+    why = " (this change needs a security review)" if "security" in missing else ""
+    labels = _and([STAGING_CHECKS[c] for c in missing]).lower()
+    return _refuse(
+        f"Staging must validate {labels}{why}: tick what you checked, or keep testing "
+        "before marking staging verified."
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Step 7: post-deployment verification
 # --------------------------------------------------------------------------------------
+
+PRODUCTION_CHECKS: dict[str, str] = {
+    "logs": "Logs checked for errors",
+    "metrics": "Metrics checked (error rate, latency, resources)",
+    "functionality": "Functionality verified in production",
+}
+
+
+def may_verify_production(
+    facts: ChangeFacts, user: str, is_deployer: bool, policy: Policy, now: datetime
+) -> Decision:
+    """The author or a deployer closes a change once its monitoring window is over."""
+    decision = may_operate(facts, user, is_deployer, "verify")
+    if not decision:
+        return decision
+    return may_complete(facts, policy, now)
+
+
+def check_verification(checks: Collection[str]) -> Decision:
+    """The process's verification: logs, metrics and functionality, each of them."""
+    missing = [label for key, label in PRODUCTION_CHECKS.items() if key not in checks]
+    if not missing:
+        return ALLOWED
+    return _refuse(
+        f"Not verified yet: {_and(missing).lower()}. Close the change once each is done, "
+        "or roll it back if something is wrong."
+    )
 
 
 def monitoring_window(policy: Policy, category: Category) -> timedelta:
@@ -785,6 +913,35 @@ def may_complete(facts: ChangeFacts, policy: Policy, now: datetime) -> Decision:
             f"process asks for {window} of monitoring after the deployment."
         )
     return ALLOWED
+
+
+# --------------------------------------------------------------------------------------
+# Step 8: rollback
+# --------------------------------------------------------------------------------------
+
+
+def may_finish_rollback(facts: ChangeFacts, user: str, is_deployer: bool) -> Decision:
+    """Whoever may roll back marks the rollback finished, once, so its duration is known."""
+    if user != facts.author and not is_deployer:
+        return _refuse(
+            f"Only the author (<@{facts.author}>) or a member of the deployers group can "
+            "mark the rollback finished."
+        )
+    if facts.status != Status.rolled_back or facts.rollback_started_at is None:
+        return _refuse(f"{_is(facts.status)}: there is no rollback to finish.")
+    if facts.rollback_finished_at is not None:
+        return _refuse("This rollback is already marked finished.")
+    return ALLOWED
+
+
+def rollback_duration(facts: ChangeFacts) -> timedelta | None:
+    if facts.rollback_started_at is None or facts.rollback_finished_at is None:
+        return None
+    return facts.rollback_finished_at - facts.rollback_started_at
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _spell(delta: timedelta) -> str:

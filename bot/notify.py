@@ -3,8 +3,24 @@
 The core schedules a row (`card`, `dm`, `thread`, …) in the same transaction as the event;
 the sweeper sends it. `post_once` tags each message with our key in its metadata, so that a
 retry after a crash between Slack's ok and our "sent" mark finds the message instead of
-posting it again. What remains: if Slack accepted the message but is not yet showing it in
-the history when we look, a duplicate is still possible (a very small window).
+posting it again.
+
+The crash-after-send window, and what remains of it. `chat.postMessage` has no idempotency
+key, so the order is: the row is committed with the event, claimed (lease: 5 minutes),
+posted, then marked sent. A crash before the post loses nothing (the claim expires and the
+row is sent then); a crash after Slack's ok but before the mark is caught on the retry by
+looking for our key (attempts > 1 only, so the first send costs no extra call). Card
+updates (`chat.update`) and handlers that only schedule other rows (unique keys) are
+idempotent anyway. A duplicate is still possible when:
+- the retry looks before Slack shows the message in the history (unlikely after a lease);
+- more than 100 newer messages in the channel (200 replies in the thread) pushed ours out
+  of the page we read;
+- the lookup itself fails (error, missing scope): posting again is preferred to losing it;
+- within one attempt, slack_sdk's retry handlers resend a request that Slack had in fact
+  processed (a connection cut after Slack accepted it, a 5xx answered after the post);
+- a live process is slower than its lease (a send stuck for minutes): another process
+  takes the row over and both may post.
+Ephemeral answers and modals are not carried by rows: they answer one request, once.
 """
 
 from __future__ import annotations

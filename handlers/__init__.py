@@ -4,15 +4,16 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, home, review, security
+from handlers import commands, deploy, home, review, security
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     """Attach every Slack listener to the Bolt app."""
     commands.register(app, ctx)
     review.register(app, ctx)
-    home.register(app, ctx)
     security.register(app, ctx)
+    deploy.register(app, ctx)
+    home.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack_standin.workspace import CHANGES
+from bot.slack_standin.workspace import CHANGES, person
 from tests.harness import BotHarness
 
 PROPOSAL = {
@@ -80,3 +80,67 @@ def thread(bot: BotHarness, change_id: int) -> list[str]:
     ts = card(bot, change_id)["ts"]
     return [m["text"] for m in bot.slack.messages(CHANGES) if m.get("thread_ts") == ts
             and m["ts"] != ts]
+
+
+# ---- Steps 5-8 -----------------------------------------------------------------------------
+
+STAGING_CHECKS = ["functional", "no_breaking_changes"]
+PRODUCTION_CHECKS = ["logs", "metrics", "functionality"]
+
+
+async def approved(bot: BotHarness, user: str = "alice", **fields: Any) -> int:
+    """A change proposed by `user` and approved by bob (one approval: a normal change)."""
+    change_id = await propose(bot, user, **fields)
+    await click(bot, "bob", "change_approve", change_id)
+    return change_id
+
+
+def last_view(bot: BotHarness) -> dict:
+    return bot.slack.opened_views()[-1]
+
+
+async def fill(bot: BotHarness, user: str, values: dict[str, Any]):
+    """Submit the modal the bot opened last; returns the reply (errors, or empty = closed)."""
+    reply = await bot.submit(user, last_view(bot), values)
+    await bot.settle()
+    return reply
+
+
+async def step(bot: BotHarness, user: str, action_id: str, change_id: int,
+               values: dict[str, Any]) -> None:
+    """Press a card button that opens a modal, fill it, and check the modal closed."""
+    before = len(bot.slack.opened_views())
+    await click(bot, user, action_id, change_id)
+    assert len(bot.slack.opened_views()) == before + 1, (
+        f"no modal opened: {bot.slack.responses()[-1:]}")
+    reply = await fill(bot, user, values)
+    assert reply.status == 200 and not reply.text.strip(), f"modal not closed: {reply.text}"
+
+
+async def staged(bot: BotHarness, change_id: int, user: str = "alice") -> None:
+    """Deployed to staging, then staging verified: the change is ready for production."""
+    await click(bot, user, "change_staging_deployed", change_id)
+    await step(bot, user, "change_staging_verify", change_id,
+               {"checks": STAGING_CHECKS, "notes": "Smoke tests green on staging."})
+
+
+async def deployed(bot: BotHarness, change_id: int, user: str = "alice",
+                   method: str = "blue_green") -> None:
+    await step(bot, user, "change_deploy", change_id, {"method": method, "notes": None})
+
+
+def last_answer(bot: BotHarness, user: str) -> str:
+    """The last ephemeral answer the bot gave `user`."""
+    return bot.slack.responses(user=person(user).id)[-1]["text"]
+
+
+def dms(bot: BotHarness, user: str) -> list[dict]:
+    return bot.slack.dms(person(user).id)
+
+
+async def click_dm(bot: BotHarness, user: str, action_id: str, message: dict) -> None:
+    """Press a button of a DM the bot sent `user`."""
+    channel = bot.slack.dm_channel(person(user).id)
+    reply = await bot.click(user, action_id, channel=channel, message=message)
+    assert reply.status == 200, reply.text
+    await bot.settle()

@@ -101,6 +101,8 @@ def review_buttons(card: CardInput) -> list[ButtonElement]:
 
 # Later steps add their buttons here (security review, staging, deploy, rollback, …).
 BUTTON_PROVIDERS: list[ButtonProvider] = [review_buttons]
+# ... and here the few that still apply once a change is closed (a rollback in progress).
+CLOSED_BUTTON_PROVIDERS: list[ButtonProvider] = []
 
 
 def gate_line(gate: Gate) -> str:
@@ -140,10 +142,10 @@ def card_message(card: CardInput) -> dict:
         blocks.append(ContextBlock(elements=[
             MarkdownTextObject(text=clip(note, 2000)) for note in card.notes[:10]
         ]))
-    if facts.status not in CLOSED:
-        buttons = [b for provider in BUTTON_PROVIDERS for b in provider(card)]
-        if buttons:
-            blocks.append(ActionsBlock(block_id="change_actions", elements=buttons[:25]))
+    providers = CLOSED_BUTTON_PROVIDERS if facts.status in CLOSED else BUTTON_PROVIDERS
+    buttons = [b for provider in providers for b in provider(card)]
+    if buttons:
+        blocks.append(ActionsBlock(block_id="change_actions", elements=buttons[:25]))
     text = f"{cid} · {card.title} — {status}"
     return {"text": text, "blocks": to_dicts(blocks)}
 
