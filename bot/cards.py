@@ -46,7 +46,8 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         pr_url=change.pr_url,
         planned_at=change.planned_at,
         facts=facts,
-        gates=gates(facts, ctx.policy, ctx.clock.now()),
+        # Once deployed, the gates are shown as they stood at the deployment.
+        gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
         notes=tuple(note for provider in NOTE_PROVIDERS for note in provider(change, approvals)),
     )
 

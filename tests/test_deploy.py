@@ -443,3 +443,15 @@ async def test_a_change_not_in_production_cannot_be_rolled_back(bot):
     await bot.settle()
     assert "rolled back" in last_answer(bot, "alice")
     assert await audit_count(bot) == events
+
+
+async def test_after_deployment_the_card_shows_the_gates_as_they_stood_at_deploy_time(bot):
+    change_id = await approved(bot)
+    await staged(bot, change_id)
+    await deployed(bot, change_id)  # Wednesday 10:00, inside business hours
+    bot.clock.advance(timedelta(hours=12))  # 22:00: verified at night
+    await step(bot, "alice", "change_verify", change_id,
+               {"checks": PRODUCTION_CHECKS, "notes": None})
+    text = card_text(bot, change_id)
+    assert "Completed" in text
+    assert "*Business hours*: inside business hours" in text
