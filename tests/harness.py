@@ -77,7 +77,8 @@ class BotHarness:
             return Reply(r.status, await r.text())
 
     async def signed(self, body: str, content_type: str, **sign_args) -> Reply:
-        headers = {"Content-Type": content_type, **slack_requests.sign(SIGNING_SECRET, body, **sign_args)}
+        headers = {"Content-Type": content_type,
+                   **slack_requests.sign(SIGNING_SECRET, body, **sign_args)}
         return await self.post("/slack/events", body, headers)
 
     async def command(self, user: str, text: str, channel: str = "C0CHANGES") -> Reply:
