@@ -4,14 +4,16 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, review
+from handlers import commands, github, pull_requests, review
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     """Attach every Slack listener to the Bolt app."""
     commands.register(app, ctx)
     review.register(app, ctx)
+    pull_requests.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:
     """Attach the non-Slack HTTP endpoints (GitHub webhooks) beside /slack/events."""
+    github.register_http(web_app, ctx)

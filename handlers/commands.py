@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.lifecycle import parse_change_id
 from bot.views.help import help_message
 from bot.views.summary import list_message, show_message
+from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
 
 
@@ -64,4 +65,6 @@ SUBCOMMANDS = {
     "list": _list,
     "show": _show,
     "emergency": _not_yet,
+    "link": link_command,
+    "github": github_command,
 }

@@ -9,6 +9,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("emergency", "start an emergency change: deploy now, review after"),
     ("list", "open changes, yours first"),
     ("show CHG-n", "one change: its gates and its history"),
+    ("link CHG-n <pull request link>", "link a change to its GitHub pull request (author)"),
+    ("github <login>", "say which GitHub login is yours, so your PR reviews count"),
     ("help", "this list"),
 ]
 
