@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-
 from bot import directory
 from bot.changes import refresh_card
 from bot.context import Context
@@ -93,8 +91,8 @@ async def _by_email(ctx: Context, login: str) -> str | None:
         return None
     try:
         answer = await ctx.slack.users_lookupByEmail(email=email)
-    except SlackApiError as exc:  # users_not_found, or Slack trouble: not linked for now
-        log.info("no Slack user for %s's email: %s", login, exc.response.get("error"))
+    except Exception as exc:  # users_not_found, or Slack trouble: not linked for now
+        log.info("no Slack user for %s's email: %r", login, exc)
         return None
     user = answer.get("user") or {}
     if user.get("deleted") or user.get("is_bot"):
@@ -154,7 +152,7 @@ async def _check_against_github(ctx: Context, login: str, slack_user: str) -> st
         return None
     try:
         owner = (await ctx.slack.users_lookupByEmail(email=email)).get("user", {}).get("id")
-    except SlackApiError:
+    except Exception:  # users_not_found, or Slack trouble: nothing to contradict the person
         return None
     if owner and owner != slack_user:
         return (f"GitHub `{login}` has the public email of <@{owner}>: it was not linked to you."

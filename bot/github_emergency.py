@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import accounts, pull_requests
-from bot.changes import PROPOSAL_HOOKS, audit, dm, refresh_card, update_security
+from bot.changes import PROPOSAL_HOOKS, audit, dm, refresh_card, thread_note, update_security
 from bot.context import Context
 from bot.github import (
     GitHubAuthError,
@@ -118,6 +118,11 @@ async def on_label(session: AsyncSession, ctx: Context, payload: dict, delivery:
         for change in linked:
             await audit(session, ctx, change, f"gh:{_login(payload.get('sender'))}",
                         "github_emergency_label", pr=f"{repo_name}#{number}")
+            if change.category != Category.emergency.value:
+                await thread_note(session, ctx, change, (
+                    f"The pull request was labelled {LABEL} on GitHub, but this is a "
+                    f"{Category(change.category).label.lower()} change: it still goes "
+                    "through every gate."))
             await refresh_card(session, ctx, change)
         return f"EMERGENCY label noted on {len(linked)} change(s)"
     await schedule(session, ctx, key=f"github_emergency_pr:{_source_key(repo_name, number)}",

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import github_deployments, github_emergency, pull_requests
-from bot.changes import audit, refresh_card, thread_note
+from bot.changes import Loaded, audit, refresh_card, thread_note
 from bot.context import Context
 from storage import github_store, reminder_store
 from storage.models import Change
@@ -38,8 +38,8 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
     handler = EVENTS.get(event)
     if handler is None:
         return Received(204, f"{event or 'unnamed'} events are not used")
-    if not delivery:
-        return Received(400, "the X-GitHub-Delivery header is missing")
+    if not delivery or len(delivery) > 100:
+        return Received(400, "the X-GitHub-Delivery header is missing or malformed")
     if not isinstance(payload, dict):
         return Received(400, "the payload is not a JSON object")
     try:
@@ -133,7 +133,7 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     return f"{action}: {len(changes)} change(s) updated"
 
 
-async def _pushed(loaded, ctx: Context, sha: str) -> None:
+async def _pushed(loaded: Loaded, ctx: Context, sha: str) -> None:
     change = loaded.change
     info = dict(change.pr_info)
     if sha not in info.get("previous_heads", []):

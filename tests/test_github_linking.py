@@ -3,6 +3,7 @@ PyGithub client from a fake GitHub on 127.0.0.1 and shows on the card."""
 
 import pytest
 
+from bot.changes import PROPOSAL_HOOKS
 from bot.slack_standin.workspace import CHANGES
 from tests.fake_github import FakeGitHub
 from tests.flows import buttons, card, card_text, propose, thread
@@ -179,3 +180,27 @@ async def test_revising_to_another_pr_forgets_the_old_one(bot, github):
     assert (change.pr_number, change.head_sha) == (3, "c" * 40)
     assert change.pr_info["title"] == "Second try"
     assert change.pr_info["files"] == ["docs/x.md"]
+
+
+async def test_changed_files_trigger_a_security_review_and_run_the_proposal_hooks(bot, github):
+    add_example_pull(github, files=["README.md", "src/auth/login.py"])
+    calls = []
+
+    async def routing(session, ctx, change):  # stands for the security routing hook
+        calls.append((change.id, change.security_required))
+
+    PROPOSAL_HOOKS.append(routing)
+    try:
+        change_id = await propose(bot, pr_url=PR_URL)
+        await bot.click("carol", "change_github_refresh", channel=CHANGES,
+                        message=card(bot, change_id))  # read again: nothing new
+        await bot.settle()
+    finally:
+        PROPOSAL_HOOKS.remove(routing)
+
+    assert calls == [(change_id, False), (change_id, True)]  # proposed; then the files
+    change = await change_row(bot, change_id)
+    assert change.security_triggers == [{"source": "path", "reason": "`auth/`"}]
+    assert "Security review required — `auth/` (changed files)" in card_text(bot, change_id)
+    assert "*Security review*: waiting for the security team" in card_text(bot, change_id)
+    assert (await audit_actions(bot, change_id)).count("security_triggers_updated") == 1
