@@ -271,6 +271,16 @@ def status_after_vote(facts: ChangeFacts, policy: Policy) -> Status:
     return facts.status
 
 
+def status_after_withdrawal(facts: ChangeFacts, policy: Policy) -> Status:
+    """An approval withdrawn before production (a GitHub review changed to "changes
+    requested" or dismissed) sends the change back to review when the rest fall short."""
+    if facts.status in (Status.approved, Status.staging, Status.ready) and not approvals_met(
+        facts, policy
+    ):
+        return Status.in_review
+    return facts.status
+
+
 # Before production a change's approvals are for the code as it was; after, they are history.
 RESET_ON_PUSH = frozenset({_S.proposed, _S.in_review, _S.approved, _S.staging, _S.ready})
 

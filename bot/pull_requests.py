@@ -12,6 +12,7 @@ GitHub review counts only for the commit it approved.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,10 +35,8 @@ from bot.changes import (
     update_security,
 )
 from bot.context import Context
-from bot.facts import current
 from bot.github import CiResult, PrRef, PullInfo, Review, parse_pr_url
 from bot.lifecycle import (
-    Category,
     ChangeFacts,
     approval_progress,
     format_change_id,
@@ -46,6 +45,7 @@ from bot.lifecycle import (
     push_resets_approvals,
     status_after_push,
     status_after_vote,
+    status_after_withdrawal,
 )
 from bot.security import Trigger, summary
 from storage import github_store, reminder_store, repo
@@ -339,11 +339,13 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
     info = dict(change.pr_info)
     entries = [dict(e) for e in info.get("reviews", [])]
     before = loaded.facts
+    withdrawn = False
     for by in sorted(reviews, key=lambda r: r.review.submitted_at):
         review = by.review
         if review.state not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
             continue  # comments are conversation, not a decision
-        outcome = await _decide(loaded, ctx, by)
+        outcome, withdrew = await _decide(loaded, ctx, by)
+        withdrawn = withdrawn or withdrew
         entry = next((e for e in entries if review.id and e.get("id") == review.id), None)
         if entry is not None and entry["state"] == review.state:
             entry.update(outcome=outcome, slack_user=by.slack_user)
@@ -362,6 +364,15 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
     change.pr_info = info
     await loaded.session.flush()
     after = loaded.facts
+    new_status = status_after_withdrawal(after, ctx.policy) if withdrawn else after.status
+    if new_status != after.status:
+        change.status = new_status.value
+        change.updated_at = ctx.clock.now()
+        await audit(loaded.session, ctx, change, "changebot", "approval_withdrawn",
+                    reason="a GitHub review no longer approves it")
+        await thread_note(loaded.session, ctx, change, "An approval given on GitHub was "
+                          "withdrawn: the change is back in review.")
+        return
     new_status = status_after_vote(after, ctx.policy)
     if new_status != after.status:
         change.status = new_status.value
@@ -377,48 +388,52 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
         change.updated_at = ctx.clock.now()
 
 
-async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> str:
-    """Make the review's decision the login's current one on this revision; say what it did."""
+async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool]:
+    """Make the review's decision the login's current one on this revision. Returns what it
+    did, in words, and whether it withdrew an approval that counted."""
     change, review = loaded.change, by.review
     actor = f"gh:{review.login.lower()}"
     row = next((a for a in loaded.approvals if a.revision == change.revision
                 and a.kind == "peer" and a.actor == actor), None)
     if row is not None and row.created_at > review.submitted_at:
-        return "superseded by a later review"
+        return "superseded by a later review", False
     decision = {"APPROVED": "approved", "CHANGES_REQUESTED": "changes_requested",
                 "DISMISSED": "dismissed"}[review.state]
     if decision == "approved":
         if by.slack_user is not None and by.slack_user == change.author_id:
-            return "not counted: the author's own review"
+            return "not counted: the author's own review", False
         if review.commit_id != change.head_sha:
             return (f"not counted: it approves commit {short(review.commit_id)}, "
-                    f"the head is {short(change.head_sha)}")
-        allowed = may_approve(loaded.facts, by.slack_user or actor)
+                    f"the head is {short(change.head_sha)}"), False
+        # Only whether the change can still be approved: the same person approving in Slack
+        # and on GitHub is counted once by the rules, not refused here.
+        allowed = may_approve(dataclasses.replace(loaded.facts, approvals=()),
+                              by.slack_user or actor)
         if not allowed.allowed and row is None:
-            return f"not counted: {allowed.reason}"
+            return f"not counted: {allowed.reason}", False
     elif row is None:
-        return "recorded"
+        return "recorded", False
     if row is None:
         row = Approval(change_id=change.id or 0, revision=change.revision, kind="peer",
                        decision=decision, actor=actor, created_at=review.submitted_at)
         loaded.approvals.append(row)
+    withdrew = row.decision == "approved" and decision != "approved"
+    if row.decision != decision or row.id is None:
+        row.tech_lead = by.tech_lead  # standing when deciding; kept while the decision stands
     row.decision = decision
     row.user_id = by.slack_user
     row.github_login = review.login
     row.source = "github"
-    row.tech_lead = by.tech_lead
     row.commit_sha = review.commit_id
     row.created_at = review.submitted_at
     loaded.session.add(row)
     if decision != "approved":
-        return "the login's earlier approval no longer counts"
+        return "the login's earlier approval no longer counts", withdrew
     if not ctx.policy.github.count_pr_reviews:
-        return "recorded: GitHub reviews do not count by policy"
+        return "recorded: GitHub reviews do not count by policy", False
     if by.slack_user is None:
-        return "not counted yet: the GitHub login is not linked to a Slack user"
-    if by.slack_user == change.author_id:
-        return "not counted: the author's own review"
-    return f"counted as <@{by.slack_user}>"
+        return "not counted yet: the GitHub login is not linked to a Slack user", False
+    return f"counted as <@{by.slack_user}>", False
 
 
 async def recheck_security(loaded: Loaded, ctx: Context) -> None:
@@ -576,12 +591,3 @@ async def mark_not_connected(ctx: Context, change_id: int) -> None:
         await refresh_card(session, ctx, loaded.change)
     ctx.sweeper.kick()
 
-
-def review_counts(change: Change, approvals: Sequence[Approval]) -> list[Approval]:
-    """The GitHub reviews that count on the change's current revision (for the card)."""
-    return [a for a in current(approvals, change, "peer")
-            if a.source == "github" and a.decision == "approved" and a.user_id]
-
-
-def is_emergency(change: Change) -> bool:
-    return change.category == Category.emergency.value

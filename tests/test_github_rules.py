@@ -17,6 +17,7 @@ from bot.lifecycle import (
     deployment_exceptions,
     may_link_pr,
     push_resets_approvals,
+    status_after_withdrawal,
 )
 from bot.settings import GitHubPolicy, Policy
 
@@ -83,3 +84,12 @@ def test_an_emergency_may_deploy_before_approval() -> None:
     assert deployment_exceptions(emergency, POLICY, SATURDAY_10) == []
     red = replace(emergency, ci_state="pending")
     assert deployment_exceptions(red, POLICY, SATURDAY_10) == ["CI: checks running"]
+
+
+def test_a_withdrawn_approval_sends_the_change_back_to_review_when_short() -> None:
+    approved = facts(status=Status.approved)
+    assert status_after_withdrawal(approved, POLICY) == Status.in_review
+    still = replace(approved, approvals=(Vote("UREV", WEDNESDAY_10),))
+    assert status_after_withdrawal(still, POLICY) == Status.approved
+    deployed = facts(status=Status.monitoring)
+    assert status_after_withdrawal(deployed, POLICY) == Status.monitoring

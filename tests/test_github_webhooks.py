@@ -269,9 +269,10 @@ async def test_closed_without_merge_is_noted(bot, github):
 # --------------------------------------------------------------------------- reviews
 
 
-def review(login: str, state: str = "approved", commit: str = HEAD, review_id: int = 1) -> dict:
+def review(login: str, state: str = "approved", commit: str = HEAD, review_id: int = 1,
+           at: str = "2019-05-15T15:20:38Z") -> dict:
     payload = example("pull_request_review/submitted")
-    payload["review"].update(state=state, commit_id=commit, id=review_id)
+    payload["review"].update(state=state, commit_id=commit, id=review_id, submitted_at=at)
     payload["review"]["user"]["login"] = login
     return payload
 
@@ -398,3 +399,21 @@ async def test_policy_may_keep_approvals_on_push_and_not_count_pr_reviews(
         assert "GitHub reviews do not count by policy" in card_text(bot, other)
     finally:
         await bot.stop()
+
+
+async def test_changes_requested_after_an_approval_withdraws_it(bot, github):
+    change_id = await at_head(bot, github)
+    github.add_user("bob-gh", "bob@example.com")
+    await webhook(bot, "pull_request_review", review("bob-gh", review_id=1))
+    assert (await change_row(bot, change_id)).status == "approved"
+    await webhook(bot, "pull_request_review", review("bob-gh", "changes_requested",
+                                                     review_id=2, at="2019-05-15T16:00:00Z"))
+    assert (await change_row(bot, change_id)).status == "in_review"
+    [vote] = await approvals(bot, change_id)
+    assert vote.decision == "changes_requested"
+    assert "approval_withdrawn" in await audit_actions(bot, change_id)
+    # An older review delivered late does not override the newer one.
+    await webhook(bot, "pull_request_review", review("bob-gh", review_id=3,
+                                                     at="2019-05-15T15:30:00Z"))
+    assert (await change_row(bot, change_id)).status == "in_review"
+    assert "superseded by a later review" in card_text(bot, change_id)
