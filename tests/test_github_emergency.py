@@ -128,3 +128,12 @@ async def test_an_emergency_label_on_a_linked_normal_change_is_only_noted(bot, g
     assert (await webhook(bot, "pull_request", labeled("emergency"))).status == 200
     assert (await change_row(bot, change_id)).category == "normal"
     assert any("still goes through every gate" in t for t in thread(bot, change_id))
+
+
+async def test_a_long_unlinked_login_fits_as_the_author(bot, github):
+    login = "a-very-long-github-login-of-39-chars-xy"
+    assert len(login) == 39
+    payload = labeled()
+    payload["pull_request"]["user"]["login"] = login
+    await webhook(bot, "pull_request", payload)
+    assert (await change_row(bot, 1)).author_id == f"gh:{login}"
