@@ -17,7 +17,6 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,14 +47,12 @@ from bot.lifecycle import (
     status_after_withdrawal,
 )
 from bot.security import Trigger, summary
-from storage import github_store, reminder_store, repo
+from storage import reminder_store, repo
 from storage.github_store import repo_key
 from storage.models import Approval, Change
-from storage.repo import CLOSED_STATUSES
 
 NOT_CONNECTED = "GitHub is not connected"
 SYNC = "github_sync"
-FOLLOW_UP = "github_followup:"  # key prefix of the one retry-or-poll sync a change may have
 
 # Hooks run when a change gets linked to a (different) pull request, inside that transaction
 # (the EMERGENCY label plugs in here: bot.github_emergency).
@@ -105,7 +102,7 @@ def _attach(change: Change, ref: PrRef | None) -> bool:
     return True
 
 
-def _mark_not_connected(change: Change) -> None:
+def note_not_connected(change: Change) -> None:
     change.ci_state = "unknown"
     change.ci_detail = {"problem": f"{NOT_CONNECTED} (no GITHUB_TOKEN)"}
     change.github_error = (f"{NOT_CONNECTED} to Changebot (no GITHUB_TOKEN): the pull request "
@@ -132,7 +129,7 @@ async def on_proposal(session: AsyncSession, ctx: Context, change: Change) -> No
     if ref is None:
         return
     if ctx.github is None:
-        _mark_not_connected(change)
+        note_not_connected(change)
     else:
         digest = hashlib.sha256(change.pr_url.encode()).hexdigest()[:12]
         await schedule_sync(session, ctx, change, why="proposal",
@@ -179,7 +176,7 @@ async def link(ctx: Context, change_id: int, user: str, url: str) -> Outcome:
                 for hook in PR_LINKED_HOOKS:
                     await hook(loaded.session, ctx, change)
                 if ctx.github is None:
-                    _mark_not_connected(change)
+                    note_not_connected(change)
                     message = (f"Linked {ref} to {cid}. {NOT_CONNECTED} to Changebot (no "
                                "GITHUB_TOKEN), so the bot cannot read it: the CI gate stays "
                                "unknown.")
@@ -454,140 +451,3 @@ async def recheck_security(loaded: Loaded, ctx: Context) -> None:
         for hook in PROPOSAL_HOOKS:
             if hook is not on_proposal:
                 await hook(loaded.session, ctx, change)
-
-
-# --------------------------------------------------------------------------- after a read
-
-
-@dataclass(frozen=True)
-class Read:
-    """What one sync read from GitHub; parts left None were not read."""
-
-    pull: PullInfo | None = None
-    ci: CiResult | None = None
-    reviews: tuple[ReviewBy, ...] | None = None
-
-
-async def apply_read(ctx: Context, change_id: int, url: str, read: Read, *,
-                     reminder_id: int | None = None, attempt: int = 0) -> bool:
-    """Apply a read to the change, unless the change links another PR by now."""
-    async with ctx.db.session() as session:
-        loaded = await lock(session, change_id)
-        if loaded is None or loaded.change.pr_url != url:
-            return False
-        change = loaded.change
-        fresh = True
-        if read.pull is not None:
-            fresh = await apply_pull(loaded, ctx, read.pull)
-        if fresh and read.ci is not None:
-            await apply_ci(loaded, ctx, read.ci)
-        if read.reviews is not None:
-            await record_reviews(loaded, ctx, read.reviews)
-        if fresh and read.pull is not None:
-            await recheck_security(loaded, ctx)
-        if change.ci_state != "unknown":
-            change.github_error = None
-        change.github_checked_at = ctx.clock.now()
-        if change.ci_state in ("none", "pending") and change.status not in CLOSED_STATUSES:
-            await follow_up(session, ctx, change, attempt=attempt, poll=True,
-                            exclude=reminder_id)
-        await refresh_card(session, ctx, change)
-    ctx.sweeper.kick()
-    return True
-
-
-# Pending CI is read again after 1, 2, 4, … minutes, at most every 30 minutes, 60 times.
-POLL_FIRST = timedelta(minutes=1)
-POLL_MAX = timedelta(minutes=30)
-POLLS = 60
-# An unreachable GitHub is tried again after 15 s, 30 s, … at most every hour while it lasts.
-RETRY_FIRST = timedelta(seconds=15)
-RETRY_MAX = timedelta(hours=1)
-
-
-def follow_up_delay(attempt: int, *, poll: bool) -> timedelta:
-    first, cap = (POLL_FIRST, POLL_MAX) if poll else (RETRY_FIRST, RETRY_MAX)
-    return min(first * 2 ** min(attempt, 20), cap)
-
-
-async def follow_up(session: AsyncSession, ctx: Context, change: Change, *, attempt: int,
-                    poll: bool, at: datetime | None = None, exclude: int | None = None) -> None:
-    """Read the PR again later: the one follow-up a change has (a poll of pending CI, or a
-    retry while GitHub is unreachable); an earlier due time wins over a later one."""
-    if poll and attempt >= POLLS:
-        return
-    now = ctx.clock.now()
-    due = at or now + follow_up_delay(attempt, poll=poll)
-    payload = {"why": "poll" if poll else "retry", "attempt": attempt + 1}
-    pending = await github_store.pending_reminder(session, change.id or 0, SYNC,
-                                                  key_prefix=FOLLOW_UP, exclude=exclude,
-                                                  unclaimed_at=now)
-    if pending is not None:
-        if pending.due_at > due:
-            pending.due_at, pending.payload = due, payload
-            session.add(pending)
-        return
-    await reminder_store.schedule(session, key=f"{FOLLOW_UP}{change.id}:{uuid.uuid4().hex}",
-                                  kind=SYNC, change_id=change.id, payload=payload, due_at=due,
-                                  now=now)
-
-
-async def mark_unreachable(ctx: Context, change_id: int, url: str, message: str, *,
-                           attempt: int, retry_at: datetime | None = None,
-                           reminder_id: int | None = None) -> None:
-    """GitHub did not answer: the CI gate is unknown until it does; try again later."""
-    async with ctx.db.session() as session:
-        loaded = await lock(session, change_id)
-        if loaded is None or loaded.change.pr_url != url:
-            return
-        change = loaded.change
-        changed = change.ci_state != "unknown" or change.github_error != message
-        if change.ci_state != "unknown":
-            await audit(session, ctx, change, "changebot", "github_unreachable", error=message)
-        change.ci_state = "unknown"
-        change.ci_detail = {"sha": change.head_sha} if change.head_sha else {}
-        change.github_error = f"{message} — retrying automatically"
-        await follow_up(session, ctx, change, attempt=attempt, poll=False, at=retry_at,
-                        exclude=reminder_id)
-        if changed:
-            await refresh_card(session, ctx, change)
-    ctx.sweeper.kick()
-
-
-async def mark_unreadable(ctx: Context, change_id: int, url: str, message: str) -> None:
-    """The PR does not exist or the token cannot see it: say so on the card and to the
-    author, once; reading again would not help until the link or the token changes."""
-    async with ctx.db.session() as session:
-        loaded = await lock(session, change_id)
-        if loaded is None or loaded.change.pr_url != url:
-            return
-        change = loaded.change
-        problem = "the pull request cannot be read"
-        if change.ci_detail.get("problem") != problem:
-            await audit(session, ctx, change, "changebot", "github_unreadable", url=url,
-                        error=message)
-        change.ci_state, change.ci_detail = "unknown", {"problem": problem}
-        change.github_error = f"cannot read {url}: {message}"
-        cid = format_change_id(change_id)
-        if is_slack_user(change.author_id):
-            digest = hashlib.sha256(f"{url}|{message}".encode()).hexdigest()[:12]
-            await dm(session, ctx, change, change.author_id,
-                     f"I can't read the pull request linked to *{cid}* ({url}): {message}. "
-                     f"Check the link, and fix it with `/change link {cid} <url>`; if the "
-                     "repository is private, the bot's GitHub token needs access to it.",
-                     key=f"github-unreadable:{change_id}:{digest}")
-        await refresh_card(session, ctx, change)
-    ctx.sweeper.kick()
-
-
-async def mark_not_connected(ctx: Context, change_id: int) -> None:
-    async with ctx.db.session() as session:
-        loaded = await lock(session, change_id)
-        if loaded is None or not loaded.change.pr_url:
-            return
-        if loaded.change.ci_detail.get("problem", "").startswith(NOT_CONNECTED):
-            return
-        _mark_not_connected(loaded.change)
-        await refresh_card(session, ctx, loaded.change)
-    ctx.sweeper.kick()
-
