@@ -30,7 +30,7 @@ STATUS_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 
 def github_settings(base_url: str, **more: Any) -> dict[str, Any]:
     return {"github_token": TOKEN, "github_api_url": base_url,
-            "github_webhook_secret": WEBHOOK_SECRET, "github_timeout": 1.0, **more}
+            "github_webhook_secret": WEBHOOK_SECRET, "github_timeout": 3.0, **more}
 
 
 def example(name: str) -> dict[str, Any]:

@@ -153,13 +153,13 @@ async def test_retries_back_off_while_github_stays_down(bot, github):
 
 async def test_github_timeout_makes_ci_unknown_and_is_retried(db, slack, clock, policy, github):
     github.add_check_run(OWNER, REPO, BEFORE, "build")
-    bot = await start(db, slack, clock, policy, github, github_timeout=0.3)
+    bot = await start(db, slack, clock, policy, github, github_timeout=0.5)
     try:
         github.delay(5)
         change_id = await propose(bot, pr_url=PR_URL)
         change = await change_row(bot, change_id)
         assert change.ci_state == "unknown"
-        assert "did not answer within 0.3 s" in change.github_error
+        assert "did not answer within 0.5 s" in change.github_error
         assert "*CI*: unknown — GitHub unreachable" in card_text(bot, change_id)
 
         github.clear_faults()
