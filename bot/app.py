@@ -13,9 +13,12 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
 import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
+import bot.github_emergency  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
+import bot.github_sync  # noqa: F401
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
 import bot.review_reminders  # noqa: F401  (review reminder kinds and proposal hook)
 import bot.security_review  # noqa: F401  (security routing kinds, hooks, card parts)
+import bot.views.pull_request  # noqa: F401
 import handlers
 from bot.background import Background
 from bot.clock import Clock, SystemClock
@@ -35,16 +38,21 @@ def create_context(
 ) -> Context:
     settings = config.settings
     metrics = Metrics()
+    clock = clock or SystemClock()
     github = None
     if settings.github_token:
         from bot.github import GitHubClient
 
-        github = GitHubClient(settings.github_token, settings.github_api_url)
+        def count_call(operation: str, outcome: str) -> None:
+            metrics.github_calls.labels(operation, outcome).inc()
+
+        github = GitHubClient(settings.github_token, settings.github_api_url,
+                              timeout=settings.github_timeout, clock=clock, on_call=count_call)
     ctx = Context(
         settings=settings,
         policy=config.policy,
         db=db or Database(settings.database_url),
-        clock=clock or SystemClock(),
+        clock=clock,
         slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
         metrics=metrics,
         background=Background(

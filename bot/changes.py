@@ -83,7 +83,9 @@ def _apply(change: Change, proposal: Proposal) -> None:
         setattr(change, field.name, list(value) if isinstance(value, tuple) else value)
 
 
-def _security(ctx: Context, change: Change) -> None:
+def update_security(ctx: Context, change: Change) -> None:
+    """Recompute the security-review triggers from everything known (bot.security); also run
+    after the linked PR's changed files are read (bot.pull_requests)."""
     evidence = security.Evidence(
         category=change.category,
         checkboxes=tuple(change.security_checkboxes),
@@ -155,7 +157,7 @@ async def propose(
                 category="", risk="", rollback_plan="",
             )
             _apply(change, proposal)
-            _security(ctx, change)
+            update_security(ctx, change)
             session.add(change)
             await session.flush()
             await audit(session, ctx, change, author, "proposed",
@@ -290,7 +292,7 @@ async def revise(ctx: Context, change_id: int, user: str, proposal: Proposal) ->
                 return Outcome(True, f"Nothing changed in {cid}.", change)
             now = ctx.clock.now()
             _apply(change, proposal)
-            _security(ctx, change)
+            update_security(ctx, change)
             change.revision += 1
             change.status = Status.in_review.value
             change.updated_at = now

@@ -39,6 +39,7 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         pr_linked=bool(change.pr_url),
         ci_state=change.ci_state,
         ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),
+        ci_problem=change.ci_detail.get("problem") or "",
         staging_verified=change.staging_verified_at is not None,
         deployed_at=change.deployed_at,
         rollback_started_at=change.rollback_started_at,

@@ -179,6 +179,7 @@ class Review:
     state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
     submitted_at: datetime  # aware, UTC
     commit_id: str
+    id: int = 0  # GitHub's review id: the same review read twice is recorded once
 
 
 def _check_run_state(status: str | None, conclusion: str | None) -> CheckState:
@@ -512,11 +513,24 @@ class GitHubClient:
                         state=state,
                         submitted_at=submitted,
                         commit_id=r.commit_id,
+                        id=r.id,
                     )
                 )
             return reviews
 
         return await self._run("get_reviews", work, not_found=GitHubNotFound.default_message)
+
+    async def get_user_email(self, login: str) -> str | None:
+        """The public email of a GitHub user, or None when they keep it private."""
+        if not login or not login.strip():
+            raise ValueError("a GitHub login is needed")
+
+        def work(gh: Github) -> str | None:
+            return gh.get_user(login.strip()).email or None
+
+        return await self._run(
+            "get_user_email", work, not_found=f"GitHub has no user “{login.strip()}”"
+        )
 
     async def add_label(self, ref: PrRef, label: str) -> None:
         """Add `label` to the pull request (GitHub creates the label if it is new)."""

@@ -181,6 +181,7 @@ class ChangeFacts:
     pr_linked: bool = False
     ci_state: str = "none"  # none | success | failure | pending | unknown
     ci_failing: tuple[str, ...] = ()
+    ci_problem: str = ""  # why CI is unknown when it is not an outage (PR unreadable, …)
     staging_verified: bool = False
     deployed_at: datetime | None = None
     rollback_started_at: datetime | None = None
@@ -273,6 +274,27 @@ def status_after_vote(facts: ChangeFacts, policy: Policy) -> Status:
     return facts.status
 
 
+def status_after_withdrawal(facts: ChangeFacts, policy: Policy) -> Status:
+    """An approval withdrawn before production (a GitHub review changed to "changes
+    requested" or dismissed) sends the change back to review when the rest fall short."""
+    if facts.status in (Status.approved, Status.staging, Status.ready) and not approvals_met(
+        facts, policy
+    ):
+        return Status.in_review
+    return facts.status
+
+
+# Before production a change's approvals are for the code as it was; after, they are history.
+RESET_ON_PUSH = frozenset({_S.proposed, _S.in_review, _S.approved, _S.staging, _S.ready})
+
+
+def push_resets_approvals(facts: ChangeFacts, policy: Policy) -> bool:
+    """A new commit on the linked PR voids the approvals given so far: "approve a SHA, not a
+    branch" (policy `github.reset_approvals_on_push`). Not once the change is in production,
+    nor while it is rejected (the author revises it, which resets them anyway)."""
+    return policy.github.reset_approvals_on_push and facts.status in RESET_ON_PUSH
+
+
 def status_after_push(facts: ChangeFacts, policy: Policy) -> Status:
     """A new push to the linked PR sends an approved change back to review (policy)."""
     reviewed = {Status.approved, Status.staging, Status.ready}
@@ -325,6 +347,11 @@ def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
         return gate(GateState.pending, "checks running", "wait for the checks to finish")
     if facts.ci_state == "none":
         return gate(GateState.pending, "no checks reported yet", "wait for CI to report")
+    if facts.ci_problem:
+        how = ("connect GitHub (GITHUB_TOKEN), or turn off github.require_ci in the policy"
+               if "not connected" in facts.ci_problem
+               else "fix the link, or the bot's access to GitHub")
+        return gate(GateState.unknown, f"unknown — {facts.ci_problem}", how)
     return gate(GateState.unknown, "unknown — GitHub unreachable", "retry once GitHub answers")
 
 
@@ -568,6 +595,17 @@ def _author_before_production(
     return _refuse(f"{_is(facts.status)}: propose a new change instead.")
 
 
+def may_link_pr(facts: ChangeFacts, user: str) -> Decision:
+    """The author links (or re-links) the change's pull request while the change is open."""
+    if user != facts.author:
+        return _refuse(
+            f"Only the author (<@{facts.author}>) can link a pull request to this change."
+        )
+    if facts.status in CLOSED:
+        return _refuse(f"{_is(facts.status)}: propose a new change instead.")
+    return ALLOWED
+
+
 def may_revise(facts: ChangeFacts, user: str) -> Decision:
     """The author revises a change before production; it goes back to review."""
     return _author_before_production(
@@ -747,6 +785,18 @@ def may_operate(facts: ChangeFacts, user: str, is_deployer: bool, step: str) -> 
     if status_after_step(facts, step) is not None:
         return ALLOWED
     return _refuse(f"You can't {operation.verb} now. {_is(facts.status)}: {operation.hint}.")
+
+
+def deployment_exceptions(facts: ChangeFacts, policy: Policy, at: datetime) -> list[str]:
+    """What a production deployment that already happened (reported by GitHub) skipped of the
+    process: empty when it was in order. It is recorded and flagged, never undone."""
+    if facts.status in IN_PRODUCTION:
+        return []  # the deployment was started through the bot, gates checked then
+    found = []
+    if status_after_step(facts, "deployed") is None:
+        found.append(f"deployed while the change was {facts.status.label}")
+    found += [f"{gate.label}: {gate.detail}" for gate in production_blockers(facts, policy, at)]
+    return found
 
 
 def _operation(step: str) -> Operation:

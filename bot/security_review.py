@@ -100,7 +100,7 @@ async def reassess(session: AsyncSession, ctx: Context, change: Change) -> bool:
     triggers changed (an audit event says how).
     """
     before_required, before = change.security_required, list(change.security_triggers)
-    changes._security(ctx, change)  # the one place that turns evidence into triggers
+    changes.update_security(ctx, change)  # the one place that turns evidence into triggers
     if change.security_triggers == before:
         return False
     await audit(session, ctx, change, "changebot", "security_triggers_changed",

@@ -186,6 +186,7 @@ class Settings(BaseSettings):
     github_token: str | None = None
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: str | None = None
+    github_timeout: float = Field(10.0, gt=0, description="seconds to wait for GitHub's answer")
     changebot_policy: Path | None = None
 
     @field_validator("database_url")
@@ -223,6 +224,7 @@ _ENV_NAMES = {
     "github_token": "GITHUB_TOKEN",
     "github_api_url": "GITHUB_API_URL",
     "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+    "github_timeout": "GITHUB_TIMEOUT",
     "changebot_policy": "CHANGEBOT_POLICY",
 }
 

@@ -4,7 +4,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, deploy, home, review, security
+from handlers import commands, deploy, github, home, pull_requests, review, security
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -14,7 +14,9 @@ def register(app: AsyncApp, ctx: Context) -> None:
     security.register(app, ctx)
     deploy.register(app, ctx)
     home.register(app, ctx)
+    pull_requests.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:
     """Attach the non-Slack HTTP endpoints (GitHub webhooks) beside /slack/events."""
+    github.register_http(web_app, ctx)

@@ -67,7 +67,8 @@ class Change(SQLModel, table=True):
     impact: str = ""  # emergencies: what is broken or at risk
     involved: list[str] = json_field()
 
-    author_id: str = Field(max_length=32, index=True)
+    # A Slack user id, or gh:<login> for a change opened from GitHub by an unlinked person.
+    author_id: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
     revision: int = 1
     created_at: datetime = utc_field(nullable=False)

@@ -143,6 +143,7 @@ class FakeGitHub:
         self._pulls: dict[tuple[str, str, int], _Pull] = {}
         self._check_runs: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
         self._statuses: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._emails: dict[str, str | None] = {}
         self._faults: list[_Fault] = []
         self._delay = 0.0
         self._wake = asyncio.Event()
@@ -155,6 +156,7 @@ class FakeGitHub:
     async def start(self) -> str:
         app = web.Application(middlewares=[self._middleware])
         routes = [
+            web.get("/users/{login}", self._get_user),
             web.get("/repos/{owner}/{repo}", self._get_repo),
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}", self._get_pull),
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/files", self._get_files),
@@ -296,6 +298,13 @@ class FakeGitHub:
             "submitted_at": submitted_at or datetime(2026, 1, 5, 11, 0, tzinfo=UTC),
             "body": body,
         })
+
+    def add_user(self, login: str, email: str | None = None) -> None:
+        """A GitHub user; `email` is their public email (None: kept private, as by default)."""
+        self._emails[login.lower()] = email
+
+    def add_label(self, owner: str, repo: str, number: int, name: str) -> None:
+        self._pull(owner, repo, number).labels.append(name)
 
     def labels(self, owner: str, repo: str, number: int) -> list[str]:
         return list(self._pull(owner, repo, number).labels)
@@ -643,6 +652,24 @@ class FakeGitHub:
     def _pull_from(self, request: web.Request) -> _Pull | None:
         m = request.match_info
         return self._pulls.get((m["owner"], m["repo"], int(m["number"])))
+
+    async def _get_user(self, request: web.Request) -> web.Response:
+        login = request.match_info["login"]
+        known = {p.author.lower() for p in self._pulls.values()} | {
+            r["login"].lower() for p in self._pulls.values() for r in p.reviews
+        }
+        if login.lower() not in self._emails and login.lower() not in known:
+            return self._not_found()
+        user = self._user(login)
+        # GET /users/{username} adds the public profile to the short user shape.
+        user.update({
+            "name": None, "company": None, "blog": "", "location": None,
+            "email": self._emails.get(login.lower()), "hireable": None, "bio": None,
+            "twitter_username": None, "public_repos": 1, "public_gists": 0,
+            "followers": 0, "following": 0,
+            "created_at": "2019-05-15T15:19:25Z", "updated_at": "2019-05-15T15:19:25Z",
+        })
+        return self._json(user)
 
     async def _get_repo(self, request: web.Request) -> web.Response:
         owner, repo = request.match_info["owner"], request.match_info["repo"]

@@ -273,7 +273,8 @@ async def test_every_unmet_gate_is_listed_with_what_would_open_it(bot):
     answer = last_answer(bot, "alice")
     assert "was not deployed: 4 gates are not met." in answer
     for line in (
-        "• *CI*: no checks reported yet — to open it: wait for CI to report",
+        "• *CI*: unknown — GitHub is not connected (no GITHUB_TOKEN) — to open it: connect "
+        "GitHub (GITHUB_TOKEN), or turn off github.require_ci in the policy",
         "• *Security review*: waiting for the security team — to open it: an approval from "
         "the security team",
         "• *Staging*: not validated in staging yet — to open it: deploy to staging and mark "

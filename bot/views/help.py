@@ -11,6 +11,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("show CHG-n", "one change: its gates and its history"),
     ("override-security CHG-n &lt;reason&gt;",
      "tech leads: bypass a pending security review, on the record with your reason"),
+    ("link CHG-n &lt;pull request link&gt;", "link a change to its GitHub pull request (author)"),
+    ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
     ("help", "this list"),
 ]
 

@@ -1,0 +1,66 @@
+"""Step 2 in Slack: `/change link`, `/change github` and the card's Refresh button."""
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import accounts, pull_requests
+from bot.context import Context
+from bot.github import parse_pr_url
+from bot.lifecycle import parse_change_id
+from bot.views.pull_request import REFRESH_ACTION
+from handlers.common import after_ack, change_id_of, tell
+from handlers.review import command_body
+
+LINK_USAGE = "`/change link CHG-12 https://github.com/OWNER/REPO/pull/NUMBER`"
+
+
+async def link_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                       args: list[str]) -> None:
+    if len(args) != 2:
+        await ack(text=f"Give the change and the pull request: {LINK_USAGE}",
+                  response_type="ephemeral")
+        return
+    try:
+        change_id = parse_change_id(args[0])
+        parse_pr_url(args[1])
+    except ValueError as exc:
+        await ack(text=f"{exc} Try {LINK_USAGE}", response_type="ephemeral")
+        return
+    await ack()
+
+    async def work() -> None:
+        outcome = await pull_requests.link(ctx, change_id, command["user_id"], args[1])
+        await respond(text=outcome.message, response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "link pull request")
+
+
+async def github_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                         args: list[str]) -> None:
+    if len(args) != 1:
+        await ack(text="Say which GitHub login is yours: `/change github octocat`",
+                  response_type="ephemeral")
+        return
+    try:
+        accounts.parse_login(args[0])
+    except ValueError as exc:
+        await ack(text=str(exc), response_type="ephemeral")
+        return
+    await ack()
+
+    async def work() -> None:
+        linked = await accounts.link_login(ctx, command["user_id"], args[0])
+        await respond(text=linked.message, response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "link github login")
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.action(REFRESH_ACTION)
+    async def on_refresh(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> None:
+            outcome = await pull_requests.refresh(ctx, change_id_of(body))
+            await tell(ctx, body, respond, outcome.message)
+
+        after_ack(ctx, body, respond, work(), "refresh from github")

@@ -1,0 +1,125 @@
+"""Queries about what GitHub tells us: changes by pull request or commit, people by login,
+deployments, and the deliveries already handled."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Approval, Change, Deployment, InboundRequest, Reminder, UserLink
+from storage.repo import CLOSED_STATUSES
+
+# A cancelled or rolled-back change no longer follows its pull request.
+FINISHED = ("cancelled", "rolled_back")
+
+
+def repo_key(full_name: str) -> str:
+    """GitHub names are case-insensitive: `Acme/App` and `acme/app` are one repository."""
+    return full_name.strip().lower()
+
+
+async def first_delivery(session: AsyncSession, key: str, now: datetime) -> bool:
+    """Record a delivery key in the caller's transaction; False when it was handled before."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(InboundRequest)
+        .values(key=key, received_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def changes_linking(
+    session: AsyncSession, repo: str, number: int, *, include_finished: bool = False
+) -> Sequence[Change]:
+    query = select(Change).where(Change.pr_repo == repo_key(repo), Change.pr_number == number)
+    if not include_finished:
+        query = query.where(col(Change.status).not_in(FINISHED))
+    return (await session.exec(query.order_by(col(Change.id)))).all()
+
+
+async def changes_at_head(session: AsyncSession, repo: str, sha: str) -> Sequence[Change]:
+    """Open changes whose linked pull request's head is `sha` (CI events are per commit)."""
+    query = (
+        select(Change)
+        .where(Change.pr_repo == repo_key(repo), Change.head_sha == sha)
+        .where(col(Change.status).not_in(CLOSED_STATUSES))
+        .order_by(col(Change.id))
+    )
+    return (await session.exec(query)).all()
+
+
+async def change_for_commit(session: AsyncSession, repo: str, sha: str) -> Change | None:
+    """The change a deployed commit belongs to: its PR's head or merge commit. The newest
+    change still open wins; else the newest of all."""
+    query = (
+        select(Change)
+        .where(Change.pr_repo == repo_key(repo))
+        .where(or_(Change.head_sha == sha, Change.merge_sha == sha))
+        .order_by(col(Change.id).desc())
+    )
+    found = (await session.exec(query)).all()
+    open_ = [c for c in found if c.status not in CLOSED_STATUSES]
+    return (open_ or list(found) or [None])[0]
+
+
+async def user_link(session: AsyncSession, login: str) -> UserLink | None:
+    return await session.get(UserLink, login.lower())
+
+
+async def add_user_link(
+    session: AsyncSession, *, login: str, slack_user: str, how: str, now: datetime
+) -> bool:
+    """Link a GitHub login to a Slack user unless it is linked already; True when added."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(UserLink)
+        .values(github_login=login.lower(), slack_user_id=slack_user, linked_by=how,
+                created_at=now)
+        .on_conflict_do_nothing(index_elements=["github_login"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def unlinked_reviews(session: AsyncSession, login: str) -> Sequence[Approval]:
+    """GitHub reviews by `login` recorded before anyone knew whose login it is."""
+    query = (
+        select(Approval)
+        .where(Approval.source == "github", col(Approval.user_id).is_(None))
+        .where(func.lower(Approval.github_login) == login.lower())
+    )
+    return (await session.exec(query)).all()
+
+
+async def changes_by_author(session: AsyncSession, author: str) -> Sequence[Change]:
+    return (await session.exec(select(Change).where(Change.author_id == author))).all()
+
+
+async def deployment(session: AsyncSession, github_deployment_id: int) -> Deployment | None:
+    query = select(Deployment).where(Deployment.github_deployment_id == github_deployment_id)
+    return (await session.exec(query)).first()
+
+
+async def pending_reminder(
+    session: AsyncSession, change_id: int, kind: str, *, key_prefix: str = "",
+    exclude: int | None = None, unclaimed_at: datetime | None = None,
+) -> Reminder | None:
+    """A reminder of this kind not yet sent for the change (optionally: not being handled)."""
+    query = (
+        select(Reminder)
+        .where(Reminder.change_id == change_id, Reminder.kind == kind)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+    )
+    if key_prefix:
+        query = query.where(col(Reminder.key).startswith(key_prefix))
+    if exclude is not None:
+        query = query.where(Reminder.id != exclude)
+    if unclaimed_at is not None:
+        query = query.where(or_(col(Reminder.claimed_until).is_(None),
+                                col(Reminder.claimed_until) < unclaimed_at))
+    return (await session.exec(query.limit(1))).first()
