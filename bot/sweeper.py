@@ -148,10 +148,15 @@ class Sweeper:
         """One interval job in this process; reminders due while we were down go out now."""
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
-            self.kick, "interval", seconds=interval, max_instances=1, coalesce=True,
+            self._tick, "interval", seconds=interval, max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
         self._scheduler.start()
+        self.kick()
+
+    async def _tick(self) -> None:
+        # A coroutine on purpose: APScheduler's asyncio executor runs a plain function in a
+        # worker thread, where kick() finds no event loop and the interval job never sweeps.
         self.kick()
 
     def stop(self) -> None:
