@@ -249,6 +249,12 @@ class FakeSlack:
         self._response_targets[token] = ResponseTarget(user, channel, message_ts)
         return f"{self.root_url}/response/{token}"
 
+    def answer_command(self, *, user: str, channel: str, body: dict[str, Any]) -> None:
+        """What Slack does with an app's immediate answer to a slash command: the same as a
+        response_url post (ephemeral unless `response_type: in_channel`). SlackError if the
+        answer is not a valid message."""
+        _apply_response(self.workspace, ResponseTarget(user, channel, None), body)
+
     def responses(self, user: str | None = None) -> list[dict[str, Any]]:
         """The bodies the bot posted to response URLs and that were accepted, oldest first."""
         return [c.args["body"] for c in self.calls_to(RESPONSE_URL)

@@ -61,6 +61,22 @@ def interactive_body(payload: Mapping[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def event_callback_body(event: Mapping[str, Any], *, bot_user: str = "U0BOT") -> str:
+    """An Events API request (JSON) carrying `event`, e.g. app_home_opened."""
+    return json.dumps({
+        "token": "standin-verification-token",
+        "team_id": TEAM["id"],
+        "api_app_id": APP_ID,
+        "event": dict(event),
+        "type": "event_callback",
+        "event_id": f"Ev{next(_counter):08X}",
+        "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": TEAM["id"], "user_id": bot_user,
+                            "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    })
+
+
 def _user(user: str, name: str) -> dict:
     return {"id": user, "username": name, "name": name, "team_id": TEAM["id"]}
 
@@ -180,7 +196,8 @@ def _option(element: dict, value: str) -> dict:
 
 
 def state_value(element: dict, value: Any) -> dict:
-    """One element's entry in state.values, from a plain Python value (None: left empty)."""
+    """One element's entry in state.values, from a plain Python value (None: left empty;
+    an element the stand-in cannot fill can still be left empty)."""
     kind = element["type"]
     state: dict[str, Any] = {"type": kind}
     if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
@@ -205,7 +222,7 @@ def state_value(element: dict, value: Any) -> dict:
         state["selected_date_time"] = (
             int(value.timestamp()) if isinstance(value, datetime) else value
         )
-    else:
+    elif value is not None:
         raise LookupError(f"the stand-in cannot fill a {kind!r} element")
     return state
 
