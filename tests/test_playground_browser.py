@@ -274,3 +274,40 @@ async def test_threads_updated_views_the_home_tab_and_unknown_blocks(page, playg
     # page must show whichever the stand-in holds last, without being reloaded.
     await home_shown_is_the_latest(page, playground)
     await page.screenshot(path=tmp_path / "home.png")
+
+
+async def test_after_a_production_deploy_advancing_the_clock_shows_the_monitoring_dm(
+        page, playground, tmp_path):
+    await propose(page)
+    await act_as(page, BOB.id)
+    await card(page).locator("button[data-action-id=change_approve]").click()
+    await expect(card(page).locator(".bk-fields")).to_contain_text("Approved")
+
+    await act_as(page, ALICE.id)
+    await card(page).locator("button[data-action-id=change_staging_deployed]").click()
+    await expect(card(page).locator(".bk-fields")).to_contain_text("In staging")
+    await card(page).locator("button[data-action-id=change_staging_verify]").click()
+    modal = page.locator("#modal-root .bk-modal")
+    await expect(modal).to_be_visible()
+    await page.check("[data-block-id=checks] input[value=functional]")
+    await page.check("[data-block-id=checks] input[value=no_breaking_changes]")
+    await page.click("#modal-root .bk-submit")
+    await expect(page.locator("#modal-root")).to_be_hidden()
+    await expect(card(page).locator(".bk-fields")).to_contain_text("Ready for production")
+
+    await card(page).locator("button[data-action-id=change_deploy]").click()
+    await expect(modal).to_be_visible()
+    await page.check("[data-block-id=method] input[value=blue_green]")
+    await page.click("#modal-root .bk-submit")
+    await expect(page.locator("#modal-root")).to_be_hidden()
+    await expect(card(page).locator(".bk-fields")).to_contain_text("Deployed — monitoring")
+    await expect(card(page)).to_contain_text("Monitoring window ends")
+
+    await page.click(".channel[data-channel=D0ALICE]")
+    await expect(page.locator("#messages")).not_to_contain_text("monitoring window")
+    await page.click(".clock-advance[data-minutes='30']")
+    dm = page.locator("#messages .msg", has_text="Your monitoring window for CHG-1 has ended.")
+    await expect(dm).to_be_visible()
+    await expect(dm.locator("button[data-action-id=change_verify]")).to_be_visible()
+    await expect(dm.locator("button[data-action-id=change_rollback]")).to_be_visible()
+    await page.screenshot(path=tmp_path / "monitoring-dm.png")
