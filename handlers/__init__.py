@@ -4,13 +4,14 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, review
+from handlers import commands, history, review
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     """Attach every Slack listener to the Bolt app."""
     commands.register(app, ctx)
     review.register(app, ctx)
+    history.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.lifecycle import parse_change_id
 from bot.views.help import help_message
 from bot.views.summary import list_message, show_message
+from handlers.evidence import evidence_command
 from handlers.review import open_proposal
 
 
@@ -64,4 +65,5 @@ SUBCOMMANDS = {
     "list": _list,
     "show": _show,
     "emergency": _not_yet,
+    "evidence": evidence_command,
 }

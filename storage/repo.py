@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +36,23 @@ async def audit_history(session: AsyncSession, change_id: int) -> Sequence[Audit
         .order_by(col(AuditEvent.id))
     )
     return (await session.exec(query)).all()
+
+
+async def audit_page(
+    session: AsyncSession, change_id: int, *, offset: int, limit: int
+) -> tuple[Sequence[AuditEvent], int]:
+    """One page of a change's events, oldest first, and how many it has in all."""
+    total = (await session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.change_id == change_id)
+    )).one()
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.change_id == change_id)
+        .order_by(col(AuditEvent.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.exec(query)).all(), total
 
 
 async def add_audit(

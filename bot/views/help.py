@@ -9,6 +9,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("emergency", "start an emergency change: deploy now, review after"),
     ("list", "open changes, yours first"),
     ("show CHG-n", "one change: its gates and its history"),
+    ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
+     "your DM"),
     ("help", "this list"),
 ]
 
