@@ -69,9 +69,22 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copies (a JSON dump needs none)."""
+    if isinstance(value, str | int | float | datetime | None):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def record_json(record: ChangeRecord) -> dict[str, Any]:
     """Everything in the record, plus the derived verdicts (segregation result, labels)."""
-    data = dataclasses.asdict(record)
+    data = plain(record)
     data["segregation"]["result"] = record.segregation.result
     for exception, item in zip(record.exceptions, data["exceptions"], strict=True):
         item["label"] = exception.label
@@ -564,7 +577,7 @@ class JsonRenderer(Renderer):
         _copy(self.exceptions, out)
         out.write("]},\n")
         out.write('"unmatched_deployments": '
-                  + _dumps([dataclasses.asdict(d) for d in unmatched]) + ",\n")
+                  + _dumps([plain(d) for d in unmatched]) + ",\n")
         out.write('"policy": ' + _dumps(info.policy.model_dump(mode="json")) + ",\n")
         out.write('"people": ' + _dumps(people) + ",\n")
         out.write('"changes": [')

@@ -209,3 +209,18 @@ async def test_the_command_line_says_intact_or_names_the_first_broken_link(
     assert printed.out == ""
     assert printed.err.startswith(
         f"broken at event #{history[1].id}: its content (approved by U0ALICE at ")
+
+
+async def test_a_snapshot_sees_one_state_and_holds_no_writer_back(db):
+    await quick_history(db)
+    async with db.snapshot() as session:
+        before = await audit_chain.chain_state(session)
+
+        async def write() -> None:
+            async with db.session() as writer:
+                await repo.add_audit(writer, at=WEDNESDAY_10AM, actor="U0BOB", action="late")
+
+        await asyncio.wait_for(write(), timeout=5)  # not blocked by the open snapshot
+        assert await audit_chain.chain_state(session) == before  # and not seen by it
+    async with db.snapshot() as session:
+        assert (await audit_chain.chain_state(session))[1] == before[1] + 1
