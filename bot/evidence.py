@@ -330,7 +330,8 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
     category = Category(change.category)
     emergency = category == Category.emergency
     counted = set(counted_approvers(facts_of(change, approvals), policy))
-    approval_rows = tuple(_approval(a, change, counted) for a in approvals)
+    kinds = {"peer", "security"} if policy.review.security_counts_as_peer else {"peer"}
+    approval_rows = tuple(_approval(a, change, counted, kinds) for a in approvals)
     segregation = _segregation(change, approvals, events, policy)
     record = ChangeRecord(
         id=change.id or 0,
@@ -388,10 +389,10 @@ def _before(moment: datetime, deployed_at: datetime | None) -> bool | None:
     return None if deployed_at is None else moment <= deployed_at
 
 
-def _approval(approval: Approval, change: Change, counted_users: set[str]
-              ) -> ApprovalEvidence:
+def _approval(approval: Approval, change: Change, counted_users: set[str],
+              counted_kinds: set[str]) -> ApprovalEvidence:
     counted = (
-        approval.kind == "peer" and approval.decision == "approved"
+        approval.kind in counted_kinds and approval.decision == "approved"
         and approval.revision == change.revision and _who(approval) in counted_users
     )
     return ApprovalEvidence(
@@ -657,17 +658,20 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     def add(rule: str, kind: str, detail: str) -> None:
         found.append(RuleException(rule, kind, detail))
 
-    # Approvals (Step 3): before production, except emergencies (approval may come after).
+    # Approvals (Step 3): before production, except emergencies (approval may come after;
+    # missing once the policy's delay after deployment is over, it is a broken rule).
     wanted = f"{sod.required} approval{'s' if sod.required != 1 else ''}"
     if sod.tech_leads_required:
         wanted += f" including {sod.tech_leads_required} tech lead"
+    approval_due = deployment.at + policy.windows.emergency_approval
     if not sod.met_before_deployment:
         if emergency and sod.met:
             add("approvals", BYPASSED,
                 f"approved after deployment under the emergency process ({wanted})")
-        elif emergency:
-            add("approvals", BROKEN, f"emergency change still not approved ({wanted} needed)")
-        else:
+        elif emergency and now > approval_due:
+            add("approvals", BROKEN, "emergency change still not approved "
+                f"{_spell(now - deployment.at)} after deployment ({wanted} needed)")
+        elif not emergency:
             add("approvals", BROKEN, f"deployed without {wanted}")
 
     # Step 2: CI, when a pull request is linked.
@@ -690,8 +694,9 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
         elif emergency and security.approved_by:
             add("security_review", BYPASSED,
                 "security review approved after deployment under the emergency process")
-        elif emergency:
-            add("security_review", BROKEN, "emergency change's security review never approved")
+        elif emergency and now > approval_due:
+            add("security_review", BROKEN,
+                "emergency change's security review still not approved")
         else:
             add("security_review", BROKEN, "deployed without an approved security review")
 

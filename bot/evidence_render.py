@@ -512,6 +512,17 @@ def csv_row(record: ChangeRecord, head: str) -> dict[str, Any]:
     }
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_safe(value: Any) -> Any:
+    """A spreadsheet must not run what someone typed into a proposal as a formula (CSV
+    injection): such text gets a leading apostrophe, as OWASP advises."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class CsvRenderer(Renderer):
     """One row per change; the chain's head hash is in every row, so any extract of the
     sheet still names the log it came from. Summary and unmatched deployments are not
@@ -526,7 +537,7 @@ class CsvRenderer(Renderer):
         self.writer = csv.DictWriter(self.body, fieldnames=CSV_COLUMNS)
 
     def change(self, record: ChangeRecord) -> None:
-        self.writer.writerow(csv_row(record, self.head))
+        self.writer.writerow({k: _cell_safe(v) for k, v in csv_row(record, self.head).items()})
 
     def finish(self, out, info, summary, unmatched, people) -> None:
         csv.writer(out).writerow(CSV_COLUMNS)
