@@ -552,7 +552,7 @@ def _verification(change: Change, events: Sequence[AuditEvent],
     return VerificationEvidence(
         window_ends_at=ends,
         verified_at=change.verified_at,
-        by=recorded.get("by") or _actor(events, "verified", "completed"),
+        by=recorded.get("by") or _actor(events, "verified_in_production"),
         checks=_ticked(recorded, ("logs", "metrics", "functionality")),
         notes=str(recorded.get("notes") or ""),
         within_window=within,
@@ -572,7 +572,7 @@ def _rollback(change: Change, events: Sequence[AuditEvent]) -> RollbackEvidence 
         started_at=started, finished_at=finished, duration_seconds=duration,
         trigger=str(recorded.get("trigger") or ""), method=str(recorded.get("method") or ""),
         notes=str(recorded.get("notes") or ""),
-        by=recorded.get("by") or _actor(events, "rollback_started", "rolled_back"),
+        by=recorded.get("by") or _actor(events, "rollback_started"),
         recorded=recorded,
     )
 

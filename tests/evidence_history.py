@@ -6,10 +6,12 @@ exists yet (the emergency proposal: `/change emergency` is the emergency issue's
 
 STAND-INS: staging, production deployment, verification and rollback (deployment issue),
 CI, GitHub reviews and GitHub deployments (GitHub issue), the security decision (security
-issue) and the emergency deployment and retrospective (emergency issue) are built on other
-branches. Until they are merged, `step()` writes their rows the way those steps record
-them — the Change columns, Approval/Deployment rows and an audit event through
-`repo.add_audit`, in one transaction. After merging, switch each `step()` to the real flow.
+issue) and the emergency deployment and retrospective (emergency issue) were built on other
+branches. `step()` writes their rows the way those steps record them — the Change columns,
+Approval/Deployment rows and an audit event through `repo.add_audit`, in one transaction,
+with the same keys and action names (checked against bot/deployments.py and
+bot/security_review.py as merged on main). After merging, switch each `step()` to the real
+flow: the deployment and security ones can use bot.deployments / bot.security_review now.
 """
 
 from __future__ import annotations
@@ -96,14 +98,14 @@ async def build(bot: BotHarness) -> History:
                status="ready", staging_verified_at=at(25, 11),
                staging_validation={"checks": ["functional", "performance"],
                                    "notes": "Report runs in 2 s instead of 40 s.", "by": ALICE})
-    await step(bot, h.normal, ALICE, "deployed", at(25, 11, 30),
+    await step(bot, h.normal, ALICE, "deployed_to_production", at(25, 11, 30),
                detail={"method": "blue_green"}, status="monitoring",
                deployed_at=at(25, 11, 30), deployed_by=ALICE, deploy_method="blue_green",
                monitoring_ends_at=at(25, 12),
                rows=[Deployment(github_deployment_id=9001, repo="acme/api",
                                 environment="production", sha="a1b2c3d4e5f6",
                                 creator="alice-gh", change_id=h.normal, at=at(25, 11, 31))])
-    await step(bot, h.normal, ALICE, "verified", at(25, 12, 10), status="completed",
+    await step(bot, h.normal, ALICE, "verified_in_production", at(25, 12, 10), status="completed",
                verified_at=at(25, 12, 10), closed_at=at(25, 12, 10),
                verification={"checks": ["logs", "metrics", "functionality"],
                              "notes": "Error rate flat; p99 of the report down 95%.",
@@ -119,7 +121,7 @@ async def build(bot: BotHarness) -> History:
     await approve(bot, "bob", h.high_risk, at(25, 13, 10))
     await approve(bot, "carol", h.high_risk, at(25, 13, 20))
     await approve(bot, "dave", h.high_risk, at(25, 13, 30))
-    await step(bot, h.high_risk, ERIN, "security_approved", at(25, 13, 40),
+    await step(bot, h.high_risk, ERIN, "security_review_approved", at(25, 13, 40),
                rows=[Approval(change_id=h.high_risk, revision=1, kind="security",
                               decision="approved", actor=ERIN, user_id=ERIN,
                               created_at=at(25, 13, 40))])
@@ -129,15 +131,18 @@ async def build(bot: BotHarness) -> History:
                staging_verified_at=at(25, 14, 30),
                staging_validation={"functional": True, "performance": False, "security": True,
                                    "notes": "Old and new tokens both accepted.", "by": DAVE})
-    await step(bot, h.high_risk, DAVE, "deployed", at(26, 10), status="monitoring",
+    await step(bot, h.high_risk, DAVE, "deployed_to_production", at(26, 10), status="monitoring",
                deployed_at=at(26, 10), deployed_by=DAVE, deploy_method="manual",
                monitoring_ends_at=at(26, 11))
     await step(bot, h.high_risk, DAVE, "rollback_started", at(26, 10, 20),
+               detail={"trigger": "errors", "method": "previous_image"},
                status="rolled_back", rollback_started_at=at(26, 10, 20),
+               closed_at=at(26, 10, 20),
                rollback={"trigger": "errors", "method": "previous_image",
-                         "notes": "Logins failed for 3% of users.", "by": DAVE})
+                         "notes": "Logins failed for 3% of users.", "by": DAVE,
+                         "from_status": "monitoring"})
     await step(bot, h.high_risk, DAVE, "rollback_finished", at(26, 10, 32),
-               rollback_finished_at=at(26, 10, 32), closed_at=at(26, 10, 32))
+               detail={"duration_seconds": 720}, rollback_finished_at=at(26, 10, 32))
 
     # CHG-3 — normal, approved, then deployed by automation with the gates closed.
     bot.clock.set(at(26, 15))
@@ -152,7 +157,7 @@ async def build(bot: BotHarness) -> History:
                    {"name": "lint", "conclusion": "success"}],
                    "failing": [{"name": "unit-tests",
                                 "url": "https://github.com/acme/api/runs/7"}]})
-    await step(bot, h.shortcut, "gh:bob-gh", "deployed", at(26, 19),
+    await step(bot, h.shortcut, "gh:bob-gh", "deployed_to_production", at(26, 19),
                detail={"method": "automated", "gates_closed": ["ci", "staging",
                                                                 "business_hours"]},
                status="monitoring", deployed_at=at(26, 19), deployed_by="gh:bob-gh",
@@ -162,7 +167,7 @@ async def build(bot: BotHarness) -> History:
                rows=[Deployment(github_deployment_id=9003, repo="acme/api",
                                 environment="production", sha="f00dfeed1234",
                                 creator="bob-gh", change_id=h.shortcut, at=at(26, 19))])
-    await step(bot, h.shortcut, "U0BOB", "verified", at(26, 21), status="completed",
+    await step(bot, h.shortcut, "U0BOB", "verified_in_production", at(26, 21), status="completed",
                verified_at=at(26, 21), closed_at=at(26, 21),
                verification={"logs": True, "metrics": True, "functionality": False,
                              "notes": "Looked fine the next morning."})
@@ -186,7 +191,7 @@ async def build(bot: BotHarness) -> History:
     ))
     await bot.settle()
     h.emergency = emergency.id or 0
-    await step(bot, h.emergency, ALICE, "deployed", at(28, 2, 10),
+    await step(bot, h.emergency, ALICE, "deployed_to_production", at(28, 2, 10),
                detail={"method": "rolling", "bypassed": ["staging", "business_hours"]},
                impact="Card payments failing for every customer.", involved=[DAVE],
                status="monitoring", deployed_at=at(28, 2, 10), deployed_by=ALICE,
@@ -195,7 +200,7 @@ async def build(bot: BotHarness) -> History:
                deploy_exceptions=[
                    "business_hours: deployed outside business hours under the emergency "
                    "process", "staging"])
-    await step(bot, h.emergency, ALICE, "verified", at(28, 2, 45), status="completed",
+    await step(bot, h.emergency, ALICE, "verified_in_production", at(28, 2, 45), status="completed",
                verified_at=at(28, 2, 45), closed_at=at(28, 2, 45),
                verification={"checks": ["logs", "metrics"], "notes": "Payments flowing.",
                              "by": ALICE})
@@ -215,7 +220,8 @@ async def build(bot: BotHarness) -> History:
     bot.clock.set(at(30, 11))
     h.later = await propose(bot, "alice", title="December change", reviewers=[BOB])
     await approve(bot, "bob", h.later, at(30, 11, 30))
-    await step(bot, h.later, ALICE, "deployed", at(1, 10, month=12), status="monitoring",
-               deployed_at=at(1, 10, month=12), deployed_by=ALICE, deploy_method="rolling")
+    await step(bot, h.later, ALICE, "deployed_to_production", at(1, 10, month=12),
+               status="monitoring", deployed_at=at(1, 10, month=12), deployed_by=ALICE,
+               deploy_method="rolling")
     bot.clock.set(at(2, 12, month=12))
     return h

@@ -23,7 +23,7 @@ async def one_deployed_change(bot) -> int:
     bot.clock.set(at(25, 10, 30))
     await click(bot, "bob", "change_approve", change_id)
     # STAND-IN for the deployment issue's "Deploy to production" (see tests/evidence_history).
-    await step(bot, change_id, ALICE, "deployed", at(25, 11), status="monitoring",
+    await step(bot, change_id, ALICE, "deployed_to_production", at(25, 11), status="monitoring",
                deployed_at=at(25, 11), deployed_by=ALICE, deploy_method="rolling")
     bot.clock.set(at(1, 9, month=12))
     return change_id
@@ -159,7 +159,7 @@ async def test_show_has_a_history_button_that_opens_every_event_page_by_page(bot
     assert "*proposed* by <@U0ALICE>" in text
     assert "*self approval refused* by <@U0ALICE>" in text
     assert "*approval given* by <@U0BOB>" in text
-    assert "*deployed* by <@U0ALICE>" in text
+    assert "*deployed to production* by <@U0ALICE>" in text
     buttons = [e["text"]["text"] for b in modal["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
     assert buttons == ["Later →"]
