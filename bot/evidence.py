@@ -20,7 +20,9 @@ JSON pack, so nothing recorded is lost even under a key this module does not kno
 - retrospective: {"link" (or "url"/"document"), "root_cause", "follow_up", "by"}
 - ci_detail: {"checks": [{"name", "conclusion"|"state", "url"}], "failing": [{"name", "url"}]}
 - deploy_exceptions: gate keys of bot.lifecycle (`"business_hours"`), optionally followed
-  by `": why"` — the gates that were closed when the change went to production.
+  by `": why"` — the gates that were closed when the change went to production; likewise
+  the `gates` ({key: state}) of the `deployed_to_production` audit event.
+Recorded gates and the rules checked here are merged by rule, so each is listed once.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ from bot.settings import Policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
 
-# The audit action of a refused attempt to approve one's own change (bot.changes.approve).
+# The audit action of a refused attempt to approve one's own change (bot.changes.approve),
+# and of the production deployment (bot.deployments), whose detail holds the gate states.
 SELF_APPROVAL_REFUSED = "self_approval_refused"
+DEPLOYED_ACTION = "deployed_to_production"
 
 BROKEN = "broken"
 BYPASSED = "bypassed"
@@ -350,7 +354,8 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
         ci=_ci(change, policy),
         security=_security(change, approval_rows),
         staging=_staging(change, events),
-        deployment=_deployment(change, rows.deployments, policy) if deployed_at else None,
+        deployment=(_deployment(change, rows.deployments, events, policy) if deployed_at
+                    else None),
         verification=_verification(change, events, policy) if deployed_at else None,
         rollback=_rollback(change, events),
         emergency=_emergency(change, approvals, policy, now) if emergency else None,
@@ -502,8 +507,19 @@ def _staging(change: Change, events: Sequence[AuditEvent]) -> StagingEvidence:
     )
 
 
-def _recorded_exceptions(change: Change) -> tuple[str, ...]:
+_OPEN_GATE_STATES = ("met", "not_required", "bypassed")
+
+
+def _recorded_exceptions(change: Change, events: Sequence[AuditEvent]) -> tuple[str, ...]:
+    """The gates that were closed when it went to production, as the deployment recorded
+    them: `deploy_exceptions`, and the gate states of the deployment's audit event."""
     entries = []
+    deployed = [e for e in events if e.action == DEPLOYED_ACTION]
+    gate_states = deployed[-1].detail.get("gates") if deployed else None
+    if isinstance(gate_states, dict):
+        entries += [f"{gate}: the gate was {state} when it was deployed"
+                    for gate, state in gate_states.items()
+                    if state not in _OPEN_GATE_STATES]
     for entry in change.deploy_exceptions:
         if isinstance(entry, dict):
             key = entry.get("gate") or entry.get("key") or entry.get("rule") or "recorded"
@@ -520,7 +536,7 @@ def github_deployment(deployment: Deployment) -> GitHubDeployment:
                             d.at)
 
 
-def _deployment(change: Change, deployments: Sequence[Deployment],
+def _deployment(change: Change, deployments: Sequence[Deployment], events: Sequence[AuditEvent],
                 policy: Policy) -> DeploymentEvidence:
     assert change.deployed_at is not None
     return DeploymentEvidence(
@@ -530,7 +546,7 @@ def _deployment(change: Change, deployments: Sequence[Deployment],
         inside_business_hours=is_business_time(policy.business_hours, change.deployed_at),
         emergency=change.category == Category.emergency,
         github=tuple(github_deployment(d) for d in deployments),
-        recorded_exceptions=_recorded_exceptions(change),
+        recorded_exceptions=_recorded_exceptions(change, events),
     )
 
 

@@ -163,6 +163,20 @@ def test_recorded_gate_exceptions_merge_with_the_computed_ones():
     ]
 
 
+def test_gates_closed_at_deployment_in_the_deploy_event_count_once_per_rule():
+    deployed = AuditEvent(id=3, change_id=7, at=DEPLOYED, actor=ALICE,
+                          action="deployed_to_production", prev_hash="0", hash="1",
+                          detail={"method": "rolling", "gates": {
+                              "ci": "not_required", "approvals": "met", "staging": "pending",
+                              "business_hours": "failed", "security_review": "bypassed"}})
+    change = a_change(staging_verified_at=None)
+    assert exceptions(change, [vote(BOB, 10)], [deployed]) == [
+        ("staging", BROKEN, "deployed without validation in staging (recorded: the gate was "
+                            "pending when it was deployed)"),
+        ("business_hours", BROKEN, "the gate was failed when it was deployed"),
+    ]
+
+
 def test_user_text_cannot_break_the_markdown_or_run_in_a_spreadsheet():
     change = a_change(title="<b>Bold</b> | pipes", description="=HYPERLINK(\"http://x\")",
                       testing="line one\n## not a heading")
