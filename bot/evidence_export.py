@@ -3,6 +3,7 @@ a batch at a time, and writes it in the chosen format (bot.evidence_render)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,8 @@ async def export(
                 summary.add(record)
                 people |= record.people
                 renderer.change(record)
+                if summary.changes % 50 == 0:
+                    await asyncio.sleep(0)  # a long export inside the bot lets Slack in
         except BaseException:
             renderer.close()
             raise
