@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -162,6 +163,7 @@ async def main() -> None:
                   f"(a tenth of the period: {small / 1e6:.1f} MB)")
     finally:
         await db.dispose()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
