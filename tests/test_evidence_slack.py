@@ -127,9 +127,9 @@ async def test_a_slack_error_during_the_upload_is_retried_and_shares_one_file(bo
     assert len(shared) == 1
 
 
-async def test_when_slack_keeps_failing_the_progress_message_says_so(bot):
+async def test_when_slack_refuses_the_upload_the_progress_message_says_so(bot):
     await one_deployed_change(bot)
-    bot.slack.fail("files.completeUploadExternal", status=500, times=None)
+    bot.slack.error("files.completeUploadExternal", "file_not_found", times=None)
     await ask(bot, "dave", "evidence 2026-11-01 2026-11-30")
     bot.slack.clear_faults()
     assert not any(f["completed"] for f in bot.slack.uploaded_files())
