@@ -72,8 +72,9 @@ async def slack_user_for(ctx: Context, login: str) -> str | None:
     async with ctx.db.session() as session:
         if await github_store.add_user_link(session, login=login, slack_user=slack_user,
                                             how="email", now=now):
-            repo.add_audit(session, at=now, actor="changebot", action="github_login_linked",
-                           detail={"login": login, "slack_user": slack_user, "by": "email"})
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="github_login_linked",
+                detail={"login": login, "slack_user": slack_user, "by": "email"})
         link = await github_store.user_link(session, login)
     if link is not None and link.slack_user_id == slack_user:
         await adopt(ctx, login, slack_user)
@@ -129,8 +130,9 @@ async def link_login(ctx: Context, slack_user: str, text: str) -> Linked:
         added = await github_store.add_user_link(session, login=login, slack_user=slack_user,
                                                  how="command", now=now)
         if added:
-            repo.add_audit(session, at=now, actor=slack_user, action="github_login_linked",
-                           detail={"login": login, "slack_user": slack_user, "by": "command"})
+            await repo.add_audit(
+                session, at=now, actor=slack_user, action="github_login_linked",
+                detail={"login": login, "slack_user": slack_user, "by": "command"})
     if not added:  # someone linked it a moment ago
         return await link_login(ctx, slack_user, login)
     counted = await adopt(ctx, login, slack_user)
@@ -185,7 +187,8 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
             change.author_id = slack_user
             session.add(change)
             touched[change.id or 0] = change
-            repo.add_audit(session, at=now, actor="changebot", action="author_linked",
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="author_linked",
                            change_id=change.id, detail={"login": login, "slack_user": slack_user})
         await session.flush()
         for change in touched.values():
@@ -194,11 +197,13 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
             if after != facts.status:
                 change.status = after.value
                 change.updated_at = now
-                repo.add_audit(session, at=now, actor="changebot", action="approved",
+                await repo.add_audit(
+                session, at=now, actor="changebot", action="approved",
                                change_id=change.id,
                                detail={"approvers": [v.user for v in facts.approvals]})
             await refresh_card(session, ctx, change)
         if adopted:
-            repo.add_audit(session, at=now, actor="changebot", action="github_reviews_adopted",
-                           detail={"login": login, "slack_user": slack_user, "reviews": adopted})
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="github_reviews_adopted",
+                detail={"login": login, "slack_user": slack_user, "reviews": adopted})
     return adopted

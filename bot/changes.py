@@ -110,8 +110,8 @@ def proposal_of(change: Change) -> Proposal:
 async def audit(
     session: AsyncSession, ctx: Context, change: Change, actor: str, action: str, **detail
 ) -> None:
-    repo.add_audit(session, at=ctx.clock.now(), actor=actor, action=action,
-                   change_id=change.id, detail=detail)
+    await repo.add_audit(session, at=ctx.clock.now(), actor=actor, action=action,
+                         change_id=change.id, detail=detail)
 
 
 async def refresh_card(session: AsyncSession, ctx: Context, change: Change) -> None:
@@ -192,6 +192,10 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
             change, facts = loaded.change, loaded.facts
             decision = may_approve(facts, user)
             if not decision.allowed:
+                if user == change.author_id:
+                    # Evidence that segregation of duties held (bot.evidence reads it).
+                    await audit(loaded.session, ctx, change, user, "self_approval_refused",
+                                revision=change.revision)
                 return refused(decision.reason)
             if tech_lead is None and approval_rule(ctx.policy, facts.category,
                                                    facts.risk).tech_leads:

@@ -32,6 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     playground.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     playground.add_argument("--host", default="127.0.0.1")
+
+    audit = commands.add_parser("audit", help="check the tamper-evident audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help='walk the hash chain: "intact: N events" (exit 0) or the first broken '
+        "link (exit 1)",
+    )
+    verify.add_argument(
+        "--expect-head", metavar="HASH",
+        help="a head hash named by an earlier evidence pack: it must still be in the chain",
+    )
+
+    evidence = commands.add_parser(
+        "evidence", help="export the evidence pack of a period for an auditor",
+        description="Every change whose production deployment (or, if it never reached "
+        "production, whose closure) falls in the period, with its approvals, checks, "
+        "deployment, verification, rollback and every exception to the process. Dates are "
+        "days in the policy's business-hours time zone, both included.",
+    )
+    evidence.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    evidence.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    evidence.add_argument("--format", choices=["md", "csv", "json"], default="md")
+    evidence.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     return parser
 
 
@@ -62,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "audit":
+        return asyncio.run(_audit_verify(_config("cli"), args.expect_head))
+    if args.command == "evidence":
+        from bot.evidence import parse_period
+
+        config = _config("cli")
+        try:
+            period = parse_period(args.start, args.end, config.policy.business_hours.zone)
+        except ValueError as exc:
+            print(f"changebot evidence: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        return asyncio.run(_evidence(config, period, args))
+
     from bot import app
 
     try:
@@ -94,3 +130,36 @@ async def _migrate(config) -> None:
     finally:
         await db.dispose()
     print("database schema is up to date")
+
+
+async def _audit_verify(config, expect_head: str | None) -> int:
+    from storage import audit_chain
+    from storage.db import Database
+
+    db = Database(config.settings.database_url)
+    try:
+        async with db.snapshot() as session:
+            verdict = await audit_chain.verify(session, expect=expect_head)
+    finally:
+        await db.dispose()
+    print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)
+    return 0 if verdict.intact else 1
+
+
+async def _evidence(config, period, args) -> int:
+    from bot.clock import SystemClock
+    from bot.evidence_export import export
+    from storage.db import Database
+
+    db = Database(config.settings.database_url)
+    # A file that stays open for the whole export; written to a batch at a time.
+    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: ASYNC230, SIM115
+    try:
+        pack = await export(db, config.policy, period, args.format, out,
+                            now=SystemClock().now())
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        await db.dispose()
+    print(pack.describe(), file=sys.stderr)
+    return 0

@@ -60,7 +60,7 @@ async def on_deployment_status(session: AsyncSession, ctx: Context, payload: dic
                            environment=environment, sha=sha, creator=login,
                            change_id=change.id if change else None, at=now))
     if change is None:
-        repo.add_audit(session, at=now, actor=f"gh:{login}", action="unmatched_deployment",
+        await repo.add_audit(session, at=now, actor=f"gh:{login}", action="unmatched_deployment",
                        detail={"deployment_id": github_id, "repo": repo_name, "sha": sha,
                                "environment": environment, "creator": login})
         await schedule(session, ctx, key=f"unmatched-deployment:{github_id}",

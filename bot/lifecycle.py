@@ -1021,3 +1021,26 @@ def parse_change_id(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a change id: write it like CHG-12")
     return int(match.group(1))
+
+
+# --------------------------------------------------------------------------------------
+# Validation and evidence
+# --------------------------------------------------------------------------------------
+
+
+def evidence_group(policy: Policy) -> str | None:
+    """Who may export evidence packs: the policy's evidence group, else the tech leads."""
+    return policy.groups.evidence or policy.groups.tech_leads
+
+
+def may_export_evidence(in_group: bool, group: str | None) -> Decision:
+    """An evidence pack names every change and person of a period: only the policy's group
+    ("Validation and Evidence") exports it."""
+    if group is None:
+        return _refuse(
+            "Nobody may export evidence yet: set groups.evidence (or groups.tech_leads) in "
+            "the policy."
+        )
+    if not in_group:
+        return _refuse(f"Only members of <!subteam^{group}> can export evidence packs.")
+    return ALLOWED

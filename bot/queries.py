@@ -56,3 +56,29 @@ async def home_of(ctx: Context, user: str) -> Home:
     # Changes that asked for this person by name come first.
     to_review.sort(key=lambda s: user not in s.change.reviewers)
     return Home(mine, to_review)
+
+
+HISTORY_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    change: Change
+    events: Sequence[AuditEvent]
+    page: int  # 0 is the oldest events
+    pages: int
+    total: int
+
+
+async def history_page(ctx: Context, change_id: int, page: int,
+                       size: int = HISTORY_PAGE_SIZE) -> HistoryPage | None:
+    async with ctx.db.session() as session:
+        change = await repo.get_change(session, change_id)
+        if change is None:
+            return None
+        events, total = await repo.audit_page(session, change_id, offset=max(page, 0) * size,
+                                              limit=size)
+    pages = max((total + size - 1) // size, 1)
+    if page >= pages and total:  # the page asked for is past the end: show the last one
+        return await history_page(ctx, change_id, pages - 1, size)
+    return HistoryPage(change, events, max(page, 0), pages, total)

@@ -4,7 +4,16 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, deploy, github, home, pull_requests, review, security
+from handlers import (
+    commands,
+    deploy,
+    github,
+    history,
+    home,
+    pull_requests,
+    review,
+    security,
+)
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -15,6 +24,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     deploy.register(app, ctx)
     home.register(app, ctx)
     pull_requests.register(app, ctx)
+    history.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.lifecycle import parse_change_id
 from bot.views.help import help_message
 from bot.views.summary import list_message, show_message
+from handlers.evidence import evidence_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
 from handlers.security import override_security
@@ -69,4 +70,5 @@ SUBCOMMANDS = {
     "override-security": override_security,
     "link": link_command,
     "github": github_command,
+    "evidence": evidence_command,
 }

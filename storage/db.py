@@ -7,6 +7,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+_READ_ONLY = "changebot_read_only"
+
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -30,6 +32,20 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on success and rolled back on error."""
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that sees one consistent state of the database throughout,
+        without holding writers back (exports, audit verification)."""
+        if self.is_sqlite:
+            options = {_READ_ONLY: True}  # a deferred BEGIN: WAL gives readers a snapshot
+        else:
+            options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        async with self._sessions() as session:
+            # Closing the session ends the transaction (nothing to commit) and leaves the
+            # objects read loaded, unlike a rollback which would expire them.
+            await session.connection(execution_options=options)
             yield session
 
     async def ping(self) -> bool:
@@ -56,5 +72,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _sqlite_begin_immediate(connection) -> None:
     """Take the write lock when a transaction starts: a read-then-write transaction then
-    waits for another writer instead of failing on a stale snapshot."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    waits for another writer instead of failing on a stale snapshot. (This lock is also
+    what serialises audit-chain appends on SQLite.) Read-only snapshots start deferred."""
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -147,9 +147,14 @@ class Approval(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: every change of state is written with one of these, in one transaction."""
+    """Append-only: every change of state is written with one of these, in one transaction.
+
+    A hash chain (storage.audit_chain): `hash` covers the content and `prev_hash`; one
+    successor per event at most (the unique `prev_hash`), so the chain cannot fork.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
@@ -157,8 +162,8 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=120)
     action: str = Field(max_length=48)
     detail: dict = json_field(dict)
-    prev_hash: str | None = Field(default=None, max_length=64)
-    hash: str | None = Field(default=None, max_length=64, unique=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
 
 
 class Reminder(SQLModel, table=True):

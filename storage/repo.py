@@ -3,10 +3,11 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import audit_chain
 from storage.models import Approval, AuditEvent, Change
 
 CLOSED_STATUSES = ("completed", "cancelled", "rolled_back")
@@ -37,7 +38,24 @@ async def audit_history(session: AsyncSession, change_id: int) -> Sequence[Audit
     return (await session.exec(query)).all()
 
 
-def add_audit(
+async def audit_page(
+    session: AsyncSession, change_id: int, *, offset: int, limit: int
+) -> tuple[Sequence[AuditEvent], int]:
+    """One page of a change's events, oldest first, and how many it has in all."""
+    total = (await session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.change_id == change_id)
+    )).one()
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.change_id == change_id)
+        .order_by(col(AuditEvent.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.exec(query)).all(), total
+
+
+async def add_audit(
     session: AsyncSession,
     *,
     at: datetime,
@@ -46,10 +64,11 @@ def add_audit(
     change_id: int | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append an audit event to the session's transaction (it commits with the change)."""
-    event = AuditEvent(change_id=change_id, at=at, actor=actor, action=action, detail=detail or {})
-    session.add(event)
-    return event
+    """Append an audit event to the session's transaction (it commits with the change),
+    chained to the one before it (storage.audit_chain)."""
+    return await audit_chain.append(
+        session, at=at, actor=actor, action=action, change_id=change_id, detail=detail
+    )
 
 
 async def approvals_of(session: AsyncSession, change_id: int) -> Sequence[Approval]:

@@ -13,6 +13,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
      "tech leads: bypass a pending security review, on the record with your reason"),
     ("link CHG-n &lt;pull request link&gt;", "link a change to its GitHub pull request (author)"),
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
+    ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
+     "your DM"),
     ("help", "this list"),
 ]
 

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -14,6 +15,7 @@ from bot.lifecycle import format_change_id
 from bot.queries import Summary
 from bot.views import to_dicts
 from bot.views.card import STATUS_LABELS, gate_line, gates_summary
+from bot.views.history import history_button
 from bot.views.text import clip, escape, slack_date, user
 from storage.models import AuditEvent
 
@@ -66,6 +68,8 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
         )),
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text=clip(history_text(history)))),
+        ActionsBlock(block_id="change_show_actions",
+                     elements=[history_button(card.change_id)]),
     ]
     return {
         "text": f"{cid}: {change.title} ({change.status})",
@@ -79,4 +83,6 @@ def history_text(history: Sequence[AuditEvent]) -> str:
         f"• {slack_date(event.at)} — {event.action.replace('_', ' ')} by {user(event.actor)}"
         for event in history
     ]
-    return "*History*\n" + ("\n".join(lines[-30:]) if lines else "nothing recorded yet")
+    more = (f"\n_…{len(lines) - 30} earlier: see *History*_" if len(lines) > 30 else "")
+    return "*History*" + more + "\n" + ("\n".join(lines[-30:]) if lines
+                                        else "nothing recorded yet")

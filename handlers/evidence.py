@@ -1,0 +1,40 @@
+"""`/change evidence <from> <to> [md|csv|json]`: the evidence pack of a period, as a file
+in the asker's DM."""
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+
+from bot import evidence_delivery
+from bot.context import Context
+from bot.evidence import parse_period
+from bot.evidence_export import FORMATS
+from handlers.common import after_ack
+from handlers.review import command_body
+
+USAGE = ("Give the period as its first and last day, e.g. "
+         "`/change evidence 2026-01-01 2026-03-31` (add `csv` or `json` for another format).")
+
+
+async def evidence_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                           args: list[str]) -> None:
+    fmt = args[2].lower() if len(args) == 3 else "md"
+    if len(args) not in (2, 3) or fmt not in FORMATS:
+        await ack(text=USAGE, response_type="ephemeral")
+        return
+    try:
+        period = parse_period(args[0], args[1], ctx.policy.business_hours.zone)
+    except ValueError as exc:
+        await ack(text=f"{str(exc).capitalize()}. {USAGE}", response_type="ephemeral")
+        return
+    await ack()
+    user = command["user_id"]
+
+    async def work() -> None:
+        allowed = await evidence_delivery.may_export(ctx, user)
+        if not allowed.ok:
+            await respond(text=allowed.message, response_type="ephemeral")
+            return
+        await respond(text=f"Building the evidence pack for {period.label}: it will arrive "
+                      "in your direct messages with me.", response_type="ephemeral")
+        await evidence_delivery.deliver(ctx, user, period, fmt)
+
+    after_ack(ctx, command_body(command), respond, work(), "evidence pack")

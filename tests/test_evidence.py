@@ -1,0 +1,310 @@
+"""The evidence pack of a realistic month, asserted row by row in Markdown, CSV and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.evidence import RULE_LABELS, parse_period
+from bot.evidence_export import export
+from storage import audit_chain
+from tests.evidence_history import build
+
+ROOT = Path(__file__).resolve().parent.parent
+NOVEMBER = ("2026-11-01", "2026-11-30")
+
+
+async def pack(bot, fmt: str, *, batch: int = 500, period=NOVEMBER) -> str:
+    out = io.StringIO()
+    await export(bot.ctx.db, bot.ctx.policy, parse_period(*period), fmt, out,
+                 now=bot.clock.now(), batch=batch)
+    return out.getvalue()
+
+
+async def head(bot) -> str:
+    async with bot.ctx.db.session() as session:
+        return (await audit_chain.chain_state(session))[0]
+
+
+# What each change of the month must show, in every format.
+EXPECTED_EXCEPTIONS = {
+    "CHG-1": [],
+    "CHG-2": [],
+    "CHG-3": [
+        ("ci", "broken", "deployed with CI failing (unit-tests) at f00dfeed1234 (recorded: "
+                         "unit-tests red when GitHub reported the deployment)"),
+        ("staging", "broken", "deployed without validation in staging"),
+        ("business_hours", "broken", "deployed outside business hours"),
+        ("verification", "broken", "verified 1 h 30 min after the monitoring window ended "
+                                   "(beyond the grace of 30 min)"),
+    ],
+    "CHG-4": [
+        ("approvals", "bypassed", "approved after deployment under the emergency process "
+                                  "(1 approval)"),
+        ("staging", "bypassed", "no staging validation under the emergency process"),
+        ("business_hours", "bypassed", "deployed outside business hours under the emergency "
+                                       "process"),
+        ("retrospective", "broken", "retrospective done 31 h 50 min late"),
+    ],
+    "CHG-5": [],
+}
+
+
+async def test_a_month_of_changes_in_json_csv_and_markdown(bot, tmp_path):
+    await build(bot)
+    chain_head = await head(bot)
+    check_json(json.loads(await pack(bot, "json")), chain_head)
+    check_csv(list(csv.DictReader(io.StringIO(await pack(bot, "csv")))), chain_head)
+    check_markdown(await pack(bot, "md"), chain_head)
+
+    # Streamed a batch at a time: small batches give the same pack.
+    for fmt in ("md", "csv", "json"):
+        assert await pack(bot, fmt, batch=2) == await pack(bot, fmt, batch=500), fmt
+
+    december = list(csv.DictReader(io.StringIO(
+        await pack(bot, "csv", period=("2026-12-01", "2026-12-31")))))
+    assert [r["change"] for r in december] == ["CHG-6"]
+
+    # The command line writes the same pack to a file.
+    out = tmp_path / "november.json"
+    code, _, err = await cli(bot, "evidence", "--from", "2026-11-01", "--to", "2026-11-30",
+                             "--format", "json", "--out", str(out))
+    assert code == 0, err
+    data = json.loads(out.read_text(encoding="utf-8"))
+    check_json(data, chain_head)
+    assert "5 change(s), 8 exception(s) (5 broken, 3 bypassed), 1 unmatched" in err
+
+
+def check_json(data: dict, chain_head: str) -> None:
+    assert data["pack"]["audit_log"]["head_hash"] == chain_head
+    assert data["pack"]["period"]["start"] == "2026-11-01T00:00:00+00:00"
+    assert data["pack"]["period"]["end"] == "2026-12-01T00:00:00+00:00"
+    summary = data["summary"]
+    assert {k: summary[k] for k in ("changes", "deployed", "rolled_back", "not_deployed",
+                                    "emergencies", "exceptions", "broken", "bypassed",
+                                    "unmatched_deployments", "segregation_of_duties_failures")
+            } == {"changes": 5, "deployed": 4, "rolled_back": 1, "not_deployed": 1,
+                  "emergencies": 1, "exceptions": 8, "broken": 5, "bypassed": 3,
+                  "unmatched_deployments": 1, "segregation_of_duties_failures": 0}
+    assert [(e["change"], e["rule"], e["kind"], e["detail"]) for e in summary["exception_list"]
+            ] == [(ref, *e) for ref, found in EXPECTED_EXCEPTIONS.items() for e in found]
+    assert [(d["id"], d["sha"], d["creator"])
+            for d in data["unmatched_deployments"]] == [(9002, "deadbeef0000", "mallory-gh")]
+    assert data["policy"]["review"]["high_risk_tech_leads"] == 1
+
+    changes = data["changes"]
+    # Ordered by deployment (or closure); CHG-6 was deployed in December.
+    assert [c["ref"] for c in changes] == ["CHG-1", "CHG-2", "CHG-3", "CHG-4", "CHG-5"]
+    for change in changes:
+        assert [(e["rule"], e["kind"], e["detail"]) for e in change["exceptions"]
+                ] == EXPECTED_EXCEPTIONS[change["ref"]], change["ref"]
+    normal, high, shortcut, emergency, cancelled = changes
+
+    # CHG-1: proposal, approvals from Slack and GitHub, the refused self-approval, CI, staging,
+    # deployment (matched to a GitHub deployment), verification in time.
+    assert normal["proposal"]["rollback_plan"].startswith("Drop the index")
+    assert normal["proposal"]["testing"].startswith("Ran the migration")
+    assert [(a["who"], a["kind"], a["decision"], a["at"], a["source"], a["before_deployment"],
+             a["counted"], a["commit_sha"]) for a in normal["approvals"]] == [
+        ("U0BOB", "peer", "approved", "2026-11-25T10:10:00+00:00", "slack", True, True, None),
+        ("U0CAROL", "peer", "approved", "2026-11-25T10:20:00+00:00", "github", True, True,
+         "a1b2c3d4e5f6"),
+    ]
+    sod = normal["segregation"]
+    assert sod["result"] == "pass" and sod["author_never_approved"] is True
+    assert sod["refused_self_approvals"] == ["2026-11-25T10:05:00+00:00"]
+    assert sod["approvers"] == ["U0BOB", "U0CAROL"] and sod["met_before_deployment"] is True
+    assert normal["ci"]["state"] == "success" and normal["ci"]["head_sha"] == "a1b2c3d4e5f6"
+    assert [(c["name"], c["state"], c["url"]) for c in normal["ci"]["checks"]] == [
+        ("unit-tests", "success", "https://github.com/acme/api/runs/1"),
+        ("sast", "success", "https://github.com/acme/api/runs/2"),
+    ]
+    assert normal["staging"]["checks"] == ["functional", "performance"]
+    assert normal["staging"]["notes"] == "Report runs in 2 s instead of 40 s."
+    assert {k: normal["deployment"][k] for k in ("at", "by", "method", "inside_business_hours",
+                                                 "emergency")} == {
+        "at": "2026-11-25T11:30:00+00:00", "by": "U0ALICE", "method": "blue_green",
+        "inside_business_hours": True, "emergency": False}
+    assert [g["id"] for g in normal["deployment"]["github"]] == [9001]
+    assert normal["verification"]["within_window"] is True
+    assert normal["verification"]["verified_at"] == "2026-11-25T12:10:00+00:00"
+    assert normal["verification"]["checks"] == ["logs", "metrics", "functionality"]
+    assert normal["rollback"] is None and normal["emergency"] is None
+    actions = [e["action"] for e in normal["timeline"]]
+    assert actions[:4] == ["proposed", "self_approval_refused", "approval_given", "approved"]
+    assert all(len(e["hash"]) == 64 for e in normal["timeline"])
+
+    # CHG-2: high-risk: 2 approvals + a tech lead, security review before deployment, rollback.
+    assert high["segregation"]["tech_lead_approvers"] == ["U0DAVE"]
+    assert high["segregation"]["required"] == 2 and high["segregation"]["result"] == "pass"
+    assert high["security"]["required"] is True
+    assert [t["source"] for t in high["security"]["triggers"]] == ["checkbox", "category",
+                                                                   "keyword"]
+    assert (high["security"]["approved_by"], high["security"]["approved_at"],
+            high["security"]["before_deployment"]) == (
+        "U0ERIN", "2026-11-25T13:40:00+00:00", True)
+    assert high["staging"]["checks"] == ["functional", "security"]
+    assert high["deployment"]["method"] == "manual"
+    rollback = high["rollback"]
+    assert (rollback["trigger"], rollback["method"], rollback["duration_seconds"],
+            rollback["by"]) == ("errors", "previous_image", 720, "U0DAVE")
+
+    # CHG-3: deployed by automation with CI red, no staging, at night; verified late.
+    assert shortcut["deployment"]["inside_business_hours"] is False
+    assert shortcut["deployment"]["by"] == "gh:bob-gh"
+    assert shortcut["verification"]["within_window"] is False
+    assert shortcut["ci"]["state"] == "failure"
+
+    # CHG-4: emergency: approved after deployment, retrospective late.
+    em = emergency["emergency"]
+    assert (em["approved_at"], em["approved_after_deployment"], em["retrospective"],
+            em["retrospective_link"]) == (
+        "2026-11-28T09:00:00+00:00", True, "late",
+        "https://wiki.example.com/retro/payments-webhook")
+    assert emergency["deployment"]["emergency"] is True
+    assert emergency["approvals"][0]["before_deployment"] is False
+    assert emergency["segregation"]["result"] == "pass"
+
+    # CHG-5: cancelled before production.
+    assert cancelled["status"] == "cancelled" and cancelled["deployment"] is None
+    assert cancelled["segregation"]["result"] == "not deployed"
+
+
+def check_csv(rows: list[dict], chain_head: str) -> None:
+    assert [r["change"] for r in rows] == ["CHG-1", "CHG-2", "CHG-3", "CHG-4", "CHG-5"]
+    assert {r["audit_chain_head"] for r in rows} == {chain_head}
+    by = {r["change"]: r for r in rows}
+
+    def cols(ref: str, *names: str) -> tuple:
+        return tuple(by[ref][n] for n in names)
+
+    assert cols("CHG-1", "approvals", "approvers_counted", "segregation_of_duties",
+                "self_approval_attempts_refused", "ci_state", "ci_sha", "deployed_at_utc",
+                "deploy_method", "outside_business_hours", "verified_within_window",
+                "exceptions") == (
+        "U0BOB peer approved 2026-11-25 10:10:00 via slack before deployment; "
+        "U0CAROL peer approved 2026-11-25 10:20:00 via github before deployment",
+        "U0BOB; U0CAROL", "pass", "1", "success", "a1b2c3d4e5f6", "2026-11-25 11:30:00",
+        "blue_green", "no", "yes", "0")
+    assert by["CHG-1"]["ci_checks"] == ("unit-tests success https://github.com/acme/api/runs/1; "
+                                        "sast success https://github.com/acme/api/runs/2")
+    assert cols("CHG-2", "tech_lead_approvers", "security_review_required",
+                "security_approved_by", "rollback_duration_seconds", "rollback_trigger",
+                "rollback_method", "status") == (
+        "U0DAVE", "yes", "U0ERIN", "720", "errors", "previous_image", "rolled_back")
+    assert cols("CHG-3", "outside_business_hours", "verified_within_window", "exceptions"
+                ) == ("yes", "no", "4")
+    for ref, found in EXPECTED_EXCEPTIONS.items():
+        assert by[ref]["exception_list"] == "; ".join(
+            f"{RULE_LABELS[rule]} ({kind}): {detail}" for rule, kind, detail in found)
+    assert cols("CHG-4", "emergency", "emergency_approved_after_deployment", "retrospective",
+                "retrospective_link", "retrospective_due_utc", "retrospective_done_utc") == (
+        "yes", "yes", "late", "https://wiki.example.com/retro/payments-webhook",
+        "2026-11-29 02:10:00", "2026-11-30 10:00:00")
+    assert cols("CHG-5", "status", "deployed_at_utc", "segregation_of_duties") == (
+        "cancelled", "", "not deployed")
+    # Multi-line text stays in its cell.
+    assert all(len(r) == len(rows[0]) for r in rows)
+
+
+def check_markdown(text: str, chain_head: str) -> None:
+    assert text.startswith("# Change evidence pack: 2026-11-01 to 2026-11-30\n")
+    assert f"head hash `{chain_head}`" in text
+    assert "| Changes | 5 |" in text
+    assert "| Deployed to production | 4 (1 rolled back) |" in text
+    assert "| Exceptions | 8 in 2 change(s): 5 rules broken, 3 bypassed |" in text
+    assert "| GitHub production deployments matching no change | 1 |" in text
+    exception_rows = [line for line in text.splitlines()
+                      if line.startswith("| CHG-") and ("| broken |" in line
+                                                        or "| bypassed |" in line)]
+    assert exception_rows == [
+        "| CHG-3 | CI | broken | deployed with CI failing (unit-tests) at f00dfeed1234 "
+        "(recorded: unit-tests red when GitHub reported the deployment) |",
+        "| CHG-3 | Staging | broken | deployed without validation in staging |",
+        "| CHG-3 | Business hours | broken | deployed outside business hours |",
+        "| CHG-3 | Verification | broken | verified 1 h 30 min after the monitoring window "
+        "ended (beyond the grace of 30 min) |",
+        "| CHG-4 | Approvals | bypassed | approved after deployment under the emergency "
+        "process (1 approval) |",
+        "| CHG-4 | Staging | bypassed | no staging validation under the emergency process |",
+        "| CHG-4 | Business hours | bypassed | deployed outside business hours under the "
+        "emergency process |",
+        "| CHG-4 | Retrospective | broken | retrospective done 31 h 50 min late |",
+    ]
+    assert ("| 9002 | acme/api | production | deadbeef0000 | mallory-gh | "
+            "2026-11-27 15:00 UTC |") in text
+    headings = [line for line in text.splitlines() if line.startswith("### CHG-")]
+    assert headings == [
+        "### CHG-1 · Add an index on orders.created_at",
+        "### CHG-2 · Rotate the session-signing keys",
+        "### CHG-3 · Bump the HTTP client",
+        "### CHG-4 · Hotfix: payments webhook crashes",
+        "### CHG-5 · Try a new cache TTL",
+    ]
+    sections = dict(zip([h[4:9] for h in headings], text.split("\n### CHG-")[1:], strict=True))
+    chg1 = sections["CHG-1"]
+    assert ("**Segregation of duties: pass** — the author never approved it (1 self-approval "
+            "attempt refused: 2026-11-25 10:05 UTC); 2 distinct approver(s) of 1 required "
+            "(U0BOB, U0CAROL); met before deployment") in chg1
+    assert ("| U0CAROL | peer | approved | 2026-11-25 10:20 UTC | GitHub (carol-gh) | yes | "
+            "yes | commit a1b2c3d4e5f6 |") in chg1
+    assert ("- **CI**: success at `a1b2c3d4e5f6` — [unit-tests](https://github.com/acme/api/"
+            "runs/1) success") in chg1
+    assert ("- **Production deployment**: 2026-11-25 11:30 UTC by U0ALICE, method blue_green, "
+            "inside business hours, normal process") in chg1
+    assert "within the monitoring window" in chg1
+    chg2 = sections["CHG-2"]
+    assert "tech lead (1 required): U0DAVE" in chg2
+    assert ("approved by U0ERIN at 2026-11-25 13:40 UTC (before deployment)") in chg2
+    assert ("- **Rollback**: started 2026-11-26 10:20 UTC by U0DAVE, finished 2026-11-26 "
+            "10:32 UTC (12 min); trigger: errors; method: previous_image") in chg2
+    assert "**outside business hours**, normal process" in sections["CHG-3"]
+    chg4 = sections["CHG-4"]
+    assert "**outside business hours**, emergency process" in chg4
+    assert ("- **Emergency**: approved after deployment (2026-11-28 09:00 UTC); retrospective "
+            "due 2026-11-29 02:10 UTC, done 2026-11-30 10:00 UTC: **late** — "
+            "https://wiki.example.com/retro/payments-webhook") in chg4
+    assert "- **Production deployment**: none" in sections["CHG-5"]
+    assert "December change" not in text
+
+
+async def cli(bot, *args: str) -> tuple[int, str, str]:
+    """`python -m bot ...` in a clean directory, on the test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHANGEBOT_", "SLACK_"))}
+    env.update(DATABASE_URL=bot.ctx.db.url, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=tempfile.gettempdir(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    return process.returncode or 0, stdout.decode(), stderr.decode()
+
+
+def test_a_period_is_whole_days_in_the_team_time_zone():
+    period = parse_period("2026-01-01", "2026-03-31", "Europe/Paris")
+    assert period.start.isoformat() == "2025-12-31T23:00:00+00:00"
+    assert period.end.isoformat() == "2026-03-31T22:00:00+00:00"  # summer time by then
+    assert period.label == "2026-01-01 to 2026-03-31"
+    with pytest.raises(ValueError, match="ends .* before it starts"):
+        parse_period("2026-03-31", "2026-01-01")
+    with pytest.raises(ValueError, match="'Q1' is not a date"):
+        parse_period("Q1", "2026-01-01")
+
+
+def test_a_bad_date_is_explained_and_exports_nothing(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'none.db'}")
+    out = tmp_path / "pack.md"
+    assert main(["evidence", "--from", "2026-11-31", "--to", "2026-12-31",
+                 "--out", str(out)]) == 2
+    assert "'2026-11-31' is not a date: write it as YYYY-MM-DD" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "none.db").exists()
