@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.errors import SlackApiError
 
 import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
@@ -75,6 +76,17 @@ async def identify(ctx: Context) -> dict:
                 "Bot User OAuth Token (xoxb-...) from OAuth & Permissions"
             ]) from None
     return ctx.cache["auth"]
+
+
+class _ExpectedTokenWarning(logging.Filter):
+    """Bolt warns that the client's token is ignored when `authorize` is given; that is the
+    point of our `authorize` (see `identify`), so the warning only misleads operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_token_skipped()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_ExpectedTokenWarning())
 
 
 def create_bolt_app(ctx: Context, *, socket_mode: bool = False) -> AsyncApp:
