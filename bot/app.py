@@ -13,6 +13,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
 import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
+import bot.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
 import bot.review_reminders  # noqa: F401  (review reminder kinds and proposal hook)
 import bot.security_review  # noqa: F401  (security routing kinds, hooks, card parts)

@@ -4,7 +4,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from handlers import commands, deploy, home, review, security
+from handlers import commands, deploy, emergency, home, review, security
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -13,6 +13,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     review.register(app, ctx)
     security.register(app, ctx)
     deploy.register(app, ctx)
+    emergency.register(app, ctx)
     home.register(app, ctx)
 
 
