@@ -161,6 +161,8 @@ async def send_broadcast(ctx: Context, reminder: Reminder) -> None:
     change = await notify.load_change(ctx, reminder)
     if change.broadcast_ts is not None:
         return  # posted and remembered; only the "sent" mark was lost
+    if change.status == Status.cancelled.value:
+        raise Skip("the emergency was cancelled before it was announced")
     link = await notify.card_link(ctx, change)  # the card is posted first
     message = views.broadcast_message(
         change, link, mention_here=ctx.policy.emergency.mention_here,
@@ -362,11 +364,13 @@ async def remind_retrospective(ctx: Context, reminder: Reminder) -> None:
     """The engineer's reminders: `windows.retrospective_warning` before it is due, and at due."""
     change, facts = await _load(ctx, reminder)
     _still_due(facts)
+    at_due = reminder.kind == RETROSPECTIVE_DUE
+    if not at_due and ctx.clock.now() >= (change.retrospective_due_at or ctx.clock.now()):
+        raise Skip("sent late (the bot was down): the reminder at the due time says it")
     link = await notify.card_link(ctx, change)
     change, facts = await _load(ctx, reminder)  # re-checked right before sending
     _still_due(facts)
-    message = views.retrospective_reminder(change, link, now=ctx.clock.now(),
-                                           at_due=reminder.kind == RETROSPECTIVE_DUE)
+    message = views.retrospective_reminder(change, link, now=ctx.clock.now(), at_due=at_due)
     await notify.post_once(ctx, reminder, channel=reminder.recipient or "", **message)
 
 

@@ -317,7 +317,7 @@ def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
         if facts.category == Category.emergency and state not in _OPEN_STATES:
             # "Deploy immediately": the outage does not wait for CI; the deploy records it.
             return Gate("ci", "CI", state, f"{detail} — does not hold an emergency deploy",
-                        how, False)
+                        "", False)
         return Gate("ci", "CI", state, detail, how)
 
     if not facts.pr_linked:

@@ -365,6 +365,13 @@ async def test_retrospective_reminders_and_escalation_each_once_across_restarts(
         await bot.stop()
 
 
+async def test_a_warning_that_could_only_go_out_after_the_due_time_is_dropped(bot):
+    await in_production(bot)
+    bot.clock.advance(timedelta(hours=25))  # the sweeper was down through both
+    await bot.sweep()
+    assert retro_dms(bot) == ["The retrospective of the emergency CHG-1 is due now."]
+
+
 async def test_retrospective_done_closes_the_emergency(bot):
     change_id = await in_production(bot)
     bot.clock.advance(timedelta(hours=2))  # past the monitoring window, never verified

@@ -78,6 +78,7 @@ def test_ci_of_an_emergency_shows_but_does_not_hold_the_deploy():
     gate = ci_gate(change, POLICY, WEDNESDAY_10)
     assert gate.state == GateState.failed and not gate.blocks_production
     assert gate.detail == "failing: unit-tests — does not hold an emergency deploy"
+    assert gate.how_to_open == ""  # nothing to wait for before deploying
     assert production_blockers(change, POLICY, WEDNESDAY_10) == []
     [ci, staging] = emergency_bypasses(change, POLICY, WEDNESDAY_10)
     assert ci.reason == ("deployed with CI not green (failing: unit-tests) under the "
