@@ -14,6 +14,7 @@ from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.errors import SlackApiError
 
 import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
+import bot.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
 import bot.github_emergency  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
 import bot.github_sync  # noqa: F401
 import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)

@@ -17,6 +17,7 @@ from bot import directory, notify, security
 from bot.context import Context
 from bot.facts import facts_of
 from bot.lifecycle import (
+    IN_PRODUCTION,
     ChangeFacts,
     Status,
     approval_progress,
@@ -75,6 +76,11 @@ async def editing(ctx: Context, change_id: int):
 # Hooks run inside the transaction of a proposal or revision (security routing plugs in here).
 ProposalHook = Callable[[AsyncSession, Context, Change], Awaitable[None]]
 PROPOSAL_HOOKS: list[ProposalHook] = []
+# Hooks run inside an approval's transaction once the vote is recorded, with the facts
+# before and after it (emergencies plug in here: approved after deployment).
+ApprovalHook = Callable[[AsyncSession, Context, Change, ChangeFacts, ChangeFacts, str],
+                        Awaitable[None]]
+APPROVAL_HOOKS: list[ApprovalHook] = []
 
 
 def _apply(change: Change, proposal: Proposal) -> None:
@@ -104,6 +110,7 @@ def proposal_of(change: Change) -> Proposal:
         security_notes=change.security_notes,
         security_checkboxes=tuple(change.security_checkboxes), pr_url=change.pr_url,
         reviewers=tuple(change.reviewers), planned_at=change.planned_at,
+        impact=change.impact, involved=tuple(change.involved),
     )
 
 
@@ -120,16 +127,26 @@ async def refresh_card(session: AsyncSession, ctx: Context, change: Change) -> N
 
 
 async def thread_note(session: AsyncSession, ctx: Context, change: Change, text: str,
-                      key: str | None = None) -> None:
-    await notify.schedule(session, ctx, key=key or f"thread:{change.id}:{uuid.uuid4().hex}",
+                      key: str | None = None) -> bool:
+    """A note in the card's thread; False when one with this key was scheduled already."""
+    return await notify.schedule(session, ctx, key=key or f"thread:{change.id}:{uuid.uuid4().hex}",
                           kind="thread", change_id=change.id, payload={"text": text})
 
 
 async def dm(session: AsyncSession, ctx: Context, change: Change, user: str, text: str, *,
-             key: str, link_card: bool = True, **payload) -> None:
-    await notify.schedule(session, ctx, key=key, kind="dm", change_id=change.id,
+             key: str, link_card: bool = True, **payload) -> bool:
+    """A direct message; False when one with this key was scheduled already, or when the
+    person is known only by a GitHub login (`gh:…`) and so cannot be written to in Slack."""
+    if not is_slack_user(user):
+        return False
+    return await notify.schedule(session, ctx, key=key, kind="dm", change_id=change.id,
                           recipient=user, payload={"text": text, "link_card": link_card,
                                                    **payload})
+
+
+def is_slack_user(user_id: str | None) -> bool:
+    """A Slack user id (`U…`, `W…`), as opposed to `gh:<login>` or `changebot`."""
+    return bool(user_id) and user_id[:1] in ("U", "W")
 
 
 async def _request_reviews(session: AsyncSession, ctx: Context, change: Change) -> None:
@@ -214,7 +231,8 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
             progress = approval_progress(after, ctx.policy)
             await audit(loaded.session, ctx, change, user, "approval_given",
                         revision=change.revision, tech_lead=bool(tech_lead),
-                        approvals=progress.approvals, required=progress.rule.count)
+                        approvals=progress.approvals, required=progress.rule.count,
+                        after_deployment=facts.status in IN_PRODUCTION)
             cid = format_change_id(change_id)
             new_status = status_after_vote(after, ctx.policy)
             if new_status != facts.status:
@@ -228,6 +246,8 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
                 await dm(loaded.session, ctx, change, change.author_id,
                          f"*{cid}* is approved: its approvals are met.",
                          key=f"approved:{change_id}:r{change.revision}")
+            for hook in APPROVAL_HOOKS:
+                await hook(loaded.session, ctx, change, facts, after, user)
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
     except NoSuchChange as missing:

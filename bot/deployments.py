@@ -20,7 +20,7 @@ from datetime import timedelta
 from slack_sdk.models.views import View
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import directory, notify
+from bot import directory, github_deployments, notify
 from bot.cards import NOTE_PROVIDERS
 from bot.changes import (
     PROPOSAL_HOOKS,
@@ -40,6 +40,8 @@ from bot.lifecycle import (
     ROLLBACK_METHODS,
     ROLLBACK_TRIGGERS,
     STAGING_CHECKS,
+    Category,
+    ChangeFacts,
     DeployDecision,
     Status,
     check_staging_validation,
@@ -89,6 +91,18 @@ def refused(message: str, field: str | None = None) -> StepOutcome:
 
 Act = Callable[[Loaded, bool], Awaitable[StepOutcome]]
 
+# Hooks run inside a step's transaction once it is recorded, with the step's name and the
+# change's facts before it: "staging_deployed", "staging_verified", "deployed", "verified",
+# "rollback_started", "rollback_finished" (emergencies plug in here).
+StepHook = Callable[[Loaded, Context, str, str, ChangeFacts], Awaitable[None]]
+STEP_HOOKS: list[StepHook] = []
+
+
+async def _after(loaded: Loaded, ctx: Context, step: str, user: str,
+                 before: ChangeFacts) -> None:
+    for hook in STEP_HOOKS:
+        await hook(loaded, ctx, step, user, before)
+
 
 async def _is_deployer(ctx: Context, user: str) -> bool | None:
     """In the policy's deployers group? None when Slack could not say."""
@@ -133,6 +147,7 @@ async def mark_staging_deployed(ctx: Context, change_id: int, user: str) -> Step
         change.status = Status.staging.value
         change.staging_deployed_at = change.updated_at = now
         await audit(loaded.session, ctx, change, user, "staging_deployed")
+        await _after(loaded, ctx, "staging_deployed", user, facts)
         await thread_note(loaded.session, ctx, change,
                           f":test_tube: <@{user}> deployed it to staging.")
         await refresh_card(loaded.session, ctx, change)
@@ -169,6 +184,7 @@ async def verify_staging(ctx: Context, change_id: int, user: str, *,
         change.staging_validation = {"checks": ticked, "notes": notes, "by": user}
         await audit(loaded.session, ctx, change, user, "staging_verified", checks=ticked,
                     notes=notes)
+        await _after(loaded, ctx, "staging_verified", user, facts)
         await thread_note(loaded.session, ctx, change,
                           f":test_tube: <@{user}> verified it in staging: "
                           f"{_validation_text(checks, STAGING_CHECKS)}."
@@ -199,7 +215,8 @@ async def deploy_form(ctx: Context, change_id: int, user: str) -> StepOutcome:
         if not decision:
             return refused(_refusal(change_id, decision))
         view = views.deploy_modal(change_id, loaded.change.title,
-                                  manual=needs_manual_deployment(facts))
+                                  manual=needs_manual_deployment(facts),
+                                  emergency=facts.category == Category.emergency)
         return StepOutcome(True, "", view=view)
 
     return await _on_change(ctx, change_id, user, act)
@@ -242,6 +259,7 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
                           f"Monitoring window ends {slack_date(ends)}."
                           + views.quote(notes))
         await _schedule_window(loaded.session, ctx, change, ends)
+        await _after(loaded, ctx, "deployed", user, facts)
         await refresh_card(loaded.session, ctx, change)
         return StepOutcome(True, f"{format_change_id(change_id)} is in production.", change)
 
@@ -337,6 +355,7 @@ async def verify_production(ctx: Context, change_id: int, user: str, *,
                                     kinds=WINDOW_REMINDERS, reason="the change was verified")
         await audit(loaded.session, ctx, change, user, "verified_in_production",
                     checks=ticked, notes=notes)
+        await _after(loaded, ctx, "verified", user, facts)
         await thread_note(loaded.session, ctx, change,
                           f":white_check_mark: <@{user}> verified it in production "
                           f"({_validation_text(checks, PRODUCTION_CHECKS)}): completed."
@@ -385,6 +404,7 @@ async def start_rollback(ctx: Context, change_id: int, user: str, *, trigger: st
                                     reason="the change was rolled back")
         await audit(loaded.session, ctx, change, user, "rollback_started", trigger=trigger,
                     method=method, notes=notes)
+        await _after(loaded, ctx, "rollback_started", user, facts)
         cid = format_change_id(change_id)
         what = f"{ROLLBACK_TRIGGERS[trigger]} — {ROLLBACK_METHODS[method]}"
         await thread_note(loaded.session, ctx, change,
@@ -403,8 +423,8 @@ async def start_rollback(ctx: Context, change_id: int, user: str, *, trigger: st
 
 async def finish_rollback(ctx: Context, change_id: int, user: str) -> StepOutcome:
     async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
-        change = loaded.change
-        decision = may_finish_rollback(loaded.facts, user, deployer)
+        change, facts = loaded.change, loaded.facts
+        decision = may_finish_rollback(facts, user, deployer)
         if not decision:
             return refused(decision.reason)
         now = ctx.clock.now()
@@ -412,6 +432,7 @@ async def finish_rollback(ctx: Context, change_id: int, user: str) -> StepOutcom
         took = rollback_duration(loaded.facts) or timedelta(0)
         await audit(loaded.session, ctx, change, user, "rollback_finished",
                     duration_seconds=int(took.total_seconds()))
+        await _after(loaded, ctx, "rollback_finished", user, facts)
         cid = format_change_id(change_id)
         await thread_note(loaded.session, ctx, change,
                           f":rewind: <@{user}> finished the rollback: it took "
@@ -431,3 +452,16 @@ BUTTON_PROVIDERS.append(views.deployment_buttons)
 CLOSED_BUTTON_PROVIDERS.append(views.rollback_in_progress_buttons)
 NOTE_PROVIDERS.append(views.deployment_notes)
 PROPOSAL_HOOKS.append(_staging_again_after_revision)
+
+
+async def _deployed_by_github(loaded: Loaded, ctx: Context, before: ChangeFacts,
+                              by: str) -> None:
+    """A production deployment GitHub reported is a deployment like ours: its monitoring
+    window is watched, and what follows a deployment (an emergency's retrospective) too."""
+    change = loaded.change
+    if change.monitoring_ends_at is not None:
+        await _schedule_window(loaded.session, ctx, change, change.monitoring_ends_at)
+    await _after(loaded, ctx, "deployed", by, before)
+
+
+github_deployments.DEPLOY_HOOKS.append(_deployed_by_github)

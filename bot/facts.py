@@ -44,4 +44,6 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         deployed_at=change.deployed_at,
         rollback_started_at=change.rollback_started_at,
         rollback_finished_at=change.rollback_finished_at,
+        retrospective_due_at=change.retrospective_due_at,
+        retrospective_done_at=change.retrospective_done_at,
     )

@@ -21,6 +21,7 @@ from bot import pull_requests
 from bot.changes import Loaded, audit, dm, refresh_card, thread_note
 from bot.context import Context
 from bot.lifecycle import (
+    ChangeFacts,
     Status,
     deployment_exceptions,
     format_change_id,
@@ -30,11 +31,12 @@ from bot.notify import post_once, schedule
 from bot.sweeper import kind
 from bot.views.text import slack_date, user
 from storage import github_store, repo
-from storage.models import Change, Deployment, Reminder
+from storage.models import Deployment, Reminder
 
-# Run inside the transaction that recorded a change's production deployment from GitHub:
-# the deployment/monitoring path (monitoring-window reminders, …) plugs in here.
-DeployHook = Callable[[AsyncSession, Context, Change], Awaitable[None]]
+# Run inside the transaction that recorded a change's production deployment from GitHub,
+# with the change's facts before it and who deployed: the monitoring window (bot.deployments)
+# and the emergency path plug in here.
+DeployHook = Callable[[Loaded, Context, ChangeFacts, str], Awaitable[None]]
 DEPLOY_HOOKS: list[DeployHook] = []
 
 
@@ -119,7 +121,7 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
                      "exception on the change.", key=f"deploy-exception:{change.id}:{github_id}")
     await thread_note(session, ctx, change, note)
     for hook in DEPLOY_HOOKS:
-        await hook(session, ctx, change)
+        await hook(loaded, ctx, facts, by)
     await refresh_card(session, ctx, change)
 
 

@@ -13,6 +13,9 @@ The process, step by step, and where each step lives in this module:
 7. Verification           -> `Status.monitoring`, `monitoring_window`, `may_complete`
 8. Rollback               -> `Status.rolled_back`, at any time after a deployment
 Emergency changes         -> `allowed_next`: straight to production; approval may come after
+                             (`approved_after_deployment`); what was skipped is on record
+                             (`emergency_bypasses`); a retrospective is due after deployment
+                             (`needs_retrospective`, `may_record_retrospective`)
 
 Nothing here talks to Slack, GitHub or a database. Functions take the facts of a change
 (`ChangeFacts`), the team's `Policy` and the current time, and return values. Every number
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -186,6 +189,8 @@ class ChangeFacts:
     deployed_at: datetime | None = None
     rollback_started_at: datetime | None = None
     rollback_finished_at: datetime | None = None
+    retrospective_due_at: datetime | None = None
+    retrospective_done_at: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -331,6 +336,11 @@ def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 2: "All tests must pass before merge" (when a pull request is linked)."""
 
     def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        if (facts.category == Category.emergency and not policy.emergency.require_ci
+                and state not in _OPEN_STATES):
+            # The team's policy lets an outage fix go out before CI; the deploy records it.
+            return Gate("ci", "CI", state, f"{detail} — does not hold an emergency deploy",
+                        "", False)
         return Gate("ci", "CI", state, detail, how)
 
     if not facts.pr_linked:
@@ -371,6 +381,8 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     noun = "approval" if rule.count == 1 else "approvals"
     detail = f"{progress.approvals} of {rule.count} {noun}"
     if progress.met:
+        if approved_after_deployment(facts, policy):
+            detail += " — approved after deployment"
         return gate(GateState.met, detail)
     if progress.missing_tech_leads:
         detail += f" — {_needs_tech_leads(progress)}"
@@ -1002,6 +1014,117 @@ def _spell(delta: timedelta) -> str:
             n = seconds // size
             return f"{n} {unit}{'' if n == 1 else 's'}"
     return f"{seconds} seconds"
+
+
+# --------------------------------------------------------------------------------------
+# Emergency changes: deploy now, approval and retrospective after
+# --------------------------------------------------------------------------------------
+
+
+def approved_after_deployment(facts: ChangeFacts, policy: Policy) -> bool:
+    """Its approvals are met now and were not when it was deployed (emergencies only can)."""
+    if facts.deployed_at is None or not approvals_met(facts, policy):
+        return False
+    before = tuple(v for v in facts.approvals if v.at <= facts.deployed_at)
+    return not approvals_met(replace(facts, approvals=before), policy)
+
+
+def awaits_emergency_approval(facts: ChangeFacts, policy: Policy) -> bool:
+    """An emergency in production whose approval is still missing (and may still come)."""
+    return (
+        facts.category == Category.emergency
+        and facts.status in IN_PRODUCTION
+        and not approvals_met(facts, policy)
+    )
+
+
+@dataclass(frozen=True)
+class Bypass:
+    """A gate the emergency process skipped at deployment, in words for the record."""
+
+    gate: str
+    reason: str
+
+
+def emergency_bypasses(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Bypass]:
+    """What deploying this emergency at `now` skips that another change could not.
+
+    Staging and business hours are "not required" on an emergency's card, and its
+    approvals, security review and CI "may come after deployment": this says which of them
+    were in fact skipped, so that each is kept as an audit event of the deployment.
+    """
+    if facts.category != Category.emergency:
+        return []
+    why = "under the emergency process"
+    bypassed: list[Bypass] = []
+    ci = ci_gate(replace(facts, category=Category.normal), policy, now)  # as it would hold
+    if ci.state not in _OPEN_STATES:
+        bypassed.append(Bypass("ci", f"deployed with CI not green ({ci.detail}) {why}"))
+    progress = approval_progress(facts, policy)
+    if not progress.met:
+        bypassed.append(Bypass(
+            "approvals",
+            f"deployed before approval ({progress.approvals} of {progress.rule.count}) {why}: "
+            "the approval may come after deployment",
+        ))
+    security = security_review_gate(replace(facts, category=Category.normal), policy, now)
+    if security.state not in _OPEN_STATES:
+        bypassed.append(Bypass(
+            "security_review", f"deployed before the security review ({security.detail}) {why}"
+        ))
+    if not facts.staging_verified:
+        bypassed.append(Bypass("staging", f"deployed without validation in staging {why}"))
+    hours = policy.business_hours
+    if not is_business_time(hours, now):
+        bypassed.append(Bypass(
+            "business_hours", f"deployed outside business hours ({describe(hours)}) {why}"
+        ))
+    return bypassed
+
+
+def retrospective_due(policy: Policy, deployed_at: datetime) -> datetime:
+    """The process: "Retrospective within 24 hours" of the emergency deployment (policy)."""
+    return deployed_at.astimezone(UTC) + policy.windows.retrospective
+
+
+def needs_retrospective(facts: ChangeFacts) -> bool:
+    """A deployed emergency whose retrospective is not recorded yet (rolled back or not)."""
+    return (
+        facts.category == Category.emergency
+        and facts.deployed_at is not None
+        and facts.retrospective_done_at is None
+    )
+
+
+def retrospective_overdue(facts: ChangeFacts, now: datetime) -> bool:
+    due = facts.retrospective_due_at
+    return needs_retrospective(facts) and due is not None and now >= due
+
+
+def may_record_retrospective(facts: ChangeFacts, user: str, is_tech_lead: bool) -> Decision:
+    """The author, or a tech lead (who often runs it), records an emergency's retrospective."""
+    if facts.category != Category.emergency:
+        return _refuse("Only emergency changes have a retrospective.")
+    if user != facts.author and not is_tech_lead:
+        return _refuse(
+            f"Only the author (<@{facts.author}>) or a tech lead can record the retrospective."
+        )
+    if facts.retrospective_done_at is not None:
+        return _refuse("The retrospective of this change is already recorded.")
+    if facts.deployed_at is None:
+        return _refuse(
+            f"{_is(facts.status)}: it has not been deployed, so there is no retrospective yet "
+            "(it falls due after the deployment)."
+        )
+    return ALLOWED
+
+
+def status_after_retrospective(facts: ChangeFacts, policy: Policy, now: datetime) -> Status:
+    """The retrospective closes an emergency still being monitored once its window is over
+    (it reviews the change); a verified or rolled-back one keeps its status."""
+    if facts.status == Status.monitoring and may_complete(facts, policy, now):
+        return Status.completed
+    return facts.status
 
 
 # --------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class Proposal:
     pr_url: str | None = None
     reviewers: tuple[str, ...] = ()
     planned_at: datetime | None = None
+    impact: str = ""  # emergencies: what is broken or at risk, and the impact
+    involved: tuple[str, ...] = ()  # emergencies: who else is working on it
 
     def differences(self, other: Proposal) -> dict[str, dict[str, Any]]:
         """{field: {"from": old, "to": new}} for every field that changed: for the audit log."""

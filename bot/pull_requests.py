@@ -28,6 +28,7 @@ from bot.changes import (
     audit,
     dm,
     editing,
+    is_slack_user,
     refresh_card,
     refused,
     thread_note,
@@ -60,10 +61,6 @@ PR_LINKED_HOOKS: list[LinkHook] = []
 
 def short(sha: str | None) -> str:
     return (sha or "")[:7]
-
-
-def is_slack_user(user_id: str | None) -> bool:
-    return bool(user_id) and user_id[:1] in ("U", "W")
 
 
 @dataclass(frozen=True)

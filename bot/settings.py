@@ -156,6 +156,9 @@ class GitHubPolicy(Section):
 
 class Emergency(Section):
     mention_here: bool = True
+    # DESIGN: CI green is a gate for every change with a PR, emergencies included; a team
+    # may let an outage fix go out before CI reports (the deploy then records the bypass).
+    require_ci: bool = True
 
 
 class Policy(BaseModel):

@@ -7,6 +7,7 @@ from bot.context import Context
 from handlers import (
     commands,
     deploy,
+    emergency,
     github,
     history,
     home,
@@ -22,6 +23,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     review.register(app, ctx)
     security.register(app, ctx)
     deploy.register(app, ctx)
+    emergency.register(app, ctx)
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)

@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.lifecycle import parse_change_id
 from bot.views.help import help_message
 from bot.views.summary import list_message, show_message
+from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
@@ -25,7 +26,16 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await handler(ctx, ack, respond, command, words[1:])
 
 
-async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, _args) -> None:
+async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, args) -> None:
+    what = " ".join(args).lower()
+    if what == "overdue":
+        await list_overdue(ctx, ack, respond, command)
+        return
+    if what:
+        await ack(text=f"I don't know `/change list {' '.join(args)}`. Try `/change list` "
+                  "(open changes) or `/change list overdue` (overdue retrospectives).",
+                  response_type="ephemeral")
+        return
     await ack()
     viewer = command["user_id"]
 
@@ -54,19 +64,11 @@ async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, _command, ar
     ctx.background.spawn(work(), name="change show")
 
 
-async def _not_yet(ctx: Context, ack: AsyncAck, _respond, command: dict, _args) -> None:
-    name = command.get("text", "").split()[0]
-    await ack(
-        text=f"`/change {name}` is not available yet in this version of Changebot.",
-        response_type="ephemeral",
-    )
-
-
 SUBCOMMANDS = {
     "new": open_proposal,
     "list": _list,
     "show": _show,
-    "emergency": _not_yet,
+    "emergency": open_emergency,
     "override-security": override_security,
     "link": link_command,
     "github": github_command,

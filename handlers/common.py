@@ -2,12 +2,14 @@
 
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
+from bot.deployments import StepOutcome
+from bot.views.forms import read_values
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +54,39 @@ def after_ack(ctx: Context, body: dict, respond: AsyncRespond | None,
                 log.exception("could not tell the user that %s failed", name)
 
     ctx.background.spawn(guarded(), name=name)
+
+
+Step = Callable[[Context, int, str], Awaitable[StepOutcome]]
+Submit = Callable[..., Awaitable[StepOutcome]]
+
+
+def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:
+    """A card (or DM) button: do the step, or open its modal; refusals are ephemeral."""
+
+    @app.action(action_id)
+    async def on_click(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+
+        async def work() -> None:
+            outcome = await step(ctx, change_id_of(body), body["user"]["id"])
+            if outcome.view is not None:
+                await ctx.slack.views_open(trigger_id=body["trigger_id"], view=outcome.view)
+            else:
+                await tell(ctx, body, respond, outcome.message)
+
+        after_ack(ctx, body, respond, work(), name)
+
+
+def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
+               fields: Callable[[dict[str, Any]], dict[str, Any]], default_field: str) -> None:
+    """A modal's submission: recorded before the ack, so a refusal shows under its field."""
+
+    @app.view(callback_id)
+    async def on_submit(ack: AsyncAck, body: dict, view: dict) -> None:
+        outcome = await submit(ctx, change_id_of(body), body["user"]["id"],
+                               **fields(read_values(view)))
+        if not outcome.ok:
+            await ack(response_action="errors",
+                      errors={outcome.field or default_field: outcome.message})
+            return
+        await ack()

@@ -6,8 +6,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import changes
 from bot.context import Context
-from bot.lifecycle import format_change_id, may_reject, may_revise
+from bot.lifecycle import Category, format_change_id, may_reject, may_revise
 from bot.proposals import Invalid, validate_proposal
+from bot.views.emergency import emergency_modal
 from bot.views.forms import read_values
 from bot.views.proposal import PROPOSAL_CALLBACK, proposal_modal, reason_modal
 from handlers.common import after_ack, change_id_of, tell
@@ -100,7 +101,12 @@ def register(app: AsyncApp, ctx: Context) -> None:
             if not allowed.ok or allowed.change is None:
                 await tell(ctx, body, respond, allowed.message)
                 return
-            modal = proposal_modal(changes.proposal_of(allowed.change), change_id=change_id)
+            change = allowed.change
+            if change.category == Category.emergency:  # its own form, so it stays one
+                modal = emergency_modal(ctx.policy, changes.proposal_of(change),
+                                        change_id=change_id)
+            else:
+                modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
             await ctx.slack.views_open(trigger_id=body["trigger_id"], view=modal)
 
         after_ack(ctx, body, respond, work(), "open edit modal")

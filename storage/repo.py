@@ -78,3 +78,15 @@ async def approvals_of(session: AsyncSession, change_id: int) -> Sequence[Approv
 
 async def change_by_source(session: AsyncSession, source_key: str) -> Change | None:
     return (await session.exec(select(Change).where(Change.source_key == source_key))).first()
+
+
+async def overdue_retrospectives(session: AsyncSession, now: datetime) -> Sequence[Change]:
+    """Deployed emergencies whose retrospective fell due and is not recorded, oldest due first."""
+    query = (
+        select(Change)
+        .where(Change.category == "emergency")
+        .where(col(Change.retrospective_done_at).is_(None))
+        .where(col(Change.retrospective_due_at) <= now)
+        .order_by(col(Change.retrospective_due_at), col(Change.id))
+    )
+    return (await session.exec(query)).all()

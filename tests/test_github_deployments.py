@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot import github_deployments
 from bot.slack_standin.workspace import CHANGES
 from storage.models import UserLink
 from tests.fake_github import FakeGitHub
@@ -57,16 +56,7 @@ async def test_a_production_deployment_of_a_ready_change_starts_monitoring(bot, 
     async with bot.ctx.db.session() as session:
         session.add(UserLink(github_login="codertocat", slack_user_id="U0DAVE",
                              linked_by="command", created_at=bot.clock.now()))
-    hooked = []
-
-    async def hook(session, ctx, change):
-        hooked.append(change.id)
-
-    github_deployments.DEPLOY_HOOKS.append(hook)
-    try:
-        reply = await webhook(bot, "deployment_status", example("deployment_status"))
-    finally:
-        github_deployments.DEPLOY_HOOKS.remove(hook)
+    reply = await webhook(bot, "deployment_status", example("deployment_status"))
     assert reply.status == 200, reply.text
 
     change = await change_row(bot, change_id)
@@ -75,7 +65,6 @@ async def test_a_production_deployment_of_a_ready_change_starts_monitoring(bot, 
         bot.clock.now(), "U0DAVE", "automated")
     assert change.monitoring_ends_at == bot.clock.now() + timedelta(minutes=30)
     assert change.deploy_exceptions == []
-    assert hooked == [change_id]
     [row] = await deployments(bot)
     assert (row.github_deployment_id, row.change_id, row.sha, row.environment, row.creator) == (
         145988746, change_id, BEFORE, "production", "Codertocat")
@@ -86,6 +75,12 @@ async def test_a_production_deployment_of_a_ready_change_starts_monitoring(bot, 
     assert "Deployed — monitoring" in text
     assert "Deployed to production by GitHub, triggered by <@U0DAVE>" in text
     assert any("monitoring until" in t for t in thread(bot, change_id))
+
+    # The monitoring window of a deployment GitHub reported is watched like any other.
+    bot.clock.advance(timedelta(minutes=31))
+    await bot.sweep()
+    assert any(m["text"] == f"Your monitoring window for CHG-{change_id} has ended."
+               for m in bot.slack.dms("U0DAVE"))
 
 
 async def test_a_deployment_with_gates_closed_is_recorded_and_flagged(bot, github):

@@ -7,6 +7,7 @@ import pytest
 
 from bot import github_emergency
 from bot.github_emergency import label_emergency
+from bot.slack_standin.workspace import ENGINEERING
 from tests.fake_github import FakeGitHub
 from tests.flows import card_text, cards, propose, thread
 from tests.github_flows import (
@@ -75,9 +76,20 @@ async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     assert change.security_required
     assert any("labelled EMERGENCY on GitHub" in m["text"] for m in bot.slack.dms("U0ALICE"))
 
+    # The emergency path runs as for /change emergency: the broadcast in #engineering.
+    [broadcast] = [m for m in bot.slack.messages(ENGINEERING) if not m.get("thread_ts")]
+    assert "EMERGENCY" in broadcast["text"] or "EMERGENCY" in str(broadcast["blocks"])
+
     # A redelivery or a second label event opens nothing more.
     await webhook(bot, "pull_request", labeled())
     assert len(cards(bot)) == 1
+
+    # GitHub deploys it: the retrospective falls due 24 hours later.
+    reply = await webhook(bot, "deployment_status", example("deployment_status"))
+    assert reply.status == 200, reply.text
+    change = await change_row(bot, 1)
+    assert change.status == "monitoring"
+    assert change.retrospective_due_at == bot.clock.now() + timedelta(hours=24)
 
 
 async def test_an_unlinked_author_is_recorded_by_login_until_they_link(bot, github):

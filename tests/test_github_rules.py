@@ -82,7 +82,7 @@ def test_a_deployment_that_skipped_the_process_lists_what_it_skipped() -> None:
 def test_an_emergency_may_deploy_before_approval() -> None:
     emergency = facts(category=Category.emergency, status=Status.in_review)
     assert deployment_exceptions(emergency, POLICY, SATURDAY_10) == []
-    red = replace(emergency, ci_state="pending")
+    red = replace(emergency, ci_state="pending")  # CI still holds an emergency (policy)
     assert deployment_exceptions(red, POLICY, SATURDAY_10) == ["CI: checks running"]
 
 

@@ -70,10 +70,14 @@ def deployment_buttons(card: CardInput) -> list[ButtonElement]:
         buttons.append(_button(STAGING_DEPLOYED, "Deployed to staging", cid))
     if status == Status.staging:
         buttons.append(_button(STAGING_VERIFY, "Staging verified", cid))
+    emergency = card.facts.category == Category.emergency
     if status in (Status.approved, Status.staging, Status.ready):
         # Shown before the gates are open too: pressing it lists what is still missing.
-        style = "primary" if status == Status.ready else None
+        style = "primary" if status == Status.ready or emergency else None
         buttons.append(_button(DEPLOY, "Deploy to production", cid, style))
+    elif emergency and status in (Status.proposed, Status.in_review):
+        # "Deploy immediately": no staging, no business hours, approval may come after.
+        buttons.append(_button(DEPLOY, "Deploy to production", cid, "primary"))
     if status == Status.monitoring:
         buttons.append(_button(VERIFY, "Verified — close change", cid, "primary"))
     if status in (Status.deploying, Status.monitoring, Status.completed):
@@ -199,12 +203,16 @@ def staging_modal(change_id: int, facts: ChangeFacts) -> View:
                   f"Staging {format_change_id(change_id)}", "Staging verified", blocks)
 
 
-def deploy_modal(change_id: int, title: str, *, manual: bool) -> View:
+def deploy_modal(change_id: int, title: str, *, manual: bool, emergency: bool = False) -> View:
     cid = format_change_id(change_id)
     intro = f"Deploying *{cid}: {escape(title)}* to production now."
     if manual:
         intro += ("\n:raised_hand: *Manual deployment*: this is a high-risk change. Deploy it "
                   "by hand and stay available to watch the rollout.")
+    if emergency:
+        intro += ("\n:rotating_light: *Emergency process*: staging and business hours are "
+                  "skipped and the approval may come after deployment; what is skipped is "
+                  "recorded, and the retrospective falls due from the deployment.")
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=clip(intro))),
         InputBlock(

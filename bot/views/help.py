@@ -8,6 +8,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("new", "propose a production change (opens a form)"),
     ("emergency", "start an emergency change: deploy now, review after"),
     ("list", "open changes, yours first"),
+    ("list overdue", "emergencies whose retrospective is overdue"),
     ("show CHG-n", "one change: its gates and its history"),
     ("override-security CHG-n &lt;reason&gt;",
      "tech leads: bypass a pending security review, on the record with your reason"),

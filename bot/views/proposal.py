@@ -34,9 +34,9 @@ def _options(choices: dict[str, str]) -> list[Option]:
     return [Option(value=value, label=label) for value, label in choices.items()]
 
 
-def _text(block_id: str, label: str, hint: str, *, initial: str | None = None,
-          multiline: bool = True, optional: bool = False, placeholder: str | None = None
-          ) -> InputBlock:
+def text_input(block_id: str, label: str, hint: str, *, initial: str | None = None,
+               multiline: bool = True, optional: bool = False, placeholder: str | None = None
+               ) -> InputBlock:
     return InputBlock(
         block_id=block_id,
         label=label,
@@ -71,27 +71,27 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
     checkbox_options = _options(CHECKBOXES)
     chosen_boxes = [o for o in checkbox_options if p and o.value in p.security_checkboxes]
     blocks = [
-        _text("title", "Title", "One line a reviewer understands: what changes, where.",
-              initial=p and p.title, multiline=False,
-              placeholder="Add an index on orders.created_at"),
-        _text("description", "Description and business justification",
-              "What changes, and why the business needs it now.",
-              initial=p and p.description),
+        text_input("title", "Title", "One line a reviewer understands: what changes, where.",
+                   initial=p and p.title, multiline=False,
+                   placeholder="Add an index on orders.created_at"),
+        text_input("description", "Description and business justification",
+                   "What changes, and why the business needs it now.",
+                   initial=p and p.description),
         _select("category", "Category",
                 "Standard: pre-approved pattern (1 approval). Normal: most changes. "
                 "High-risk: 2 approvals including a tech lead.",
                 CATEGORY_OPTIONS, p.category if p else "normal"),
         _select("risk", "Risk", "How bad is it if this goes wrong?", RISK_OPTIONS,
                 p.risk if p else None),
-        _text("rollback_plan", "Rollback plan",
-              "The exact steps to undo it: revert and redeploy, previous image, flag off…",
-              initial=p and p.rollback_plan),
-        _text("testing", "Testing performed",
-              "Unit, integration, manual checks: what ran and what it showed.",
-              initial=p and p.testing),
-        _text("security_notes", "Security considerations",
-              "Anything touching auth, secrets, personal data or network exposure.",
-              initial=p and p.security_notes, optional=True),
+        text_input("rollback_plan", "Rollback plan",
+                   "The exact steps to undo it: revert and redeploy, previous image, flag off…",
+                   initial=p and p.rollback_plan),
+        text_input("testing", "Testing performed",
+                   "Unit, integration, manual checks: what ran and what it showed.",
+                   initial=p and p.testing),
+        text_input("security_notes", "Security considerations",
+                   "Anything touching auth, secrets, personal data or network exposure.",
+                   initial=p and p.security_notes, optional=True),
         InputBlock(
             block_id="security_checkboxes",
             label="This change touches…",
@@ -102,9 +102,9 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                 initial_options=chosen_boxes or None,
             ),
         ),
-        _text("pr_url", "Pull request (optional)",
-              "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
-              initial=p and p.pr_url, multiline=False, optional=True),
+        text_input("pr_url", "Pull request (optional)",
+                   "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
+                   initial=p and p.pr_url, multiline=False, optional=True),
         InputBlock(
             block_id="reviewers",
             label="Reviewers",
@@ -144,7 +144,7 @@ def reason_modal(*, callback_id: str, change_id: int, title: str, label: str, hi
     blocks: list = []
     if intro:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=intro)]))
-    blocks.append(_text("reason", label, hint))
+    blocks.append(text_input("reason", label, hint))
     return View(
         type="modal",
         callback_id=callback_id,
