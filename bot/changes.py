@@ -5,6 +5,7 @@ messages that follow; the sweeper sends them after the commit.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -60,6 +61,23 @@ class Loaded:
 
 class NoSuchChange(Exception):  # noqa: N818
     pass
+
+
+def use_case(work: Callable[..., Awaitable[Outcome]]) -> Callable[..., Awaitable[Outcome]]:
+    """A person's action on one change: an unknown change is refused in words, and once the
+    transaction committed, the Slack messages it scheduled are sent at once."""
+
+    @functools.wraps(work)
+    async def run(ctx: Context, *args, **kwargs) -> Outcome:
+        try:
+            outcome = await work(ctx, *args, **kwargs)
+        except NoSuchChange as missing:
+            return refused(str(missing))
+        if outcome.ok:
+            ctx.sweeper.kick()
+        return outcome
+
+    return run
 
 
 @asynccontextmanager
@@ -202,6 +220,7 @@ async def _is_tech_lead(ctx: Context, user: str) -> bool | None:
         return None
 
 
+@use_case
 async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
     tech_lead = await _is_tech_lead(ctx, user)
     try:
@@ -250,109 +269,96 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
                 await hook(loaded.session, ctx, change, facts, after, user)
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
     except IntegrityError:
         return refused(f"You have already approved {format_change_id(change_id)}.")
-    ctx.sweeper.kick()
     return Outcome(True, f"You approved {cid} ({progress.approvals} of "
                          f"{progress.rule.count}).", change)
 
 
+@use_case
 async def check(ctx: Context, change_id: int, user: str, rule) -> Outcome:
     """Ask a permission rule before opening a modal (it is asked again on submit)."""
-    try:
-        async with editing(ctx, change_id) as loaded:
-            decision = rule(loaded.facts, user)
-            if not decision.allowed:
-                return refused(decision.reason)
-            return Outcome(True, "", loaded.change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
+    async with editing(ctx, change_id) as loaded:
+        decision = rule(loaded.facts, user)
+        if not decision.allowed:
+            return refused(decision.reason)
+        return Outcome(True, "", loaded.change)
 
 
+@use_case
 async def reject(ctx: Context, change_id: int, user: str, reason: str) -> Outcome:
     if not reason.strip():
         return refused("A rejection needs a reason, so the author knows what to fix.")
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change = loaded.change
-            decision = may_reject(loaded.facts, user)
-            if not decision.allowed:
-                return refused(decision.reason)
-            now = ctx.clock.now()
-            loaded.session.add(Approval(
-                change_id=change_id, revision=change.revision, kind="peer",
-                decision="rejected", actor=user, user_id=user, reason=reason,
-                created_at=now,
-            ))
-            change.status = Status.rejected.value
-            change.updated_at = now
-            await audit(loaded.session, ctx, change, user, "rejected", reason=reason,
-                        revision=change.revision)
-            cid = format_change_id(change_id)
-            await dm(loaded.session, ctx, change, change.author_id,
-                     f"<@{user}> rejected *{cid}*: {reason}\nRevise it with *Revise* on the card.",
-                     key=f"rejected:{change_id}:r{change.revision}")
-            await thread_note(loaded.session, ctx, change,
-                              f"Rejected by <@{user}>: {reason}")
-            await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
-    ctx.sweeper.kick()
+    async with editing(ctx, change_id) as loaded:
+        change = loaded.change
+        decision = may_reject(loaded.facts, user)
+        if not decision.allowed:
+            return refused(decision.reason)
+        now = ctx.clock.now()
+        loaded.session.add(Approval(
+            change_id=change_id, revision=change.revision, kind="peer",
+            decision="rejected", actor=user, user_id=user, reason=reason,
+            created_at=now,
+        ))
+        change.status = Status.rejected.value
+        change.updated_at = now
+        await audit(loaded.session, ctx, change, user, "rejected", reason=reason,
+                    revision=change.revision)
+        cid = format_change_id(change_id)
+        await dm(loaded.session, ctx, change, change.author_id,
+                 f"<@{user}> rejected *{cid}*: {reason}\nRevise it with *Revise* on the card.",
+                 key=f"rejected:{change_id}:r{change.revision}")
+        await thread_note(loaded.session, ctx, change,
+                          f"Rejected by <@{user}>: {reason}")
+        await refresh_card(loaded.session, ctx, change)
     return Outcome(True, f"You rejected {cid}; the author was told why.", change)
 
 
+@use_case
 async def revise(ctx: Context, change_id: int, user: str, proposal: Proposal) -> Outcome:
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change = loaded.change
-            decision = may_revise(loaded.facts, user)
-            if not decision.allowed:
-                return refused(decision.reason)
-            changed = proposal.differences(proposal_of(change))
-            cid = format_change_id(change_id)
-            if not changed:
-                return Outcome(True, f"Nothing changed in {cid}.", change)
-            now = ctx.clock.now()
-            _apply(change, proposal)
-            update_security(ctx, change)
-            change.revision += 1
-            change.status = Status.in_review.value
-            change.updated_at = now
-            await audit(loaded.session, ctx, change, user, "revised",
-                        revision=change.revision, changes=changed,
-                        security_triggers=change.security_triggers)
-            await thread_note(loaded.session, ctx, change,
-                              f"<@{user}> revised the change ({', '.join(changed)}): "
-                              "approvals were reset and reviewers asked again.")
-            await _request_reviews(loaded.session, ctx, change)
-            for hook in PROPOSAL_HOOKS:
-                await hook(loaded.session, ctx, change)
-            await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
-    ctx.sweeper.kick()
+    async with editing(ctx, change_id) as loaded:
+        change = loaded.change
+        decision = may_revise(loaded.facts, user)
+        if not decision.allowed:
+            return refused(decision.reason)
+        changed = proposal.differences(proposal_of(change))
+        cid = format_change_id(change_id)
+        if not changed:
+            return Outcome(True, f"Nothing changed in {cid}.", change)
+        now = ctx.clock.now()
+        _apply(change, proposal)
+        update_security(ctx, change)
+        change.revision += 1
+        change.status = Status.in_review.value
+        change.updated_at = now
+        await audit(loaded.session, ctx, change, user, "revised",
+                    revision=change.revision, changes=changed,
+                    security_triggers=change.security_triggers)
+        await thread_note(loaded.session, ctx, change,
+                          f"<@{user}> revised the change ({', '.join(changed)}): "
+                          "approvals were reset and reviewers asked again.")
+        await _request_reviews(loaded.session, ctx, change)
+        for hook in PROPOSAL_HOOKS:
+            await hook(loaded.session, ctx, change)
+        await refresh_card(loaded.session, ctx, change)
     return Outcome(True, f"{cid} revised: approvals were reset and reviewers asked again.",
                    change)
 
 
+@use_case
 async def cancel(ctx: Context, change_id: int, user: str) -> Outcome:
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change = loaded.change
-            decision = may_cancel(loaded.facts, user)
-            if not decision.allowed:
-                return refused(decision.reason)
-            now = ctx.clock.now()
-            change.status = Status.cancelled.value
-            change.closed_at = change.updated_at = now
-            await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
-                                        reason="the change was cancelled")
-            await audit(loaded.session, ctx, change, user, "cancelled")
-            await thread_note(loaded.session, ctx, change, f"Cancelled by <@{user}>.")
-            await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
-    ctx.sweeper.kick()
+    async with editing(ctx, change_id) as loaded:
+        change = loaded.change
+        decision = may_cancel(loaded.facts, user)
+        if not decision.allowed:
+            return refused(decision.reason)
+        now = ctx.clock.now()
+        change.status = Status.cancelled.value
+        change.closed_at = change.updated_at = now
+        await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
+                                    kinds_except=notify.RECORD_KINDS,
+                                    reason="the change was cancelled")
+        await audit(loaded.session, ctx, change, user, "cancelled")
+        await thread_note(loaded.session, ctx, change, f"Cancelled by <@{user}>.")
+        await refresh_card(loaded.session, ctx, change)
     return Outcome(True, f"{format_change_id(change_id)} is cancelled.", change)

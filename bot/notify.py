@@ -33,6 +33,9 @@ from storage import reminder_store
 from storage.models import Change, Reminder
 
 METADATA_TYPE = "changebot_notification"
+# The change's public record (its card and the notes in its thread): what was said about an
+# event still goes out when the change is cancelled.
+RECORD_KINDS = ("card", "thread")
 
 
 async def post_once(

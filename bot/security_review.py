@@ -24,7 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import cards, changes, directory, notify, review_reminders, security
-from bot.changes import NoSuchChange, Outcome, audit, editing, refresh_card, refused, thread_note
+from bot.changes import (
+    Outcome,
+    audit,
+    editing,
+    refresh_card,
+    refused,
+    thread_note,
+    use_case,
+)
 from bot.context import Context
 from bot.facts import current, facts_of
 from bot.lifecycle import (
@@ -248,6 +256,7 @@ async def check_decider(ctx: Context, change_id: int, user: str) -> Outcome:
     )
 
 
+@use_case
 async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
     in_group = await _in_security_group(ctx, user)
     if in_group is None:
@@ -284,14 +293,12 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
                              key=f"security-approved:{change_id}:r{change.revision}")
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
     except IntegrityError:
         return refused(f"You have already decided the security review of {cid}.")
-    ctx.sweeper.kick()
     return Outcome(True, f"You approved the security review of {cid}.", change)
 
 
+@use_case
 async def request_changes(ctx: Context, change_id: int, user: str, reason: str) -> Outcome:
     """The security team sends the change back to its author, like a rejection."""
     reason = reason.strip()
@@ -326,14 +333,12 @@ async def request_changes(ctx: Context, change_id: int, user: str, reason: str) 
                               f"{escape(reason)}")
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
     except IntegrityError:
         return refused(f"You have already decided the security review of {cid}.")
-    ctx.sweeper.kick()
     return Outcome(True, f"You requested changes to {cid}; the author was told why.", change)
 
 
+@use_case
 async def override(ctx: Context, change_id: int, user: str, reason: str) -> Outcome:
     """A tech lead bypasses a pending security review, with their name and reason on record."""
     reason = reason.strip()
@@ -362,11 +367,8 @@ async def override(ctx: Context, change_id: int, user: str, reason: str) -> Outc
                               f"review of *{cid}* was overridden by <@{user}>: {escape(reason)}")
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
     except IntegrityError:
         return refused(f"You have already decided the security review of {cid}.")
-    ctx.sweeper.kick()
     return Outcome(True, f"You overrode the security review of {cid}. It is on the record "
                          "with your reason, and the security team was told.", change)
 

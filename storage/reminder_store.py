@@ -42,9 +42,10 @@ async def schedule(
 
 async def cancel(
     session: AsyncSession, *, now: datetime, change_id: int, kinds: Sequence[str] | None = None,
-    reason: str = "no longer applies",
+    kinds_except: Sequence[str] = (), reason: str = "no longer applies",
 ) -> int:
-    """Cancel the change's reminders that have not been sent (all, or of these kinds)."""
+    """Cancel the change's reminders that have not been sent (all, or of these kinds, but
+    never of `kinds_except`)."""
     statement = (
         update(Reminder)
         .where(col(Reminder.change_id) == change_id)
@@ -53,6 +54,8 @@ async def cancel(
     )
     if kinds is not None:
         statement = statement.where(col(Reminder.kind).in_(kinds))
+    if kinds_except:
+        statement = statement.where(col(Reminder.kind).not_in(kinds_except))
     result = await session.exec(statement)  # type: ignore[call-overload]
     return result.rowcount
 

@@ -243,3 +243,21 @@ async def test_list_and_show_show_real_changes_with_their_gates(bot):
     await bot.settle()
     shown = str(bot.slack.responses(user="U0ALICE")[-1]["blocks"])
     assert "First change" in shown and "proposed" in shown and "Approvals" in shown
+
+
+async def test_notes_due_on_the_cards_thread_still_go_out_after_a_cancel(bot):
+    from datetime import timedelta
+
+    change_id = await propose(bot)
+    bot.slack.error("chat.postMessage", "internal_error", times=None)  # Slack refuses posts
+    await click(bot, "bob", "change_reject", change_id)
+    await bot.submit("bob", bot.slack.opened_views()[-1], {"reason": "Needs a load test."})
+    await bot.settle()
+    await click(bot, "alice", "change_cancel", change_id)
+    assert (await the_change(bot, change_id)).status == "cancelled"
+    bot.slack.clear_faults()
+    bot.clock.advance(timedelta(hours=2))
+    await bot.sweep()
+    notes = thread(bot, change_id)
+    assert any("Rejected by <@U0BOB>: Needs a load test." in n for n in notes)
+    assert any("Cancelled by <@U0ALICE>" in n for n in notes)
