@@ -39,6 +39,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
     facts = facts_of(change, approvals)
     return CardInput(
         change_id=change.id or 0,
+        revision=change.revision,
         title=change.title,
         author=change.author_id,
         description=change.description,

@@ -221,11 +221,19 @@ async def _is_tech_lead(ctx: Context, user: str) -> bool | None:
 
 
 @use_case
-async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
+async def approve(ctx: Context, change_id: int, user: str,
+                  seen_revision: int | None = None) -> Outcome:
+    """`seen_revision`: the revision on the card the person clicked; an approval counts only
+    for what they saw."""
     tech_lead = await _is_tech_lead(ctx, user)
     try:
         async with editing(ctx, change_id) as loaded:
             change, facts = loaded.change, loaded.facts
+            if seen_revision is not None and seen_revision != change.revision:
+                return refused(
+                    f"{format_change_id(change_id)} changed since that card was shown "
+                    f"(revision {change.revision}: a revision or a new commit). Nothing was "
+                    "recorded: look at it again on the updated card, then approve it there.")
             decision = may_approve(facts, user)
             if not decision.allowed:
                 if user == change.author_id:
@@ -241,7 +249,7 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
             vote = Approval(
                 change_id=change_id, revision=change.revision, kind="peer",
                 decision="approved", actor=user, user_id=user, source="slack",
-                tech_lead=bool(tech_lead), created_at=now,
+                tech_lead=bool(tech_lead), created_at=now, commit_sha=change.head_sha,
             )
             loaded.session.add(vote)
             loaded.approvals.append(vote)

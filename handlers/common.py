@@ -19,8 +19,14 @@ SORRY = "Something went wrong on our side and nothing was changed. Please try ag
 def change_id_of(body: dict) -> int:
     """The change a button belongs to (its value) or a modal is about (private_metadata)."""
     if body.get("actions"):
-        return int(body["actions"][0]["value"])
+        return int(body["actions"][0]["value"].split(":")[0])
     return int(json.loads(body["view"]["private_metadata"])["change_id"])
+
+
+def revision_of(body: dict) -> int | None:
+    """The revision a button was shown for (`<id>:r<revision>`), when it carries one."""
+    _, _, revision = body["actions"][0]["value"].partition(":r")
+    return int(revision) if revision.isdigit() else None
 
 
 async def tell(ctx: Context, body: dict, respond: AsyncRespond | None, text: str) -> None:

@@ -11,7 +11,7 @@ from bot.proposals import Invalid, validate_proposal
 from bot.views.emergency import emergency_modal
 from bot.views.forms import read_values
 from bot.views.proposal import PROPOSAL_CALLBACK, proposal_modal, reason_modal
-from handlers.common import after_ack, change_id_of, tell
+from handlers.common import after_ack, change_id_of, revision_of, tell
 
 REJECT_CALLBACK = "change_reject"
 
@@ -55,7 +55,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work() -> None:
-            outcome = await changes.approve(ctx, change_id_of(body), body["user"]["id"])
+            outcome = await changes.approve(ctx, change_id_of(body), body["user"]["id"],
+                                            seen_revision=revision_of(body))
             await tell(ctx, body, respond, outcome.message)
 
         after_ack(ctx, body, respond, work(), "approve")

@@ -261,3 +261,18 @@ async def test_notes_due_on_the_cards_thread_still_go_out_after_a_cancel(bot):
     notes = thread(bot, change_id)
     assert any("Rejected by <@U0BOB>: Needs a load test." in n for n in notes)
     assert any("Cancelled by <@U0ALICE>" in n for n in notes)
+
+
+async def test_an_approve_click_on_a_card_shown_before_a_revision_records_nothing(bot):
+    change_id = await propose(bot, risk="high")
+    stale = card(bot, change_id)  # bob is looking at revision 1
+    await click(bot, "alice", "change_edit", change_id)
+    await bot.submit("alice", bot.slack.opened_views()[-1],
+                     {**PROPOSAL, "risk": "high", "rollback_plan": "Feature flag off."})
+    await bot.settle()
+    await bot.click("bob", "change_approve", channel="C0CHANGES", message=stale)
+    await bot.settle()
+    assert "changed since that card was shown" in bot.slack.responses(user="U0BOB")[-1]["text"]
+    assert await count(bot, Approval) == 0
+    await click(bot, "bob", "change_approve", change_id)  # on the updated card: it counts
+    assert "1 of 2 approvals" in card_text(bot, change_id)

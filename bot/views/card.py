@@ -59,6 +59,7 @@ class CardInput:
     facts: ChangeFacts
     gates: list[Gate]
     notes: tuple[str, ...] = ()  # extra context lines (security triggers, PR state, …)
+    revision: int = 1  # what an Approve click approves (see review_buttons)
 
 
 ButtonProvider = Callable[[CardInput], list[ButtonElement]]
@@ -80,7 +81,10 @@ def review_buttons(card: CardInput) -> list[ButtonElement]:
     if card.facts.category == Category.emergency:
         reviewable |= {Status.deploying, Status.monitoring, Status.completed}
     if status in reviewable:
-        buttons.append(_button("change_approve", "Approve", cid, style="primary"))
+        # The revision rides on the button: a click on a card shown before a revision or a
+        # new push approves nothing ("approve a commit, not a branch").
+        buttons.append(ButtonElement(action_id="change_approve", text="Approve", style="primary",
+                                     value=f"{cid}:r{card.revision}"))
         if status not in {Status.deploying, Status.monitoring, Status.completed}:
             buttons.append(_button("change_reject", "Reject", cid, style="danger"))
     if status in {Status.proposed, Status.in_review, Status.approved, Status.staging,
