@@ -21,6 +21,12 @@ from slack_sdk.models.views import View
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import directory, notify
+from bot.audit_actions import (
+    DEPLOYED_TO_PRODUCTION,
+    ROLLBACK_STARTED,
+    STAGING_VERIFIED,
+    VERIFIED_IN_PRODUCTION,
+)
 from bot.cards import NOTE_PROVIDERS
 from bot.changes import (
     PROPOSAL_HOOKS,
@@ -167,7 +173,7 @@ async def verify_staging(ctx: Context, change_id: int, user: str, *,
         change.staging_verified_at = change.updated_at = now
         ticked = [c for c in STAGING_CHECKS if c in checks]
         change.staging_validation = {"checks": ticked, "notes": notes, "by": user}
-        await audit(loaded.session, ctx, change, user, "staging_verified", checks=ticked,
+        await audit(loaded.session, ctx, change, user, STAGING_VERIFIED, checks=ticked,
                     notes=notes)
         await thread_note(loaded.session, ctx, change,
                           f":test_tube: <@{user}> verified it in staging: "
@@ -232,7 +238,7 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
         change.deployed_by = user
         change.deploy_method = method
         change.monitoring_ends_at = ends
-        await audit(loaded.session, ctx, change, user, "deployed_to_production",
+        await audit(loaded.session, ctx, change, user, DEPLOYED_TO_PRODUCTION,
                     method=method, notes=notes, manual=manual,
                     monitoring_ends_at=ends.isoformat(),
                     gates={g.key: g.state.value for g in gates(facts, ctx.policy, now)})
@@ -335,7 +341,7 @@ async def verify_production(ctx: Context, change_id: int, user: str, *,
         change.verification = {"checks": ticked, "notes": notes, "by": user}
         await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                     kinds=WINDOW_REMINDERS, reason="the change was verified")
-        await audit(loaded.session, ctx, change, user, "verified_in_production",
+        await audit(loaded.session, ctx, change, user, VERIFIED_IN_PRODUCTION,
                     checks=ticked, notes=notes)
         await thread_note(loaded.session, ctx, change,
                           f":white_check_mark: <@{user}> verified it in production "
@@ -383,7 +389,7 @@ async def start_rollback(ctx: Context, change_id: int, user: str, *, trigger: st
         await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                     kinds=CANCELLED_BY_ROLLBACK,
                                     reason="the change was rolled back")
-        await audit(loaded.session, ctx, change, user, "rollback_started", trigger=trigger,
+        await audit(loaded.session, ctx, change, user, ROLLBACK_STARTED, trigger=trigger,
                     method=method, notes=notes)
         cid = format_change_id(change_id)
         what = f"{ROLLBACK_TRIGGERS[trigger]} — {ROLLBACK_METHODS[method]}"

@@ -81,9 +81,9 @@ async def build(bot: BotHarness) -> History:
                detail={"state": "success", "sha": "a1b2c3d4e5f6"},
                pr_repo="acme/api", pr_number=12, head_sha="a1b2c3d4e5f6", ci_state="success",
                ci_detail={"checks": [
-                   {"name": "unit-tests", "conclusion": "success",
+                   {"name": "unit-tests", "state": "success",
                     "url": "https://github.com/acme/api/runs/1"},
-                   {"name": "sast", "conclusion": "success",
+                   {"name": "sast", "state": "success",
                     "url": "https://github.com/acme/api/runs/2"}]},
                github_checked_at=at(25, 10, 12))
     await step(bot, h.normal, "gh:carol-gh", "approval_given", at(25, 10, 20),
@@ -129,7 +129,7 @@ async def build(bot: BotHarness) -> History:
                status="staging", staging_deployed_at=at(25, 14))
     await step(bot, h.high_risk, ALICE, "staging_verified", at(25, 14, 30), status="ready",
                staging_verified_at=at(25, 14, 30),
-               staging_validation={"functional": True, "performance": False, "security": True,
+               staging_validation={"checks": ["functional", "security"],
                                    "notes": "Old and new tokens both accepted.", "by": DAVE})
     await step(bot, h.high_risk, DAVE, "deployed_to_production", at(26, 10), status="monitoring",
                deployed_at=at(26, 10), deployed_by=DAVE, deploy_method="manual",
@@ -152,9 +152,9 @@ async def build(bot: BotHarness) -> History:
     await step(bot, h.shortcut, "github", "ci_updated", at(26, 16),
                pr_repo="acme/api", pr_number=15, head_sha="f00dfeed1234", ci_state="failure",
                ci_detail={"checks": [
-                   {"name": "unit-tests", "conclusion": "failure",
+                   {"name": "unit-tests", "state": "failure",
                     "url": "https://github.com/acme/api/runs/7"},
-                   {"name": "lint", "conclusion": "success"}],
+                   {"name": "lint", "state": "success"}],
                    "failing": [{"name": "unit-tests",
                                 "url": "https://github.com/acme/api/runs/7"}]})
     await step(bot, h.shortcut, "gh:bob-gh", "deployed_to_production", at(26, 19),
@@ -169,7 +169,7 @@ async def build(bot: BotHarness) -> History:
                                 creator="bob-gh", change_id=h.shortcut, at=at(26, 19))])
     await step(bot, h.shortcut, "U0BOB", "verified_in_production", at(26, 21), status="completed",
                verified_at=at(26, 21), closed_at=at(26, 21),
-               verification={"logs": True, "metrics": True, "functionality": False,
+               verification={"checks": ["logs", "metrics"],
                              "notes": "Looked fine the next morning."})
 
     # An unmatched GitHub production deployment (and one outside the period).

@@ -152,15 +152,31 @@ def test_an_emergency_is_pending_then_broken_without_its_approval_and_retrospect
 def test_recorded_gate_exceptions_merge_with_the_computed_ones():
     change = a_change(staging_verified_at=None, deploy_exceptions=[
         "staging: no staging environment for this service", "ci",
-        {"gate": "approvals", "detail": "approved by the on-call lead by phone"},
+        "approvals: approved by the on-call lead by phone",
+        "status: deployed while the change was approved",
+        "Business hours: outside business hours",  # as recorded before keys were used
         "deployed during a freeze"])
     assert exceptions(change, [vote(BOB, 10)]) == [
         ("staging", BROKEN, "deployed without validation in staging (recorded: no staging "
                             "environment for this service)"),
         ("ci", BROKEN, "gate closed at deployment"),
         ("approvals", BROKEN, "approved by the on-call lead by phone"),
+        ("status", BROKEN, "deployed while the change was approved"),
+        ("business_hours", BROKEN, "outside business hours"),
         ("recorded", BROKEN, "deployed during a freeze"),
     ]
+
+
+def test_a_cancelled_change_that_github_deployed_lists_it_though_not_deployed():
+    change = a_change(status="cancelled", staging_verified_at=None, deployed_at=None,
+                      deployed_by=None, deploy_method=None, monitoring_ends_at=None,
+                      verified_at=None, deploy_exceptions=[
+                          "status: deployed by GitHub after the change was cancelled"])
+    record = record_of(ChangeRows(change, [], [], []), POLICY, NOW)
+    assert record.deployment is None
+    assert [(e.rule, e.kind, e.detail, e.label) for e in record.exceptions] == [
+        ("status", BROKEN, "deployed by GitHub after the change was cancelled",
+         "Change status")]
 
 
 def test_gates_closed_at_deployment_in_the_deploy_event_count_once_per_rule():
