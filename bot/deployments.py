@@ -20,7 +20,7 @@ from datetime import timedelta
 from slack_sdk.models.views import View
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import directory, notify
+from bot import directory, github_deployments, notify, pull_requests
 from bot.audit_actions import (
     DEPLOYED_TO_PRODUCTION,
     ROLLBACK_STARTED,
@@ -255,10 +255,23 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
 
 
 async def _schedule_window(session: AsyncSession, ctx: Context, change: Change, ends) -> None:
+    """The window-end reminders, to whoever deployed it (or its author, when a GitHub login
+    nobody linked deployed it)."""
+    recipient = next((who for who in (change.deployed_by, change.author_id)
+                      if pull_requests.is_slack_user(who)), None)
+    if recipient is None:
+        return  # nobody in Slack to ask; the card shows the window
     for reminder, due in ((WINDOW_ENDED, ends),
                           (VERIFICATION_OVERDUE, ends + ctx.policy.windows.verification_grace)):
         await notify.schedule(session, ctx, key=f"{reminder}:{change.id}", kind=reminder,
-                              change_id=change.id, recipient=change.deployed_by, due_at=due)
+                              change_id=change.id, recipient=recipient, due_at=due)
+
+
+async def _window_after_github_deploy(session: AsyncSession, ctx: Context,
+                                      change: Change) -> None:
+    """A production deployment reported by GitHub starts the same monitoring window."""
+    if change.monitoring_ends_at is not None:
+        await _schedule_window(session, ctx, change, change.monitoring_ends_at)
 
 
 # ---- Step 7: the monitoring window and verification -------------------------------------------
@@ -437,3 +450,4 @@ BUTTON_PROVIDERS.append(views.deployment_buttons)
 CLOSED_BUTTON_PROVIDERS.append(views.rollback_in_progress_buttons)
 NOTE_PROVIDERS.append(views.deployment_notes)
 PROPOSAL_HOOKS.append(_staging_again_after_revision)
+github_deployments.DEPLOY_HOOKS.append(_window_after_github_deploy)

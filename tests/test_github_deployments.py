@@ -10,7 +10,7 @@ from bot.audit_actions import DEPLOYED_TO_PRODUCTION
 from bot.slack_standin.workspace import CHANGES
 from storage.models import UserLink
 from tests.fake_github import FakeGitHub
-from tests.flows import card_text, click, propose, thread
+from tests.flows import PRODUCTION_CHECKS, card_text, click, click_dm, fill, propose, thread
 from tests.github_flows import (
     BEFORE,
     OWNER,
@@ -189,3 +189,25 @@ async def test_a_deployment_of_a_cancelled_change_is_flagged_and_it_stays_cancel
         bot, change_id)
     [row] = await deployments(bot)
     assert row.change_id == change_id
+
+
+async def test_a_deployment_reported_by_github_is_followed_by_the_monitoring_window(
+        bot, github):
+    """Its window ends as one started in Slack does: the DM to verify or roll back, to the
+    author when the GitHub login that deployed is not linked to anyone."""
+    change_id = await propose(bot, pr_url=PR_URL)
+    await click(bot, "bob", "change_approve", change_id)
+    await make_ready(bot, change_id)
+    await webhook(bot, "deployment_status", example("deployment_status"))
+    assert (await change_row(bot, change_id)).deployed_by == "gh:Codertocat"
+
+    bot.clock.advance(timedelta(minutes=30))
+    await bot.sweep()
+    [dm] = [m for m in bot.slack.dms("U0ALICE") if "monitoring window" in m["text"]]
+    assert dm["text"] == "Your monitoring window for CHG-1 has ended."
+    await click_dm(bot, "alice", "change_verify", dm)
+    await fill(bot, "alice", {"checks": PRODUCTION_CHECKS, "notes": None})
+    assert (await change_row(bot, change_id)).status == "completed"
+    bot.clock.advance(timedelta(hours=1))
+    await bot.sweep()
+    assert len([m for m in bot.slack.dms("U0ALICE") if "monitoring window" in m["text"]]) == 1
