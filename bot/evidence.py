@@ -769,20 +769,16 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
 
 def _merge_recorded(found: list[RuleException], recorded: Sequence[str],
                     kind: str) -> list[RuleException]:
-    """Add what the deployment recorded as skipped, once per rule: to a rule found here its
-    recorded why is added; a rule found only in the record is listed with it."""
-    by_rule = {e.rule: i for i, e in enumerate(found)}
+    """Add what the deployment recorded as skipped, once per rule: a rule found here already
+    keeps its detail (the record only confirms it, and stays in the deployment's evidence);
+    a rule found only in the record is listed with the recorded why."""
+    rules = {e.rule for e in found}
     for entry in recorded:
         rule, why = parse_deploy_exception(entry)
         if rule is None:
             found.append(RuleException(RECORDED, kind, why))
-        elif rule in by_rule:
-            known = found[by_rule[rule]]
-            if why and why not in known.detail:
-                found[by_rule[rule]] = RuleException(known.rule, known.kind,
-                                                     f"{known.detail} (recorded: {why})")
-        else:
-            by_rule[rule] = len(found)
+        elif rule not in rules:
+            rules.add(rule)
             found.append(RuleException(rule, kind, why or "gate closed at deployment"))
     return found
 

@@ -25,6 +25,7 @@ from bot.evidence import (
     RuleException,
     Summary,
 )
+from bot.lifecycle import describe_deploy_exception
 
 TITLE = "Change evidence pack"
 CONTROL = "OPS-01 (change management)"
@@ -368,6 +369,10 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
         for g in dep.github:
             w(f"  - GitHub deployment {g.id} to {g.environment} of {g.repo} at "
               f"{_code(g.sha)} by {g.creator or 'unknown'}, {when(g.at)}\n")
+        if dep.recorded_exceptions:
+            flagged = "; ".join(_md(describe_deploy_exception(e))
+                                for e in dep.recorded_exceptions)
+            w(f"  - Flagged when it was deployed: {flagged}\n")
 
     ver = record.verification
     if ver is not None:

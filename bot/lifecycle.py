@@ -847,7 +847,8 @@ def deployment_exceptions(facts: ChangeFacts, policy: Policy, at: datetime) -> l
     found = []
     if status_after_step(facts, "deployed") is None:
         found.append(deploy_exception(
-            NOT_READY, f"deployed while the change was {facts.status.label}"))
+            NOT_READY, f"deployed while the change was {facts.status.label}, not ready for "
+                       "production"))
     found += [deploy_exception(gate.key, gate.detail)
               for gate in production_blockers(facts, policy, at)]
     return found

@@ -97,7 +97,7 @@ async def test_a_deployment_with_gates_closed_is_recorded_and_flagged(bot, githu
     assert change.status == "monitoring"
     assert change.deployed_by == "gh:Codertocat"
     assert change.deploy_exceptions == [
-        "status: deployed while the change was in review",
+        "status: deployed while the change was in review, not ready for production",
         "approvals: 0 of 1 approval",
         "staging: not validated in staging yet",
     ]
@@ -105,7 +105,8 @@ async def test_a_deployment_with_gates_closed_is_recorded_and_flagged(bot, githu
     assert flag.detail["exceptions"] == change.deploy_exceptions
     text = card_text(bot, change_id)
     assert (":rotating_light: *Deployed with gates closed*: deployed while the change was in "
-            "review; Approvals: 0 of 1 approval; Staging: not validated in staging yet") in text
+            "review, not ready for production; Approvals: 0 of 1 approval; Staging: not "
+            "validated in staging yet") in text
     assert "triggered by gh:Codertocat" in text
     assert any("while gates were closed" in m["text"] for m in bot.slack.dms("U0ALICE"))
 

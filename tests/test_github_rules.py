@@ -76,14 +76,14 @@ def test_a_deployment_that_skipped_the_process_lists_what_it_skipped() -> None:
                                   SATURDAY_10)
     # Recorded as "<rule key>: <why>": the evidence pack reads the key, people the label.
     assert found == [
-        "status: deployed while the change was in review",
+        "status: deployed while the change was in review, not ready for production",
         "ci: failing: unit",
         "approvals: 0 of 1 approval",
         "staging: not validated in staging yet",
         "business_hours: outside business hours (Mon–Fri 09:00–17:00 UTC)",
     ]
     assert [describe_deploy_exception(e) for e in found] == [
-        "deployed while the change was in review",
+        "deployed while the change was in review, not ready for production",
         "CI: failing: unit",
         "Approvals: 0 of 1 approval",
         "Staging: not validated in staging yet",
