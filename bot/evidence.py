@@ -142,7 +142,9 @@ class RuleException:
 class ApprovalEvidence:
     id: int
     kind: str  # peer | security
-    decision: str  # approved | rejected | changes_requested | overridden
+    # peer: approved | rejected, and from GitHub changes_requested | dismissed;
+    # security: approved | changes_requested | overridden
+    decision: str
     who: str
     at: datetime
     source: str  # slack | github
@@ -665,7 +667,7 @@ def _with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Poli
 
 
 _CI_STATES = {"failure": "failing", "pending": "still running", "none": "not reported",
-              "unknown": "unknown (GitHub unreachable)"}
+              "unknown": "unknown"}
 
 
 def _deployment_exceptions(record: ChangeRecord, policy: Policy,
@@ -700,6 +702,8 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
         why = _CI_STATES.get(ci.state, ci.state)
         if ci.failing:
             why += f" ({', '.join(ci.failing)})"
+        elif ci.state == "unknown":  # why GitHub could not say, as bot.github_sync recorded
+            why += f" ({ci.recorded.get('problem') or 'GitHub unreachable'})"
         add("ci", BROKEN, f"deployed with CI {why} at {ci.head_sha or 'an unknown commit'}")
 
     # Step 4: security review when triggered.

@@ -115,6 +115,13 @@ def test_ci_must_be_green_when_a_pull_request_is_linked():
     assert exceptions(a_change(**linked, ci_state="pending"), [vote(BOB, 10)]) == [
         ("ci", BROKEN, "deployed with CI still running at abc123")]
     assert exceptions(a_change(ci_state="failure"), [vote(BOB, 10)]) == []  # no PR
+    # Why CI was unknown, as recorded when GitHub could not be read.
+    assert exceptions(a_change(**linked, ci_state="unknown", ci_detail={
+        "problem": "GitHub is not connected (no GITHUB_TOKEN)"}), [vote(BOB, 10)]) == [
+        ("ci", BROKEN, "deployed with CI unknown (GitHub is not connected (no GITHUB_TOKEN)) "
+                       "at abc123")]
+    assert exceptions(a_change(**linked, ci_state="unknown"), [vote(BOB, 10)]) == [
+        ("ci", BROKEN, "deployed with CI unknown (GitHub unreachable) at abc123")]
 
 
 def test_verification_is_late_missing_or_overdue():
