@@ -313,16 +313,23 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
     assert ("- **CI**: success at `a1b2c3d4e5f6` — "
             f"[unit-tests]({h.normal_checks['unit-tests']}) success, "
             f"[sast]({h.normal_checks['sast']}) success") in chg1
-    assert ("- **Production deployment**: 2026-11-25 11:30 UTC by U0ALICE, method blue_green, "
+    assert ("- **Staging**: deployed 2026-11-25 10:30 UTC, validated 2026-11-25 11:00 UTC by "
+            "U0ALICE — checked: functional testing, performance testing, no breaking changes "
+            "— Report runs in 2 s instead of 40 s.\n") in chg1
+    assert ("- **Production deployment**: 2026-11-25 11:30 UTC by U0ALICE, method blue/green, "
             "inside business hours, normal process\n"
             "  - GitHub deployment 9001 to production of acme/api at `a1b2c3d4e5f6` by "
             "alice-gh, 2026-11-25 11:31 UTC\n") in chg1
-    assert "within the monitoring window" in chg1
+    assert ("- **Verification**: 2026-11-25 12:10 UTC by U0ALICE (window ended 2026-11-25 "
+            "12:00 UTC; within the monitoring window) — checked: logs checked for errors, "
+            "metrics checked (error rate, latency, resources), functionality verified in "
+            "production — Error rate flat; p99 of the report down 95%.\n") in chg1
     chg2 = sections["CHG-2"]
     assert "tech lead (1 required): U0DAVE" in chg2
     assert ("approved by U0ERIN at 2026-11-25 13:40 UTC (before deployment)") in chg2
     assert ("- **Rollback**: started 2026-11-26 10:20 UTC by U0DAVE, finished 2026-11-26 "
-            "10:32 UTC (12 min); trigger: errors; method: previous_image") in chg2
+            "10:32 UTC (12 min); trigger: application errors or crashes; method: previous "
+            "image — Logins failed for 3% of users.\n") in chg2
     chg3 = sections["CHG-3"]
     assert ("- **Production deployment**: 2026-11-26 19:00 UTC by gh:bob-gh, method automated, "
             "**outside business hours**, normal process") in chg3
