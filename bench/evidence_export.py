@@ -40,6 +40,13 @@ QUARTER = ("2026-01-01", "2026-03-31")
 PEOPLE = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"]
 
 
+def ci_detail(i: int, state: str) -> dict:
+    """As bot.pull_requests.apply_ci records it."""
+    check = {"name": "unit-tests", "state": state, "url": f"https://ci.example.com/{i}"}
+    failing = [{"name": check["name"], "url": check["url"]}] if state == "failure" else []
+    return {"sha": f"{i:040x}", "checks": [check], "failing": failing, "pending": []}
+
+
 def change_rows(n: int) -> list[dict]:
     rows = []
     for i in range(1, n + 1):
@@ -61,8 +68,7 @@ def change_rows(n: int) -> list[dict]:
             if i % 4 == 2 else [],
             "pr_repo": "acme/api", "pr_number": i, "pr_info": {}, "head_sha": f"{i:040x}",
             "ci_state": "success" if i % 11 else "failure",
-            "ci_detail": {"checks": [{"name": "unit-tests", "conclusion": "success",
-                                      "url": f"https://ci.example.com/{i}"}]},
+            "ci_detail": ci_detail(i, "success" if i % 11 else "failure"),
             "staging_deployed_at": created + timedelta(hours=1),
             "staging_verified_at": created + timedelta(hours=2),
             "staging_validation": {"checks": ["functional"], "notes": "ok", "by": "U0ALICE"},

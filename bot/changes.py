@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import directory, notify, security
+from bot.audit_actions import SELF_APPROVAL_REFUSED
 from bot.context import Context
 from bot.facts import facts_of
 from bot.lifecycle import (
@@ -238,7 +239,7 @@ async def approve(ctx: Context, change_id: int, user: str,
             if not decision.allowed:
                 if user == change.author_id:
                     # Evidence that segregation of duties held (bot.evidence reads it).
-                    await audit(loaded.session, ctx, change, user, "self_approval_refused",
+                    await audit(loaded.session, ctx, change, user, SELF_APPROVAL_REFUSED,
                                 revision=change.revision)
                 return refused(decision.reason)
             if tech_lead is None and approval_rule(ctx.policy, facts.category,

@@ -20,7 +20,13 @@ from datetime import timedelta
 from slack_sdk.models.views import View
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import directory, github_deployments, notify
+from bot import directory, github_deployments, notify, pull_requests
+from bot.audit_actions import (
+    DEPLOYED_TO_PRODUCTION,
+    ROLLBACK_STARTED,
+    STAGING_VERIFIED,
+    VERIFIED_IN_PRODUCTION,
+)
 from bot.cards import NOTE_PROVIDERS
 from bot.changes import (
     PROPOSAL_HOOKS,
@@ -182,7 +188,7 @@ async def verify_staging(ctx: Context, change_id: int, user: str, *,
         change.staging_verified_at = change.updated_at = now
         ticked = [c for c in STAGING_CHECKS if c in checks]
         change.staging_validation = {"checks": ticked, "notes": notes, "by": user}
-        await audit(loaded.session, ctx, change, user, "staging_verified", checks=ticked,
+        await audit(loaded.session, ctx, change, user, STAGING_VERIFIED, checks=ticked,
                     notes=notes)
         await _after(loaded, ctx, "staging_verified", user, facts)
         await thread_note(loaded.session, ctx, change,
@@ -249,7 +255,7 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
         change.deployed_by = user
         change.deploy_method = method
         change.monitoring_ends_at = ends
-        await audit(loaded.session, ctx, change, user, "deployed_to_production",
+        await audit(loaded.session, ctx, change, user, DEPLOYED_TO_PRODUCTION,
                     method=method, notes=notes, manual=manual,
                     monitoring_ends_at=ends.isoformat(),
                     gates={g.key: g.state.value for g in gates(facts, ctx.policy, now)})
@@ -267,10 +273,16 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
 
 
 async def _schedule_window(session: AsyncSession, ctx: Context, change: Change, ends) -> None:
+    """The window-end reminders, to whoever deployed it (or its author, when a GitHub login
+    nobody linked deployed it)."""
+    recipient = next((who for who in (change.deployed_by, change.author_id)
+                      if pull_requests.is_slack_user(who)), None)
+    if recipient is None:
+        return  # nobody in Slack to ask; the card shows the window
     for reminder, due in ((WINDOW_ENDED, ends),
                           (VERIFICATION_OVERDUE, ends + ctx.policy.windows.verification_grace)):
         await notify.schedule(session, ctx, key=f"{reminder}:{change.id}", kind=reminder,
-                              change_id=change.id, recipient=change.deployed_by, due_at=due)
+                              change_id=change.id, recipient=recipient, due_at=due)
 
 
 # ---- Step 7: the monitoring window and verification -------------------------------------------
@@ -353,7 +365,7 @@ async def verify_production(ctx: Context, change_id: int, user: str, *,
         change.verification = {"checks": ticked, "notes": notes, "by": user}
         await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                     kinds=WINDOW_REMINDERS, reason="the change was verified")
-        await audit(loaded.session, ctx, change, user, "verified_in_production",
+        await audit(loaded.session, ctx, change, user, VERIFIED_IN_PRODUCTION,
                     checks=ticked, notes=notes)
         await _after(loaded, ctx, "verified", user, facts)
         await thread_note(loaded.session, ctx, change,
@@ -402,7 +414,7 @@ async def start_rollback(ctx: Context, change_id: int, user: str, *, trigger: st
         await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                     kinds=CANCELLED_BY_ROLLBACK,
                                     reason="the change was rolled back")
-        await audit(loaded.session, ctx, change, user, "rollback_started", trigger=trigger,
+        await audit(loaded.session, ctx, change, user, ROLLBACK_STARTED, trigger=trigger,
                     method=method, notes=notes)
         await _after(loaded, ctx, "rollback_started", user, facts)
         cid = format_change_id(change_id)

@@ -11,32 +11,44 @@ Which changes belong to a period: those whose production deployment falls in it,
 those never deployed whose closure (cancelled, …) falls in it. Each change so belongs to
 exactly one period, and consecutive packs neither miss nor repeat a change.
 
-The deployment, GitHub and emergency steps record into the Change columns read here;
-their JSON columns are read leniently (the keys below) and also carried whole into the
-JSON pack, so nothing recorded is lost even under a key this module does not know:
-- staging_validation: {"checks": [...] or functional/performance/security: bool, "notes", "by"}
-- verification: {"checks": [...] or logs/metrics/functionality: bool, "notes", "by"}
-- rollback: {"trigger", "method", "notes", "by"}
-- retrospective: {"link" (or "url"/"document"), "root_cause", "follow_up", "by"}
-- ci_detail: {"checks": [{"name", "conclusion"|"state", "url"}], "failing": [{"name", "url"}]}
-- deploy_exceptions: gate keys of bot.lifecycle (`"business_hours"`), optionally followed
-  by `": why"` — the gates that were closed when the change went to production; likewise
-  the `gates` ({key: state}) of the `deployed_to_production` audit event.
+The steps record into the Change columns read here, in these formats (their JSON columns
+are also carried whole into the JSON pack, so nothing recorded is lost):
+- staging_validation (bot.deployments): {"checks": [keys of lifecycle.STAGING_CHECKS],
+  "notes", "by"}; verification likewise with lifecycle.PRODUCTION_CHECKS
+- rollback (bot.deployments): {"trigger", "method", "notes", "by", "from_status"}
+- ci_detail (bot.pull_requests.apply_ci): {"sha", "checks": [{"name", "state", "url"}],
+  "failing": [{"name", "url"}], "pending": [...]}, or {"problem"} when GitHub can't be read
+- deploy_exceptions (bot.github_deployments): `"<key>: <why>"` entries of
+  lifecycle.deploy_exception, the key a gate key or lifecycle.NOT_READY; likewise the
+  `gates` ({key: state}) of the DEPLOYED_TO_PRODUCTION audit event recorded in Slack
+- retrospective (emergency issue, not merged yet): {"link" (or "url"/"document"),
+  "root_cause", "follow_up", "by"}
+Approvals are Approval rows (peer: Slack or GitHub reviews, security: the security team's
+decisions and overrides); GitHub production deployments are Deployment rows.
 Recorded gates and the rules checked here are merged by rule, so each is listed once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.audit_actions import (
+    DEPLOYED_TO_PRODUCTION,
+    ROLLBACK_STARTED,
+    SELF_APPROVAL_REFUSED,
+    STAGING_VERIFIED,
+    VERIFIED_IN_PRODUCTION,
+)
 from bot.business_hours import is_business_time
 from bot.facts import facts_of
 from bot.lifecycle import (
+    DEPLOY_EXCEPTION_LABELS,
+    OPEN_GATE_STATES,
     Category,
     Status,
     approval_progress,
@@ -44,30 +56,26 @@ from bot.lifecycle import (
     counted_approvers,
     format_change_id,
     monitoring_window,
+    parse_deploy_exception,
 )
 from bot.settings import Policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
 
-# The audit action of a refused attempt to approve one's own change (bot.changes.approve),
-# and of the production deployment (bot.deployments), whose detail holds the gate states.
-SELF_APPROVAL_REFUSED = "self_approval_refused"
-DEPLOYED_ACTION = "deployed_to_production"
-
 BROKEN = "broken"
 BYPASSED = "bypassed"
 
+# The rules an exception names: the gates before production and "not ready for production"
+# (their keys are bot.lifecycle's, as recorded), and the rules checked only here.
 RULE_LABELS: dict[str, str] = {
     "segregation_of_duties": "Segregation of duties",
-    "approvals": "Approvals",
-    "ci": "CI",
-    "security_review": "Security review",
-    "staging": "Staging",
-    "business_hours": "Business hours",
+    **DEPLOY_EXCEPTION_LABELS,
     "manual_deployment": "Manual deployment",
     "verification": "Verification",
     "retrospective": "Retrospective",
 }
+# A recorded exception whose rule is not known (free text).
+RECORDED = "recorded"
 
 
 # --------------------------------------------------------------------------------------
@@ -134,7 +142,9 @@ class RuleException:
 class ApprovalEvidence:
     id: int
     kind: str  # peer | security
-    decision: str  # approved | rejected | changes_requested | overridden
+    # peer: approved | rejected, and from GitHub changes_requested | dismissed;
+    # security: approved | changes_requested | overridden
+    decision: str
     who: str
     at: datetime
     source: str  # slack | github
@@ -189,6 +199,7 @@ class CiEvidence:
     head_sha: str | None
     merge_sha: str | None
     checks: tuple[Check, ...]
+    failing: tuple[str, ...]  # the names of the checks that failed the gate
     checked_at: datetime | None
     github_error: str | None
     pull_request: dict[str, Any]  # as last read from GitHub
@@ -365,7 +376,7 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
             for e in events
         ),
     )
-    return _with_exceptions(record, policy, now)
+    return _with_exceptions(record, _recorded_exceptions(change, events), policy, now)
 
 
 def _proposal(change: Change) -> dict[str, Any]:
@@ -438,20 +449,20 @@ def _segregation(change: Change, approvals: Sequence[Approval], events: Sequence
     )
 
 
+def _named(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items if isinstance(i, dict) and i.get("name")] if isinstance(
+        items, list) else []
+
+
 def _checks(detail: dict[str, Any]) -> tuple[Check, ...]:
-    found: dict[str, Check] = {}
-    for item in detail.get("checks") or []:
-        if isinstance(item, dict):
-            name = str(item.get("name") or item.get("context") or "check")
-            state = item.get("conclusion") or item.get("state") or item.get("status") or ""
-            url = (item.get("url") or item.get("html_url") or item.get("details_url")
-                   or item.get("target_url"))
-            found[name] = Check(name, str(state), url)
-    for item in detail.get("failing") or []:
-        if isinstance(item, dict) and item.get("name") and item["name"] not in found:
-            found[item["name"]] = Check(item["name"], str(item.get("conclusion") or "failure"),
-                                        item.get("url") or item.get("html_url"))
-    return tuple(found.values())
+    """Every check of the commit, as recorded; a row recorded before the list of all checks
+    was kept names only the failing and the running ones."""
+    if isinstance(detail.get("checks"), list):
+        return tuple(Check(str(c["name"]), str(c.get("state") or ""), c.get("url"))
+                     for c in _named(detail["checks"]))
+    return tuple(Check(str(c["name"]), state, c.get("url"))
+                 for key, state in (("failing", "failure"), ("pending", "pending"))
+                 for c in _named(detail.get(key)))
 
 
 def _ci(change: Change, policy: Policy) -> CiEvidence:
@@ -459,7 +470,9 @@ def _ci(change: Change, policy: Policy) -> CiEvidence:
         required=bool(change.pr_url) and policy.github.require_ci,
         pr_url=change.pr_url, pr_repo=change.pr_repo, pr_number=change.pr_number,
         state=change.ci_state, head_sha=change.head_sha, merge_sha=change.merge_sha,
-        checks=_checks(change.ci_detail), checked_at=change.github_checked_at,
+        checks=_checks(change.ci_detail),
+        failing=tuple(str(c["name"]) for c in _named(change.ci_detail.get("failing"))),
+        checked_at=change.github_checked_at,
         github_error=change.github_error, pull_request=dict(change.pr_info),
         recorded=dict(change.ci_detail),
     )
@@ -483,11 +496,9 @@ def _security(change: Change, approvals: Sequence[ApprovalEvidence]) -> Security
     )
 
 
-def _ticked(recorded: dict[str, Any], names: Iterable[str]) -> tuple[str, ...]:
+def _ticked(recorded: dict[str, Any]) -> tuple[str, ...]:
     listed = recorded.get("checks")
-    if isinstance(listed, list):
-        return tuple(str(c) for c in listed)
-    return tuple(name for name in names if recorded.get(name) is True)
+    return tuple(str(c) for c in listed) if isinstance(listed, list) else ()
 
 
 def _actor(events: Sequence[AuditEvent], *actions: str) -> str | None:
@@ -500,33 +511,25 @@ def _staging(change: Change, events: Sequence[AuditEvent]) -> StagingEvidence:
     return StagingEvidence(
         deployed_at=change.staging_deployed_at,
         verified_at=change.staging_verified_at,
-        by=recorded.get("by") or _actor(events, "staging_verified"),
-        checks=_ticked(recorded, ("functional", "performance", "security")),
+        by=recorded.get("by") or _actor(events, STAGING_VERIFIED),
+        checks=_ticked(recorded),
         notes=str(recorded.get("notes") or ""),
         recorded=recorded,
     )
 
 
-_OPEN_GATE_STATES = ("met", "not_required", "bypassed")
-
-
 def _recorded_exceptions(change: Change, events: Sequence[AuditEvent]) -> tuple[str, ...]:
-    """The gates that were closed when it went to production, as the deployment recorded
-    them: `deploy_exceptions`, and the gate states of the deployment's audit event."""
+    """What skipped the process when it went to production, as the deployment recorded it
+    (`"<key>: <why>"`): the gates closed in the DEPLOYED_TO_PRODUCTION event recorded in
+    Slack, and `deploy_exceptions` (a deployment reported by GitHub)."""
     entries = []
-    deployed = [e for e in events if e.action == DEPLOYED_ACTION]
+    deployed = [e for e in events if e.action == DEPLOYED_TO_PRODUCTION]
     gate_states = deployed[-1].detail.get("gates") if deployed else None
     if isinstance(gate_states, dict):
         entries += [f"{gate}: the gate was {state} when it was deployed"
                     for gate, state in gate_states.items()
-                    if state not in _OPEN_GATE_STATES]
-    for entry in change.deploy_exceptions:
-        if isinstance(entry, dict):
-            key = entry.get("gate") or entry.get("key") or entry.get("rule") or "recorded"
-            why = entry.get("detail") or entry.get("reason") or ""
-            entries.append(f"{key}: {why}" if why else str(key))
-        else:
-            entries.append(str(entry))
+                    if state not in OPEN_GATE_STATES]
+    entries += [str(entry) for entry in change.deploy_exceptions]
     return tuple(entries)
 
 
@@ -568,8 +571,8 @@ def _verification(change: Change, events: Sequence[AuditEvent],
     return VerificationEvidence(
         window_ends_at=ends,
         verified_at=change.verified_at,
-        by=recorded.get("by") or _actor(events, "verified_in_production"),
-        checks=_ticked(recorded, ("logs", "metrics", "functionality")),
+        by=recorded.get("by") or _actor(events, VERIFIED_IN_PRODUCTION),
+        checks=_ticked(recorded),
         notes=str(recorded.get("notes") or ""),
         within_window=within,
         recorded=recorded,
@@ -588,7 +591,7 @@ def _rollback(change: Change, events: Sequence[AuditEvent]) -> RollbackEvidence 
         started_at=started, finished_at=finished, duration_seconds=duration,
         trigger=str(recorded.get("trigger") or ""), method=str(recorded.get("method") or ""),
         notes=str(recorded.get("notes") or ""),
-        by=recorded.get("by") or _actor(events, "rollback_started"),
+        by=recorded.get("by") or _actor(events, ROLLBACK_STARTED),
         recorded=recorded,
     )
 
@@ -647,7 +650,8 @@ def _spell(delta: timedelta) -> str:
     return f"{hours} h" if hours else f"{minutes} min"
 
 
-def _with_exceptions(record: ChangeRecord, policy: Policy, now: datetime) -> ChangeRecord:
+def _with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Policy,
+                     now: datetime) -> ChangeRecord:
     found: list[RuleException] = []
     sod = record.segregation
     if not sod.author_never_approved:
@@ -655,13 +659,15 @@ def _with_exceptions(record: ChangeRecord, policy: Policy, now: datetime) -> Cha
                                    f"an approval by the author ({record.author}) was recorded"))
     if record.deployment is not None:
         found += _deployment_exceptions(record, policy, now)
-    found = _merge_recorded(found, record)
+    # A change that is not deployed may hold recorded exceptions too: GitHub deployed it
+    # after it was cancelled (it stays cancelled).
+    emergency = record.deployment is not None and record.deployment.emergency
+    found = _merge_recorded(found, recorded, BYPASSED if emergency else BROKEN)
     return replace(record, exceptions=tuple(found))
 
 
-_FAILED_CHECKS = ("failure", "cancelled", "timed_out", "error", "action_required")
 _CI_STATES = {"failure": "failing", "pending": "still running", "none": "not reported",
-              "unknown": "unknown (GitHub unreachable)"}
+              "unknown": "unknown"}
 
 
 def _deployment_exceptions(record: ChangeRecord, policy: Policy,
@@ -693,10 +699,11 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     # Step 2: CI, when a pull request is linked.
     ci = record.ci
     if ci.required and ci.state != "success":
-        failing = [c.name for c in ci.checks if c.state in _FAILED_CHECKS]
         why = _CI_STATES.get(ci.state, ci.state)
-        if failing:
-            why += f" ({', '.join(failing)})"
+        if ci.failing:
+            why += f" ({', '.join(ci.failing)})"
+        elif ci.state == "unknown":  # why GitHub could not say, as bot.github_sync recorded
+            why += f" ({ci.recorded.get('problem') or 'GitHub unreachable'})"
         add("ci", BROKEN, f"deployed with CI {why} at {ci.head_sha or 'an unknown commit'}")
 
     # Step 4: security review when triggered.
@@ -764,25 +771,19 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     return found
 
 
-def _merge_recorded(found: list[RuleException], record: ChangeRecord) -> list[RuleException]:
-    """Add what the deployment step recorded as closed gates, once per rule."""
-    if record.deployment is None:
-        return found
-    by_rule = {e.rule: i for i, e in enumerate(found)}
-    kind = BYPASSED if record.deployment.emergency else BROKEN
-    for entry in record.deployment.recorded_exceptions:
-        rule, _, why = entry.partition(":")
-        rule, why = rule.strip(), why.strip()
-        if rule in by_rule:
-            known = found[by_rule[rule]]
-            if why and why not in known.detail:
-                found[by_rule[rule]] = RuleException(known.rule, known.kind,
-                                                     f"{known.detail} (recorded: {why})")
-        elif rule in RULE_LABELS:
-            by_rule[rule] = len(found)
+def _merge_recorded(found: list[RuleException], recorded: Sequence[str],
+                    kind: str) -> list[RuleException]:
+    """Add what the deployment recorded as skipped, once per rule: a rule found here already
+    keeps its detail (the record only confirms it, and stays in the deployment's evidence);
+    a rule found only in the record is listed with the recorded why."""
+    rules = {e.rule for e in found}
+    for entry in recorded:
+        rule, why = parse_deploy_exception(entry)
+        if rule is None:
+            found.append(RuleException(RECORDED, kind, why))
+        elif rule not in rules:
+            rules.add(rule)
             found.append(RuleException(rule, kind, why or "gate closed at deployment"))
-        else:
-            found.append(RuleException("recorded", kind, entry))
     return found
 
 

@@ -25,6 +25,14 @@ from bot.evidence import (
     RuleException,
     Summary,
 )
+from bot.lifecycle import (
+    DEPLOY_METHODS,
+    PRODUCTION_CHECKS,
+    ROLLBACK_METHODS,
+    ROLLBACK_TRIGGERS,
+    STAGING_CHECKS,
+    describe_deploy_exception,
+)
 
 TITLE = "Change evidence pack"
 CONTROL = "OPS-01 (change management)"
@@ -162,6 +170,16 @@ def _row(*cells: Any) -> str:
 
 def _code(text: str | None) -> str:
     return f"`{text}`" if text else "—"
+
+
+def _word(key: str | None, words: dict[str, str]) -> str:
+    """A recorded choice (a key of the step's choices in bot.lifecycle) in the process's
+    words, as the card and the modals say it; an unknown one as recorded."""
+    return _md(words[key].lower() if key in words else key)
+
+
+def _words(keys: Sequence[str], words: dict[str, str]) -> str:
+    return ", ".join(_word(key, words) for key in keys)
 
 
 class MarkdownRenderer(Renderer):
@@ -347,7 +365,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
 
     st = record.staging
     if st.verified_at:
-        checks = f" — checked: {', '.join(st.checks)}" if st.checks else ""
+        checks = f" — checked: {_words(st.checks, STAGING_CHECKS)}" if st.checks else ""
         w(f"- **Staging**: deployed {when(st.deployed_at) or '—'}, validated "
           f"{when(st.verified_at)}{' by ' + st.by if st.by else ''}{checks}"
           f"{' — ' + _block(st.notes) if st.notes else ''}\n")
@@ -363,18 +381,24 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
         hours = ("inside business hours" if dep.inside_business_hours
                  else "**outside business hours**")
         process = "emergency process" if dep.emergency else "normal process"
+        method = _word(dep.method, DEPLOY_METHODS) if dep.method else "not recorded"
         w(f"- **Production deployment**: {when(dep.at)} by {dep.by or 'unknown'}, method "
-          f"{dep.method or 'not recorded'}, {hours}, {process}\n")
+          f"{method}, {hours}, {process}\n")
         for g in dep.github:
             w(f"  - GitHub deployment {g.id} to {g.environment} of {g.repo} at "
               f"{_code(g.sha)} by {g.creator or 'unknown'}, {when(g.at)}\n")
+        if dep.recorded_exceptions:
+            flagged = "; ".join(_md(describe_deploy_exception(e))
+                                for e in dep.recorded_exceptions)
+            w(f"  - Flagged when it was deployed: {flagged}\n")
 
     ver = record.verification
     if ver is not None:
         if ver.verified_at:
             within = ("within the monitoring window" if ver.within_window
                       else "**late**")
-            checks = f" — checked: {', '.join(ver.checks)}" if ver.checks else ""
+            checks = (f" — checked: {_words(ver.checks, PRODUCTION_CHECKS)}" if ver.checks
+                      else "")
             w(f"- **Verification**: {when(ver.verified_at)}"
               f"{' by ' + ver.by if ver.by else ''} (window ended {when(ver.window_ends_at)}; "
               f"{within}){checks}{' — ' + _block(ver.notes) if ver.notes else ''}\n")
@@ -388,7 +412,8 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
         finished = (f", finished {when(rb.finished_at)} ({duration(rb.duration_seconds)})"
                     if rb.finished_at else ", **not finished**")
         w(f"- **Rollback**: started {when(rb.started_at)}{' by ' + rb.by if rb.by else ''}"
-          f"{finished}; trigger: {_md(rb.trigger) or '—'}; method: {_md(rb.method) or '—'}"
+          f"{finished}; trigger: {_word(rb.trigger, ROLLBACK_TRIGGERS) or '—'}; "
+          f"method: {_word(rb.method, ROLLBACK_METHODS) or '—'}"
           f"{' — ' + _block(rb.notes) if rb.notes else ''}\n")
 
     em = record.emergency

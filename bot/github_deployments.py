@@ -18,12 +18,15 @@ from collections.abc import Awaitable, Callable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import pull_requests
+from bot.audit_actions import DEPLOYED_TO_PRODUCTION
 from bot.changes import Loaded, audit, dm, refresh_card, thread_note
 from bot.context import Context
 from bot.lifecycle import (
     ChangeFacts,
     Status,
+    closed_change_deployed,
     deployment_exceptions,
+    describe_deploy_exception,
     format_change_id,
     monitoring_ends_at,
 )
@@ -92,11 +95,13 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
         # Deployed again, or a change that was closed: recorded and flagged, status kept.
         await audit(session, ctx, change, by, "deployed_again", **detail)
         if change.status in (Status.cancelled.value, Status.rolled_back.value):
-            flag = f"deployed by GitHub after the change was {facts.status.label}"
+            flag = closed_change_deployed(facts)
             change.deploy_exceptions = [*change.deploy_exceptions, flag]
             await audit(session, ctx, change, "changebot", "deployed_with_gates_closed",
                         exceptions=[flag], **detail)
-            await thread_note(session, ctx, change, f":rotating_light: {flag.capitalize()}.")
+            said = describe_deploy_exception(flag)
+            await thread_note(session, ctx, change,
+                              f":rotating_light: {said[:1].upper()}{said[1:]}.")
         await refresh_card(session, ctx, change)
         return
     exceptions = deployment_exceptions(facts, ctx.policy, now)
@@ -106,18 +111,19 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
         dataclasses.replace(facts, deployed_at=now), ctx.policy
     )
     change.updated_at = now
-    await audit(session, ctx, change, by, "deployed", **detail)
+    await audit(session, ctx, change, by, DEPLOYED_TO_PRODUCTION, **detail)
     note = (f"Deployed to {environment} by GitHub (`{pull_requests.short(sha)}`, triggered "
             f"by {user(by)}): monitoring until {slack_date(change.monitoring_ends_at)}.")
     if exceptions:
         change.deploy_exceptions = [*change.deploy_exceptions, *exceptions]
         await audit(session, ctx, change, "changebot", "deployed_with_gates_closed",
                     exceptions=exceptions, **detail)
-        note += "\n:rotating_light: *Deployed with gates closed*: " + "; ".join(exceptions)
+        said = "; ".join(describe_deploy_exception(e) for e in exceptions)
+        note += "\n:rotating_light: *Deployed with gates closed*: " + said
         if pull_requests.is_slack_user(change.author_id):
             await dm(session, ctx, change, change.author_id,
                      f":rotating_light: *{cid}* was deployed to production by GitHub while "
-                     f"gates were closed ({'; '.join(exceptions)}). It is recorded as an "
+                     f"gates were closed ({said}). It is recorded as an "
                      "exception on the change.", key=f"deploy-exception:{change.id}:{github_id}")
     await thread_note(session, ctx, change, note)
     for hook in DEPLOY_HOOKS:

@@ -331,17 +331,29 @@ class Gate:
 
 GateCheck = Callable[[ChangeFacts, Policy, datetime], Gate]
 
+# The gates by key, in the order of the process. The key is what is recorded (the gate
+# states of a deployment, `Change.deploy_exceptions`) and what the evidence pack names as
+# the rule; the label is what people read.
+GATE_LABELS: dict[str, str] = {
+    "ci": "CI",
+    "approvals": "Approvals",
+    "security_review": "Security review",
+    "staging": "Staging",
+    "business_hours": "Business hours",
+}
+
 
 def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 2: "All tests must pass before merge" (when a pull request is linked)."""
 
     def gate(state: GateState, detail: str, how: str = "") -> Gate:
         if (facts.category == Category.emergency and not policy.emergency.require_ci
-                and state not in _OPEN_STATES):
+                and state not in OPEN_GATE_STATES):
             # The team's policy lets an outage fix go out before CI; the deploy records it.
-            return Gate("ci", "CI", state, f"{detail} — does not hold an emergency deploy",
+            return Gate("ci", GATE_LABELS["ci"], state,
+                        f"{detail} — does not hold an emergency deploy",
                         "", False)
-        return Gate("ci", "CI", state, detail, how)
+        return Gate("ci", GATE_LABELS["ci"], state, detail, how)
 
     if not facts.pr_linked:
         return gate(GateState.not_required, "no pull request linked")
@@ -371,7 +383,7 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     rule = progress.rule
 
     def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
-        return Gate("approvals", "Approvals", state, detail, how, blocks)
+        return Gate("approvals", GATE_LABELS["approvals"], state, detail, how, blocks)
 
     if facts.status == Status.rejected:
         by = f" by <@{facts.rejected_by}>" if facts.rejected_by else ""
@@ -394,9 +406,10 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
 
 def security_review_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 4: the security team approves security-sensitive changes (see bot.security)."""
+    key = "security_review"
 
     def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
-        return Gate("security_review", "Security review", state, detail, how, blocks)
+        return Gate(key, GATE_LABELS[key], state, detail, how, blocks)
 
     if not facts.security_required:
         return gate(GateState.not_required, "not triggered")
@@ -425,7 +438,7 @@ def staging_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 5: the change is validated in staging (not for emergencies)."""
 
     def gate(state: GateState, detail: str, how: str = "") -> Gate:
-        return Gate("staging", "Staging", state, detail, how)
+        return Gate("staging", GATE_LABELS["staging"], state, detail, how)
 
     if facts.category == Category.emergency:
         return gate(GateState.not_required, "not required for emergency changes")
@@ -443,7 +456,7 @@ def business_hours_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Ga
     hours = policy.business_hours
 
     def gate(state: GateState, detail: str, how: str = "") -> Gate:
-        return Gate("business_hours", "Business hours", state, detail, how)
+        return Gate("business_hours", GATE_LABELS["business_hours"], state, detail, how)
 
     if facts.category == Category.emergency:
         return gate(GateState.not_required, "not required for emergency changes")
@@ -466,7 +479,7 @@ GATES: list[GateCheck] = [
     business_hours_gate,
 ]
 
-_OPEN_STATES = frozenset({GateState.met, GateState.not_required, GateState.bypassed})
+OPEN_GATE_STATES = frozenset({GateState.met, GateState.not_required, GateState.bypassed})
 
 
 def gates(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
@@ -479,7 +492,7 @@ def production_blockers(facts: ChangeFacts, policy: Policy, now: datetime) -> li
     return [
         gate
         for gate in gates(facts, policy, now)
-        if gate.state not in _OPEN_STATES and gate.blocks_production
+        if gate.state not in OPEN_GATE_STATES and gate.blocks_production
     ]
 
 
@@ -799,16 +812,66 @@ def may_operate(facts: ChangeFacts, user: str, is_deployer: bool, step: str) -> 
     return _refuse(f"You can't {operation.verb} now. {_is(facts.status)}: {operation.hint}.")
 
 
+# What a production deployment skipped of the process is recorded in `Change.deploy_exceptions`
+# as `"<key>: <why>"`: the key names the rule (a gate, or NOT_READY: the change was not ready
+# for production, e.g. still in review or cancelled) for the evidence pack, the why is for
+# people. `describe_deploy_exception` turns an entry into what the card and messages show.
+NOT_READY = "status"
+DEPLOY_EXCEPTION_LABELS: dict[str, str] = {**GATE_LABELS, NOT_READY: "Change status"}
+
+
+def deploy_exception(key: str, why: str) -> str:
+    if key not in DEPLOY_EXCEPTION_LABELS:
+        raise ValueError(f"{key!r} is not a gate key nor {NOT_READY!r}")
+    return f"{key}: {why}"
+
+
+def parse_deploy_exception(entry: str) -> tuple[str | None, str]:
+    """`"ci: failing: build"` -> ("ci", "failing: build"); a bare key -> (key, ""). An entry
+    recorded before keys were used (`"CI: failing: build"`) is read by its label; free text
+    -> (None, the text)."""
+    head, _, why = entry.partition(":")
+    head = head.strip()
+    if head not in DEPLOY_EXCEPTION_LABELS:
+        by_label = {label.lower(): key for key, label in DEPLOY_EXCEPTION_LABELS.items()}
+        if head.lower() not in by_label:
+            return None, entry.strip()
+        head = by_label[head.lower()]
+    return head, why.strip()
+
+
+def describe_deploy_exception(entry: str) -> str:
+    """`"ci: failing: build"` -> `CI: failing: build`, as people read it."""
+    key, why = parse_deploy_exception(entry)
+    if key is None:
+        return why
+    label = DEPLOY_EXCEPTION_LABELS[key]
+    if not why:
+        return label
+    return why if key == NOT_READY else f"{label}: {why}"
+
+
 def deployment_exceptions(facts: ChangeFacts, policy: Policy, at: datetime) -> list[str]:
     """What a production deployment that already happened (reported by GitHub) skipped of the
-    process: empty when it was in order. It is recorded and flagged, never undone."""
+    process, as `deploy_exception` entries: empty when it was in order. It is recorded and
+    flagged, never undone."""
     if facts.status in IN_PRODUCTION:
         return []  # the deployment was started through the bot, gates checked then
     found = []
     if status_after_step(facts, "deployed") is None:
-        found.append(f"deployed while the change was {facts.status.label}")
-    found += [f"{gate.label}: {gate.detail}" for gate in production_blockers(facts, policy, at)]
+        found.append(deploy_exception(
+            NOT_READY, f"deployed while the change was {facts.status.label}, not ready for "
+                       "production"))
+    found += [deploy_exception(gate.key, gate.detail)
+              for gate in production_blockers(facts, policy, at)]
     return found
+
+
+def closed_change_deployed(facts: ChangeFacts) -> str:
+    """The exception of a production deployment of a change that was closed (cancelled,
+    rolled back): recorded, the change keeps its status."""
+    return deploy_exception(NOT_READY, f"deployed by GitHub after the change was "
+                                       f"{facts.status.label}")
 
 
 def _operation(step: str) -> Operation:
@@ -1058,7 +1121,7 @@ def emergency_bypasses(facts: ChangeFacts, policy: Policy, now: datetime) -> lis
     why = "under the emergency process"
     bypassed: list[Bypass] = []
     ci = ci_gate(replace(facts, category=Category.normal), policy, now)  # as it would hold
-    if ci.state not in _OPEN_STATES:
+    if ci.state not in OPEN_GATE_STATES:
         bypassed.append(Bypass("ci", f"deployed with CI not green ({ci.detail}) {why}"))
     progress = approval_progress(facts, policy)
     if not progress.met:
@@ -1068,7 +1131,7 @@ def emergency_bypasses(facts: ChangeFacts, policy: Policy, now: datetime) -> lis
             "the approval may come after deployment",
         ))
     security = security_review_gate(replace(facts, category=Category.normal), policy, now)
-    if security.state not in _OPEN_STATES:
+    if security.state not in OPEN_GATE_STATES:
         bypassed.append(Bypass(
             "security_review", f"deployed before the security review ({security.detail}) {why}"
         ))

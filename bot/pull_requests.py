@@ -304,11 +304,13 @@ async def apply_ci(loaded: Loaded, ctx: Context, ci: CiResult) -> bool:
         return False
     old = change.ci_state
     change.ci_state = ci.state
+    # Every check with its state and link (the evidence pack names each); the failing and
+    # running ones apart, as the gate and the card read them.
     change.ci_detail = {
         "sha": ci.sha,
+        "checks": [{"name": c.name, "state": c.state, "url": c.url} for c in ci.checks],
         "failing": [{"name": c.name, "url": c.url} for c in ci.failing],
         "pending": [{"name": c.name, "url": c.url} for c in ci.pending],
-        "checks": len(ci.checks),
     }
     change.github_error = None
     if old != ci.state:

@@ -290,14 +290,17 @@ class FakeGitHub:
         submitted_at: datetime | None = None,
         *,
         body: str | None = None,
-    ) -> None:
+    ) -> int:
+        """Add a submitted review; returns its id (a webhook about it carries the same)."""
         pull = self._pull(owner, repo, number)
+        review_id = self._new_id()
         pull.reviews.append({
-            "id": self._new_id(), "login": login, "state": state.upper(),
+            "id": review_id, "login": login, "state": state.upper(),
             "commit_id": commit_id or pull.head_sha,
             "submitted_at": submitted_at or datetime(2026, 1, 5, 11, 0, tzinfo=UTC),
             "body": body,
         })
+        return review_id
 
     def add_user(self, login: str, email: str | None = None) -> None:
         """A GitHub user; `email` is their public email (None: kept private, as by default)."""

@@ -17,10 +17,31 @@ from bot.cli import main
 from bot.evidence import RULE_LABELS, parse_period
 from bot.evidence_export import export
 from storage import audit_chain
-from tests.evidence_history import build
+from tests.evidence_history import History, build
+from tests.evidence_history import policy as history_policy
+from tests.fake_github import FakeGitHub
+from tests.github_flows import TOKEN, start
 
 ROOT = Path(__file__).resolve().parent.parent
 NOVEMBER = ("2026-11-01", "2026-11-30")
+
+
+@pytest.fixture
+def policy():
+    return history_policy()
+
+
+@pytest.fixture
+async def github():
+    async with FakeGitHub(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(db, slack, clock, policy, github):
+    harness = await start(db, slack, clock, policy, github)
+    yield harness
+    await harness.stop()
 
 
 async def pack(bot, fmt: str, *, batch: int = 500, period=NOVEMBER) -> str:
@@ -40,12 +61,14 @@ EXPECTED_EXCEPTIONS = {
     "CHG-1": [],
     "CHG-2": [],
     "CHG-3": [
-        ("ci", "broken", "deployed with CI failing (unit-tests) at f00dfeed1234 (recorded: "
-                         "unit-tests red when GitHub reported the deployment)"),
+        ("ci", "broken", "deployed with CI failing (unit-tests) at f00dfeed1234"),
         ("staging", "broken", "deployed without validation in staging"),
         ("business_hours", "broken", "deployed outside business hours"),
         ("verification", "broken", "verified 1 h 30 min after the monitoring window ended "
                                    "(beyond the grace of 30 min)"),
+        # Recorded by GitHub's deployment (bot.lifecycle.NOT_READY): it skipped staging.
+        ("status", "broken", "deployed while the change was approved, not ready for "
+                             "production"),
     ],
     "CHG-4": [
         ("approvals", "bypassed", "approved after deployment under the emergency process "
@@ -59,12 +82,12 @@ EXPECTED_EXCEPTIONS = {
 }
 
 
-async def test_a_month_of_changes_in_json_csv_and_markdown(bot, tmp_path):
-    await build(bot)
+async def test_a_month_of_changes_in_json_csv_and_markdown(bot, github, tmp_path):
+    h = await build(bot, github)
     chain_head = await head(bot)
-    check_json(json.loads(await pack(bot, "json")), chain_head)
-    check_csv(list(csv.DictReader(io.StringIO(await pack(bot, "csv")))), chain_head)
-    check_markdown(await pack(bot, "md"), chain_head)
+    check_json(json.loads(await pack(bot, "json")), chain_head, h)
+    check_csv(list(csv.DictReader(io.StringIO(await pack(bot, "csv")))), chain_head, h)
+    check_markdown(await pack(bot, "md"), chain_head, h)
 
     # Streamed a batch at a time: small batches give the same pack.
     for fmt in ("md", "csv", "json"):
@@ -80,11 +103,11 @@ async def test_a_month_of_changes_in_json_csv_and_markdown(bot, tmp_path):
                              "--format", "json", "--out", str(out))
     assert code == 0, err
     data = json.loads(out.read_text(encoding="utf-8"))
-    check_json(data, chain_head)
-    assert "5 change(s), 8 exception(s) (5 broken, 3 bypassed), 1 unmatched" in err
+    check_json(data, chain_head, h)
+    assert "5 change(s), 9 exception(s) (6 broken, 3 bypassed), 1 unmatched" in err
 
 
-def check_json(data: dict, chain_head: str) -> None:
+def check_json(data: dict, chain_head: str, h: History) -> None:
     assert data["pack"]["audit_log"]["head_hash"] == chain_head
     assert data["pack"]["period"]["start"] == "2026-11-01T00:00:00+00:00"
     assert data["pack"]["period"]["end"] == "2026-12-01T00:00:00+00:00"
@@ -93,7 +116,7 @@ def check_json(data: dict, chain_head: str) -> None:
                                     "emergencies", "exceptions", "broken", "bypassed",
                                     "unmatched_deployments", "segregation_of_duties_failures")
             } == {"changes": 5, "deployed": 4, "rolled_back": 1, "not_deployed": 1,
-                  "emergencies": 1, "exceptions": 8, "broken": 5, "bypassed": 3,
+                  "emergencies": 1, "exceptions": 9, "broken": 6, "bypassed": 3,
                   "unmatched_deployments": 1, "segregation_of_duties_failures": 0}
     assert [(e["change"], e["rule"], e["kind"], e["detail"]) for e in summary["exception_list"]
             ] == [(ref, *e) for ref, found in EXPECTED_EXCEPTIONS.items() for e in found]
@@ -110,12 +133,14 @@ def check_json(data: dict, chain_head: str) -> None:
     normal, high, shortcut, emergency, cancelled = changes
 
     # CHG-1: proposal, approvals from Slack and GitHub, the refused self-approval, CI, staging,
-    # deployment (matched to a GitHub deployment), verification in time.
+    # deployment (and GitHub's report of it), verification in time.
     assert normal["proposal"]["rollback_plan"].startswith("Drop the index")
     assert normal["proposal"]["testing"].startswith("Ran the migration")
     assert [(a["who"], a["kind"], a["decision"], a["at"], a["source"], a["before_deployment"],
              a["counted"], a["commit_sha"]) for a in normal["approvals"]] == [
-        ("U0BOB", "peer", "approved", "2026-11-25T10:10:00+00:00", "slack", True, True, None),
+        # A Slack approval records the commit the card showed, like a GitHub review.
+        ("U0BOB", "peer", "approved", "2026-11-25T10:10:00+00:00", "slack", True, True,
+         "a1b2c3d4e5f6"),
         ("U0CAROL", "peer", "approved", "2026-11-25T10:20:00+00:00", "github", True, True,
          "a1b2c3d4e5f6"),
     ]
@@ -125,10 +150,11 @@ def check_json(data: dict, chain_head: str) -> None:
     assert sod["approvers"] == ["U0BOB", "U0CAROL"] and sod["met_before_deployment"] is True
     assert normal["ci"]["state"] == "success" and normal["ci"]["head_sha"] == "a1b2c3d4e5f6"
     assert [(c["name"], c["state"], c["url"]) for c in normal["ci"]["checks"]] == [
-        ("unit-tests", "success", "https://github.com/acme/api/runs/1"),
-        ("sast", "success", "https://github.com/acme/api/runs/2"),
+        ("unit-tests", "success", h.normal_checks["unit-tests"]),
+        ("sast", "success", h.normal_checks["sast"]),
     ]
-    assert normal["staging"]["checks"] == ["functional", "performance"]
+    assert normal["ci"]["pull_request"]["title"] == "Index orders.created_at"
+    assert normal["staging"]["checks"] == ["functional", "performance", "no_breaking_changes"]
     assert normal["staging"]["notes"] == "Report runs in 2 s instead of 40 s."
     assert {k: normal["deployment"][k] for k in ("at", "by", "method", "inside_business_hours",
                                                  "emergency")} == {
@@ -139,8 +165,16 @@ def check_json(data: dict, chain_head: str) -> None:
     assert normal["verification"]["verified_at"] == "2026-11-25T12:10:00+00:00"
     assert normal["verification"]["checks"] == ["logs", "metrics", "functionality"]
     assert normal["rollback"] is None and normal["emergency"] is None
-    actions = [e["action"] for e in normal["timeline"]]
-    assert actions[:4] == ["proposed", "self_approval_refused", "approval_given", "approved"]
+    assert [(e["action"], e["actor"], e["at"][11:16]) for e in normal["timeline"]] == [
+        ("proposed", "U0ALICE", "10:00"), ("ci_changed", "github", "10:00"),  # pending
+        ("self_approval_refused", "U0ALICE", "10:05"), ("approval_given", "U0BOB", "10:10"),
+        ("approved", "changebot", "10:10"), ("ci_changed", "github", "10:12"),  # success
+        ("github_review", "gh:carol-gh", "10:20"), ("staging_deployed", "U0ALICE", "10:30"),
+        ("staging_verified", "U0ALICE", "11:00"),
+        ("deployed_to_production", "U0ALICE", "11:30"),
+        ("deployed_again", "gh:alice-gh", "11:31"),  # GitHub reports the deployment
+        ("verified_in_production", "U0ALICE", "12:10"),
+    ]
     assert all(len(e["hash"]) == 64 for e in normal["timeline"])
 
     # CHG-2: high-risk: 2 approvals + a tech lead, security review before deployment, rollback.
@@ -152,17 +186,36 @@ def check_json(data: dict, chain_head: str) -> None:
     assert (high["security"]["approved_by"], high["security"]["approved_at"],
             high["security"]["before_deployment"]) == (
         "U0ERIN", "2026-11-25T13:40:00+00:00", True)
-    assert high["staging"]["checks"] == ["functional", "security"]
-    assert high["deployment"]["method"] == "manual"
+    assert high["staging"]["checks"] == ["functional", "security", "no_breaking_changes"]
+    assert (high["staging"]["by"], high["staging"]["verified_at"]) == (
+        "U0DAVE", "2026-11-25T14:30:00+00:00")
+    assert (high["deployment"]["by"], high["deployment"]["method"]) == ("U0DAVE", "rolling")
+    assert [e["action"] for e in high["timeline"]][:2] == [
+        "proposed", "security_review_requested"]
     rollback = high["rollback"]
     assert (rollback["trigger"], rollback["method"], rollback["duration_seconds"],
             rollback["by"]) == ("errors", "previous_image", 720, "U0DAVE")
 
-    # CHG-3: deployed by automation with CI red, no staging, at night; verified late.
-    assert shortcut["deployment"]["inside_business_hours"] is False
-    assert shortcut["deployment"]["by"] == "gh:bob-gh"
+    # CHG-3: deployed by GitHub with CI red, no staging, at night; verified late.
+    deployment = shortcut["deployment"]
+    assert (deployment["by"], deployment["method"], deployment["inside_business_hours"]) == (
+        "gh:bob-gh", "automated", False)
+    assert [(g["id"], g["sha"], g["creator"]) for g in deployment["github"]] == [
+        (9003, "f00dfeed1234", "bob-gh")]
+    assert deployment["recorded_exceptions"] == [
+        "status: deployed while the change was approved, not ready for production",
+        "ci: failing: unit-tests",
+        "staging: not validated in staging yet",
+        "business_hours: outside business hours (Mon–Fri 09:00–17:00 UTC)",
+    ]
     assert shortcut["verification"]["within_window"] is False
-    assert shortcut["ci"]["state"] == "failure"
+    assert (shortcut["ci"]["state"], shortcut["ci"]["failing"]) == ("failure", ["unit-tests"])
+    assert [(c["name"], c["state"], c["url"]) for c in shortcut["ci"]["checks"]] == [
+        ("unit-tests", "failure", h.shortcut_checks["unit-tests"]),
+        ("lint", "success", h.shortcut_checks["lint"]),
+    ]
+    # The window-end reminders chased the author before the late verification.
+    assert "verification_overdue" in [e["action"] for e in shortcut["timeline"]]
 
     # CHG-4: emergency: approved after deployment, retrospective late.
     em = emergency["emergency"]
@@ -179,7 +232,7 @@ def check_json(data: dict, chain_head: str) -> None:
     assert cancelled["segregation"]["result"] == "not deployed"
 
 
-def check_csv(rows: list[dict], chain_head: str) -> None:
+def check_csv(rows: list[dict], chain_head: str, h: History) -> None:
     assert [r["change"] for r in rows] == ["CHG-1", "CHG-2", "CHG-3", "CHG-4", "CHG-5"]
     assert {r["audit_chain_head"] for r in rows} == {chain_head}
     by = {r["change"]: r for r in rows}
@@ -195,14 +248,15 @@ def check_csv(rows: list[dict], chain_head: str) -> None:
         "U0CAROL peer approved 2026-11-25 10:20:00 via github before deployment",
         "U0BOB; U0CAROL", "pass", "1", "success", "a1b2c3d4e5f6", "2026-11-25 11:30:00",
         "blue_green", "no", "yes", "0")
-    assert by["CHG-1"]["ci_checks"] == ("unit-tests success https://github.com/acme/api/runs/1; "
-                                        "sast success https://github.com/acme/api/runs/2")
+    assert by["CHG-1"]["ci_checks"] == (f"unit-tests success {h.normal_checks['unit-tests']}; "
+                                        f"sast success {h.normal_checks['sast']}")
     assert cols("CHG-2", "tech_lead_approvers", "security_review_required",
                 "security_approved_by", "rollback_duration_seconds", "rollback_trigger",
                 "rollback_method", "status") == (
         "U0DAVE", "yes", "U0ERIN", "720", "errors", "previous_image", "rolled_back")
-    assert cols("CHG-3", "outside_business_hours", "verified_within_window", "exceptions"
-                ) == ("yes", "no", "4")
+    assert cols("CHG-3", "deployed_by", "deploy_method", "github_deployments",
+                "outside_business_hours", "verified_within_window", "exceptions") == (
+        "gh:bob-gh", "automated", "9003 acme/api@f00dfeed1234", "yes", "no", "5")
     for ref, found in EXPECTED_EXCEPTIONS.items():
         assert by[ref]["exception_list"] == "; ".join(
             f"{RULE_LABELS[rule]} ({kind}): {detail}" for rule, kind, detail in found)
@@ -216,23 +270,24 @@ def check_csv(rows: list[dict], chain_head: str) -> None:
     assert all(len(r) == len(rows[0]) for r in rows)
 
 
-def check_markdown(text: str, chain_head: str) -> None:
+def check_markdown(text: str, chain_head: str, h: History) -> None:
     assert text.startswith("# Change evidence pack: 2026-11-01 to 2026-11-30\n")
     assert f"head hash `{chain_head}`" in text
     assert "| Changes | 5 |" in text
     assert "| Deployed to production | 4 (1 rolled back) |" in text
-    assert "| Exceptions | 8 in 2 change(s): 5 rules broken, 3 bypassed |" in text
+    assert "| Exceptions | 9 in 2 change(s): 6 rules broken, 3 bypassed |" in text
     assert "| GitHub production deployments matching no change | 1 |" in text
     exception_rows = [line for line in text.splitlines()
                       if line.startswith("| CHG-") and ("| broken |" in line
                                                         or "| bypassed |" in line)]
     assert exception_rows == [
-        "| CHG-3 | CI | broken | deployed with CI failing (unit-tests) at f00dfeed1234 "
-        "(recorded: unit-tests red when GitHub reported the deployment) |",
+        "| CHG-3 | CI | broken | deployed with CI failing (unit-tests) at f00dfeed1234 |",
         "| CHG-3 | Staging | broken | deployed without validation in staging |",
         "| CHG-3 | Business hours | broken | deployed outside business hours |",
         "| CHG-3 | Verification | broken | verified 1 h 30 min after the monitoring window "
         "ended (beyond the grace of 30 min) |",
+        "| CHG-3 | Change status | broken | deployed while the change was approved, not ready "
+        "for production |",
         "| CHG-4 | Approvals | bypassed | approved after deployment under the emergency "
         "process (1 approval) |",
         "| CHG-4 | Staging | bypassed | no staging validation under the emergency process |",
@@ -257,17 +312,32 @@ def check_markdown(text: str, chain_head: str) -> None:
             "(U0BOB, U0CAROL); met before deployment") in chg1
     assert ("| U0CAROL | peer | approved | 2026-11-25 10:20 UTC | GitHub (carol-gh) | yes | "
             "yes | commit a1b2c3d4e5f6 |") in chg1
-    assert ("- **CI**: success at `a1b2c3d4e5f6` — [unit-tests](https://github.com/acme/api/"
-            "runs/1) success") in chg1
-    assert ("- **Production deployment**: 2026-11-25 11:30 UTC by U0ALICE, method blue_green, "
-            "inside business hours, normal process") in chg1
-    assert "within the monitoring window" in chg1
+    assert ("- **CI**: success at `a1b2c3d4e5f6` — "
+            f"[unit-tests]({h.normal_checks['unit-tests']}) success, "
+            f"[sast]({h.normal_checks['sast']}) success") in chg1
+    assert ("- **Staging**: deployed 2026-11-25 10:30 UTC, validated 2026-11-25 11:00 UTC by "
+            "U0ALICE — checked: functional testing, performance testing, no breaking changes "
+            "— Report runs in 2 s instead of 40 s.\n") in chg1
+    assert ("- **Production deployment**: 2026-11-25 11:30 UTC by U0ALICE, method blue/green, "
+            "inside business hours, normal process\n"
+            "  - GitHub deployment 9001 to production of acme/api at `a1b2c3d4e5f6` by "
+            "alice-gh, 2026-11-25 11:31 UTC\n") in chg1
+    assert ("- **Verification**: 2026-11-25 12:10 UTC by U0ALICE (window ended 2026-11-25 "
+            "12:00 UTC; within the monitoring window) — checked: logs checked for errors, "
+            "metrics checked (error rate, latency, resources), functionality verified in "
+            "production — Error rate flat; p99 of the report down 95%.\n") in chg1
     chg2 = sections["CHG-2"]
     assert "tech lead (1 required): U0DAVE" in chg2
     assert ("approved by U0ERIN at 2026-11-25 13:40 UTC (before deployment)") in chg2
     assert ("- **Rollback**: started 2026-11-26 10:20 UTC by U0DAVE, finished 2026-11-26 "
-            "10:32 UTC (12 min); trigger: errors; method: previous_image") in chg2
-    assert "**outside business hours**, normal process" in sections["CHG-3"]
+            "10:32 UTC (12 min); trigger: application errors or crashes; method: previous "
+            "image — Logins failed for 3% of users.\n") in chg2
+    chg3 = sections["CHG-3"]
+    assert ("- **Production deployment**: 2026-11-26 19:00 UTC by gh:bob-gh, method automated, "
+            "**outside business hours**, normal process") in chg3
+    assert ("  - Flagged when it was deployed: deployed while the change was approved, not "
+            "ready for production; CI: failing: unit-tests; Staging: not validated in staging "
+            "yet; Business hours: outside business hours (Mon–Fri 09:00–17:00 UTC)\n") in chg3
     chg4 = sections["CHG-4"]
     assert "**outside business hours**, emergency process" in chg4
     assert ("- **Emergency**: approved after deployment (2026-11-28 09:00 UTC); retrospective "

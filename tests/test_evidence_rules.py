@@ -115,6 +115,13 @@ def test_ci_must_be_green_when_a_pull_request_is_linked():
     assert exceptions(a_change(**linked, ci_state="pending"), [vote(BOB, 10)]) == [
         ("ci", BROKEN, "deployed with CI still running at abc123")]
     assert exceptions(a_change(ci_state="failure"), [vote(BOB, 10)]) == []  # no PR
+    # Why CI was unknown, as recorded when GitHub could not be read.
+    assert exceptions(a_change(**linked, ci_state="unknown", ci_detail={
+        "problem": "GitHub is not connected (no GITHUB_TOKEN)"}), [vote(BOB, 10)]) == [
+        ("ci", BROKEN, "deployed with CI unknown (GitHub is not connected (no GITHUB_TOKEN)) "
+                       "at abc123")]
+    assert exceptions(a_change(**linked, ci_state="unknown"), [vote(BOB, 10)]) == [
+        ("ci", BROKEN, "deployed with CI unknown (GitHub unreachable) at abc123")]
 
 
 def test_verification_is_late_missing_or_overdue():
@@ -152,15 +159,30 @@ def test_an_emergency_is_pending_then_broken_without_its_approval_and_retrospect
 def test_recorded_gate_exceptions_merge_with_the_computed_ones():
     change = a_change(staging_verified_at=None, deploy_exceptions=[
         "staging: no staging environment for this service", "ci",
-        {"gate": "approvals", "detail": "approved by the on-call lead by phone"},
+        "approvals: approved by the on-call lead by phone",
+        "status: deployed while the change was approved",
+        "Business hours: outside business hours",  # as recorded before keys were used
         "deployed during a freeze"])
     assert exceptions(change, [vote(BOB, 10)]) == [
-        ("staging", BROKEN, "deployed without validation in staging (recorded: no staging "
-                            "environment for this service)"),
+        ("staging", BROKEN, "deployed without validation in staging"),  # once, as found
         ("ci", BROKEN, "gate closed at deployment"),
         ("approvals", BROKEN, "approved by the on-call lead by phone"),
+        ("status", BROKEN, "deployed while the change was approved"),
+        ("business_hours", BROKEN, "outside business hours"),
         ("recorded", BROKEN, "deployed during a freeze"),
     ]
+
+
+def test_a_cancelled_change_that_github_deployed_lists_it_though_not_deployed():
+    change = a_change(status="cancelled", staging_verified_at=None, deployed_at=None,
+                      deployed_by=None, deploy_method=None, monitoring_ends_at=None,
+                      verified_at=None, deploy_exceptions=[
+                          "status: deployed by GitHub after the change was cancelled"])
+    record = record_of(ChangeRows(change, [], [], []), POLICY, NOW)
+    assert record.deployment is None
+    assert [(e.rule, e.kind, e.detail, e.label) for e in record.exceptions] == [
+        ("status", BROKEN, "deployed by GitHub after the change was cancelled",
+         "Change status")]
 
 
 def test_gates_closed_at_deployment_in_the_deploy_event_count_once_per_rule():
@@ -171,8 +193,7 @@ def test_gates_closed_at_deployment_in_the_deploy_event_count_once_per_rule():
                               "business_hours": "failed", "security_review": "bypassed"}})
     change = a_change(staging_verified_at=None)
     assert exceptions(change, [vote(BOB, 10)], [deployed]) == [
-        ("staging", BROKEN, "deployed without validation in staging (recorded: the gate was "
-                            "pending when it was deployed)"),
+        ("staging", BROKEN, "deployed without validation in staging"),
         ("business_hours", BROKEN, "the gate was failed when it was deployed"),
     ]
 

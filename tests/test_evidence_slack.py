@@ -9,22 +9,23 @@ from bot.settings import Groups
 from bot.slack_standin.api import UPLOAD
 from bot.slack_standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
 from storage import repo
-from tests.evidence_history import ALICE, DAVE, at, step
-from tests.flows import click, propose
+from tests.evidence_history import ALICE, DAVE, at
+from tests.flows import click, deployed, propose, staged
 from tests.harness import start_bot
 
 UPLOAD_STEPS = ["files.getUploadURLExternal", UPLOAD, "files.completeUploadExternal"]
 
 
 async def one_deployed_change(bot) -> int:
+    """Proposed, approved, staged and deployed; never verified."""
     bot.clock.set(at(25, 10))
     change_id = await propose(bot, "alice")
     await click(bot, "alice", "change_approve", change_id)  # refused
     bot.clock.set(at(25, 10, 30))
     await click(bot, "bob", "change_approve", change_id)
-    # STAND-IN for the deployment issue's "Deploy to production" (see tests/evidence_history).
-    await step(bot, change_id, ALICE, "deployed_to_production", at(25, 11), status="monitoring",
-               deployed_at=at(25, 11), deployed_by=ALICE, deploy_method="rolling")
+    await staged(bot, change_id)
+    bot.clock.set(at(25, 11))
+    await deployed(bot, change_id)
     bot.clock.set(at(1, 9, month=12))
     return change_id
 
@@ -62,10 +63,10 @@ async def test_a_tech_lead_gets_the_pack_in_a_dm_through_the_three_step_upload(b
     progress = next(m for m in messages if m["ts"] == posted.response["ts"])
     assert progress["text"].startswith(
         ":white_check_mark: The evidence pack for 2026-11-01 to 2026-11-30 is ready below: "
-        "1 change(s), 2 exception(s) (2 rule(s) broken, 0 bypassed), 0 GitHub production "
+        "1 change(s), 1 exception(s) (1 rule(s) broken, 0 bypassed), 0 GitHub production "
         "deployment(s) matching no change. Audit log head `")
-    assert "deployed without validation in staging" in pack
-    assert "not verified; the monitoring window ended 2026-11-25 11:30 UTC" in pack
+    assert "| CHG-1 | Verification | broken | not verified; the monitoring window ended " \
+           "2026-11-25 11:30 UTC |" in pack
     shared = [m for m in messages if m.get("files")]
     assert len(shared) == 1 and shared[0]["files"][0]["name"] == upload["name"]
 
@@ -140,7 +141,7 @@ async def test_when_slack_refuses_the_upload_the_progress_message_says_so(bot):
 
 async def test_show_has_a_history_button_that_opens_every_event_page_by_page(bot):
     change_id = await one_deployed_change(bot)
-    # A long life: 30 more events (STAND-IN for the notes later steps record).
+    # A long life: 30 more events (padding, so that the History has pages).
     async with bot.ctx.db.session() as session:
         for n in range(30):
             await repo.add_audit(session, at=at(25, 12) + timedelta(minutes=n), actor=DAVE,
@@ -155,10 +156,11 @@ async def test_show_has_a_history_button_that_opens_every_event_page_by_page(bot
     modal = bot.slack.opened_views()[-1]
     assert modal["title"]["text"] == "CHG-1 history"
     text = str(modal["blocks"])
-    assert "35 events, oldest first · page 1 of 2" in text
+    assert "37 events, oldest first · page 1 of 2" in text
     assert "*proposed* by <@U0ALICE>" in text
     assert "*self approval refused* by <@U0ALICE>" in text
     assert "*approval given* by <@U0BOB>" in text
+    assert "*staging verified* by <@U0ALICE>" in text
     assert "*deployed to production* by <@U0ALICE>" in text
     buttons = [e["text"]["text"] for b in modal["blocks"] if b["type"] == "actions"
                for e in b["elements"]]

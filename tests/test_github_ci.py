@@ -74,6 +74,10 @@ async def test_red_ci_names_the_failing_checks_with_links_and_closes_the_gate(bo
         {"name": "unit-tests", "url": run["html_url"]},
         {"name": "security/scan", "url": "https://scanner.example.com/r/9"},
     ]
+    # Every check is kept with its state and link: the evidence pack names each one.
+    assert [(c["name"], c["state"]) for c in change.ci_detail["checks"]] == [
+        ("build", "success"), ("unit-tests", "failure"), ("security/scan", "error")]
+    assert change.ci_detail["checks"][1]["url"] == run["html_url"]
     assert any("CI failed on *CHG-1*" in m["text"] and "unit-tests" in m["text"]
                for m in bot.slack.dms("U0ALICE"))
     [event] = await audit_events(bot, "ci_changed")

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.audit_actions import DEPLOYED_TO_PRODUCTION
 from bot.slack_standin.workspace import CHANGES
 from storage.models import UserLink
 from tests.fake_github import FakeGitHub
-from tests.flows import card_text, click, propose, thread
+from tests.flows import PRODUCTION_CHECKS, card_text, click, click_dm, fill, propose, thread
 from tests.github_flows import (
     BEFORE,
     OWNER,
@@ -68,7 +69,7 @@ async def test_a_production_deployment_of_a_ready_change_starts_monitoring(bot, 
     [row] = await deployments(bot)
     assert (row.github_deployment_id, row.change_id, row.sha, row.environment, row.creator) == (
         145988746, change_id, BEFORE, "production", "Codertocat")
-    [event] = await audit_events(bot, "deployed")
+    [event] = await audit_events(bot, DEPLOYED_TO_PRODUCTION)
     assert event.detail["method"] == "automated" and event.actor == "U0DAVE"
     assert await audit_events(bot, "deployed_with_gates_closed") == []
     text = card_text(bot, change_id)
@@ -91,14 +92,16 @@ async def test_a_deployment_with_gates_closed_is_recorded_and_flagged(bot, githu
     assert change.status == "monitoring"
     assert change.deployed_by == "gh:Codertocat"
     assert change.deploy_exceptions == [
-        "deployed while the change was in review",
-        "Approvals: 0 of 1 approval",
-        "Staging: not validated in staging yet",
+        "status: deployed while the change was in review, not ready for production",
+        "approvals: 0 of 1 approval",
+        "staging: not validated in staging yet",
     ]
     [flag] = await audit_events(bot, "deployed_with_gates_closed")
     assert flag.detail["exceptions"] == change.deploy_exceptions
     text = card_text(bot, change_id)
-    assert ":rotating_light: *Deployed with gates closed*: deployed while the change was" in text
+    assert (":rotating_light: *Deployed with gates closed*: deployed while the change was in "
+            "review, not ready for production; Approvals: 0 of 1 approval; Staging: not "
+            "validated in staging yet") in text
     assert "triggered by gh:Codertocat" in text
     assert any("while gates were closed" in m["text"] for m in bot.slack.dms("U0ALICE"))
 
@@ -110,7 +113,7 @@ async def test_a_deployment_outside_business_hours_is_flagged(bot, github):
     bot.clock.advance(timedelta(hours=10))  # 20:00 on a Wednesday
     await webhook(bot, "deployment_status", example("deployment_status"))
     change = await change_row(bot, change_id)
-    assert change.deploy_exceptions == ["Business hours: outside business hours "
+    assert change.deploy_exceptions == ["business_hours: outside business hours "
                                         "(Mon–Fri 09:00–17:00 UTC)"]
 
 
@@ -154,7 +157,7 @@ async def test_other_environments_failures_and_redeliveries_are_not_deployments(
     await webhook(bot, "deployment_status", ok, delivery="dep-1")  # redelivered
     await webhook(bot, "deployment_status", ok, delivery="dep-2")  # a second status
     assert len(await deployments(bot)) == 1
-    assert len(await audit_events(bot, "deployed")) == 1
+    assert len(await audit_events(bot, DEPLOYED_TO_PRODUCTION)) == 1
 
 
 async def test_a_deployment_started_in_the_bot_finishes_into_monitoring(bot, github):
@@ -167,3 +170,40 @@ async def test_a_deployment_started_in_the_bot_finishes_into_monitoring(bot, git
     change = await change_row(bot, change_id)
     assert (change.status, change.deploy_exceptions) == ("monitoring", [])
 
+
+
+async def test_a_deployment_of_a_cancelled_change_is_flagged_and_it_stays_cancelled(
+        bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await click(bot, "alice", "change_cancel", change_id)
+    await webhook(bot, "deployment_status", example("deployment_status"))
+    change = await change_row(bot, change_id)
+    assert (change.status, change.deployed_at) == ("cancelled", None)
+    assert change.deploy_exceptions == [
+        "status: deployed by GitHub after the change was cancelled"]
+    assert ":rotating_light: Deployed by GitHub after the change was cancelled." in thread(
+        bot, change_id)
+    [row] = await deployments(bot)
+    assert row.change_id == change_id
+
+
+async def test_a_deployment_reported_by_github_is_followed_by_the_monitoring_window(
+        bot, github):
+    """Its window ends as one started in Slack does: the DM to verify or roll back, to the
+    author when the GitHub login that deployed is not linked to anyone."""
+    change_id = await propose(bot, pr_url=PR_URL)
+    await click(bot, "bob", "change_approve", change_id)
+    await make_ready(bot, change_id)
+    await webhook(bot, "deployment_status", example("deployment_status"))
+    assert (await change_row(bot, change_id)).deployed_by == "gh:Codertocat"
+
+    bot.clock.advance(timedelta(minutes=30))
+    await bot.sweep()
+    [dm] = [m for m in bot.slack.dms("U0ALICE") if "monitoring window" in m["text"]]
+    assert dm["text"] == "Your monitoring window for CHG-1 has ended."
+    await click_dm(bot, "alice", "change_verify", dm)
+    await fill(bot, "alice", {"checks": PRODUCTION_CHECKS, "notes": None})
+    assert (await change_row(bot, change_id)).status == "completed"
+    bot.clock.advance(timedelta(hours=1))
+    await bot.sweep()
+    assert len([m for m in bot.slack.dms("U0ALICE") if "monitoring window" in m["text"]]) == 1

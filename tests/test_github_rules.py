@@ -14,8 +14,12 @@ from bot.lifecycle import (
     Status,
     Vote,
     ci_gate,
+    closed_change_deployed,
+    deploy_exception,
     deployment_exceptions,
+    describe_deploy_exception,
     may_link_pr,
+    parse_deploy_exception,
     push_resets_approvals,
     status_after_withdrawal,
 )
@@ -70,20 +74,42 @@ def test_a_deployment_in_order_has_no_exceptions() -> None:
 def test_a_deployment_that_skipped_the_process_lists_what_it_skipped() -> None:
     found = deployment_exceptions(facts(ci_state="failure", ci_failing=("unit",)), POLICY,
                                   SATURDAY_10)
+    # Recorded as "<rule key>: <why>": the evidence pack reads the key, people the label.
     assert found == [
-        "deployed while the change was in review",
+        "status: deployed while the change was in review, not ready for production",
+        "ci: failing: unit",
+        "approvals: 0 of 1 approval",
+        "staging: not validated in staging yet",
+        "business_hours: outside business hours (Mon–Fri 09:00–17:00 UTC)",
+    ]
+    assert [describe_deploy_exception(e) for e in found] == [
+        "deployed while the change was in review, not ready for production",
         "CI: failing: unit",
         "Approvals: 0 of 1 approval",
         "Staging: not validated in staging yet",
         "Business hours: outside business hours (Mon–Fri 09:00–17:00 UTC)",
     ]
+    assert [parse_deploy_exception(e)[0] for e in found] == [
+        "status", "ci", "approvals", "staging", "business_hours"]
+
+
+def test_a_recorded_deploy_exception_is_read_by_key_or_by_its_older_label() -> None:
+    assert parse_deploy_exception("business_hours") == ("business_hours", "")
+    assert parse_deploy_exception("CI: failing: unit") == ("ci", "failing: unit")
+    assert parse_deploy_exception("deployed during a freeze") == (
+        None, "deployed during a freeze")
+    assert describe_deploy_exception("staging") == "Staging"
+    assert closed_change_deployed(facts(status=Status.cancelled)) == (
+        "status: deployed by GitHub after the change was cancelled")
+    with pytest.raises(ValueError, match="not a gate key"):
+        deploy_exception("freeze", "deployed during a freeze")
 
 
 def test_an_emergency_may_deploy_before_approval() -> None:
     emergency = facts(category=Category.emergency, status=Status.in_review)
     assert deployment_exceptions(emergency, POLICY, SATURDAY_10) == []
     red = replace(emergency, ci_state="pending")  # CI still holds an emergency (policy)
-    assert deployment_exceptions(red, POLICY, SATURDAY_10) == ["CI: checks running"]
+    assert deployment_exceptions(red, POLICY, SATURDAY_10) == ["ci: checks running"]
 
 
 def test_a_withdrawn_approval_sends_the_change_back_to_review_when_short() -> None:

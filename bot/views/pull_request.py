@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import ButtonElement
 
 from bot.cards import NOTE_PROVIDERS
-from bot.lifecycle import CLOSED
+from bot.lifecycle import CLOSED, describe_deploy_exception
 from bot.views.card import BUTTON_PROVIDERS, CardInput
 from bot.views.text import escape, user
 from storage.models import Approval, Change
@@ -66,7 +66,8 @@ def deployment_notes(change: Change, _approvals: Sequence[Approval]) -> list[str
         notes.append(f"Deployed to production by GitHub, triggered by {user(change.deployed_by)}")
     if change.deploy_exceptions:
         notes.append(":rotating_light: *Deployed with gates closed*: "
-                     + "; ".join(escape(e) for e in change.deploy_exceptions))
+                     + "; ".join(escape(describe_deploy_exception(e))
+                                 for e in change.deploy_exceptions))
     return notes
 
 
