@@ -263,7 +263,9 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
                 {"method": "rolling", "notes": None})
     await modal(bot, "alice", "change_verify", h.emergency, at(28, 2, 45),
                 {"checks": PRODUCTION_CHECKS, "notes": "Payments flowing."})
+    await wait_until(bot, at(28, 6, 10))  # still not approved: the tech leads are chased
     await approve(bot, "bob", h.emergency, at(28, 9))  # after the deployment
+    await wait_until(bot, at(29, 2, 10))  # the retrospective falls due: escalated
 
     # CHG-5 — proposed and cancelled before production.
     await wait_until(bot, at(30, 9))

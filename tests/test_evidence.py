@@ -226,6 +226,22 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
         "2026-11-28T09:00:00+00:00", True, "late",
         "https://wiki.example.com/retro/payments-webhook")
     assert emergency["deployment"]["emergency"] is True
+    assert (em["recorded"]["document"], em["recorded"]["overdue"], em["recorded"]["by"]) == (
+        "https://wiki.example.com/retro/payments-webhook", True, "U0ALICE")
+    assert [(e["action"], e["actor"], e["at"][8:16]) for e in emergency["timeline"]] == [
+        ("proposed", "U0ALICE", "28T02:00"), ("emergency_declared", "U0ALICE", "28T02:00"),
+        ("deployed_to_production", "U0ALICE", "28T02:10"),
+        ("gate_bypassed", "U0ALICE", "28T02:10"), ("gate_bypassed", "U0ALICE", "28T02:10"),
+        ("gate_bypassed", "U0ALICE", "28T02:10"),
+        ("retrospective_scheduled", "changebot", "28T02:10"),
+        ("verified_in_production", "U0ALICE", "28T02:45"),
+        ("approval_missing_reminded", "changebot", "28T06:10"),
+        ("approval_given", "U0BOB", "28T09:00"), ("approved", "changebot", "28T09:00"),
+        ("retrospective_overdue", "changebot", "29T02:10"),
+        ("retrospective_recorded", "U0ALICE", "30T10:00"),
+    ]
+    assert [e.split(":")[0] for e in emergency["deployment"]["recorded_exceptions"]] == [
+        "approvals", "staging", "business_hours"]
     assert emergency["approvals"][0]["before_deployment"] is False
     assert emergency["segregation"]["result"] == "pass"
 
