@@ -8,3 +8,6 @@ STAGING_VERIFIED = "staging_verified"  # bot.deployments
 DEPLOYED_TO_PRODUCTION = "deployed_to_production"
 VERIFIED_IN_PRODUCTION = "verified_in_production"  # bot.deployments
 ROLLBACK_STARTED = "rollback_started"  # bot.deployments
+# An emergency's deployment: one per gate the emergency process skipped, {gate, reason,
+# process} (bot.emergencies).
+GATE_BYPASSED = "gate_bypassed"

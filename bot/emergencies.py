@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import changes, deployments, directory, notify
+from bot.audit_actions import GATE_BYPASSED
 from bot.cards import NOTE_PROVIDERS
 from bot.changes import (
     Loaded,
@@ -219,7 +220,7 @@ async def _deployed(loaded: Loaded, ctx: Context, user: str, before: ChangeFacts
     session, change, policy = loaded.session, loaded.change, ctx.policy
     now = ctx.clock.now()
     for bypass in emergency_bypasses(before, policy, now):
-        await audit(session, ctx, change, user, "gate_bypassed", gate=bypass.gate,
+        await audit(session, ctx, change, user, GATE_BYPASSED, gate=bypass.gate,
                     reason=bypass.reason, process="emergency")
     due = retrospective_due(policy, now)
     change.retrospective_due_at = due

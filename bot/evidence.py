@@ -20,12 +20,19 @@ are also carried whole into the JSON pack, so nothing recorded is lost):
   "failing": [{"name", "url"}], "pending": [...]}, or {"problem"} when GitHub can't be read
 - deploy_exceptions (bot.github_deployments): `"<key>: <why>"` entries of
   lifecycle.deploy_exception, the key a gate key or lifecycle.NOT_READY; likewise the
-  `gates` ({key: state}) of the DEPLOYED_TO_PRODUCTION audit event recorded in Slack
-- retrospective (emergency issue, not merged yet): {"link" (or "url"/"document"),
-  "root_cause", "follow_up", "by"}
+  `gates` ({key: state}) of the DEPLOYED_TO_PRODUCTION audit event recorded in Slack, and
+  the GATE_BYPASSED audit events ({gate, reason}) of an emergency's deployment
+  (bot.emergencies)
+- emergencies (bot.emergencies): retrospective_due_at, retrospective_done_at, and
+  retrospective {"document" (a link; "link"/"url" are read too), "root_cause",
+  "follow_ups", "by", "overdue", and "overdue_since" once escalated}
 Approvals are Approval rows (peer: Slack or GitHub reviews, security: the security team's
-decisions and overrides); GitHub production deployments are Deployment rows.
-Recorded gates and the rules checked here are merged by rule, so each is listed once.
+decisions and overrides); an emergency's approval after its deployment is told by their
+times against deployed_at (its `approval_given`/`approved` audit events say the same, with
+`after_deployment`). GitHub production deployments are Deployment rows.
+Recorded gates and the rules checked here are merged by rule, so each is listed once; the
+gates an emergency may complete after deployment (lifecycle.AFTER_DEPLOYMENT_GATES) are
+judged by their rule here only, by the policy's `windows.emergency_approval`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from bot.audit_actions import (
     DEPLOYED_TO_PRODUCTION,
+    GATE_BYPASSED,
     ROLLBACK_STARTED,
     SELF_APPROVAL_REFUSED,
     STAGING_VERIFIED,
@@ -47,7 +55,9 @@ from bot.audit_actions import (
 from bot.business_hours import is_business_time
 from bot.facts import facts_of
 from bot.lifecycle import (
+    AFTER_DEPLOYMENT_GATES,
     DEPLOY_EXCEPTION_LABELS,
+    GATE_LABELS,
     OPEN_GATE_STATES,
     Category,
     Status,
@@ -520,15 +530,21 @@ def _staging(change: Change, events: Sequence[AuditEvent]) -> StagingEvidence:
 
 def _recorded_exceptions(change: Change, events: Sequence[AuditEvent]) -> tuple[str, ...]:
     """What skipped the process when it went to production, as the deployment recorded it
-    (`"<key>: <why>"`): the gates closed in the DEPLOYED_TO_PRODUCTION event recorded in
-    Slack, and `deploy_exceptions` (a deployment reported by GitHub)."""
-    entries = []
+    (`"<key>: <why>"`), once per gate in the order of the process: the gates an emergency
+    skipped (GATE_BYPASSED events, in their words) or found closed in the
+    DEPLOYED_TO_PRODUCTION event recorded in Slack; then `deploy_exceptions` (a deployment
+    reported by GitHub)."""
+    whys: dict[str, str] = {}
     deployed = [e for e in events if e.action == DEPLOYED_TO_PRODUCTION]
     gate_states = deployed[-1].detail.get("gates") if deployed else None
     if isinstance(gate_states, dict):
-        entries += [f"{gate}: the gate was {state} when it was deployed"
-                    for gate, state in gate_states.items()
-                    if state not in OPEN_GATE_STATES]
+        whys.update({str(gate): f"the gate was {state} when it was deployed"
+                     for gate, state in gate_states.items() if state not in OPEN_GATE_STATES})
+    whys.update({str(e.detail["gate"]): str(e.detail.get("reason") or "")
+                 for e in events if e.action == GATE_BYPASSED and e.detail.get("gate")})
+    order = {key: index for index, key in enumerate(GATE_LABELS)}
+    entries = [f"{gate}: {why}" if why else gate
+               for gate, why in sorted(whys.items(), key=lambda gw: order.get(gw[0], len(order)))]
     entries += [str(entry) for entry in change.deploy_exceptions]
     return tuple(entries)
 
@@ -662,7 +678,10 @@ def _with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Poli
     # A change that is not deployed may hold recorded exceptions too: GitHub deployed it
     # after it was cancelled (it stays cancelled).
     emergency = record.deployment is not None and record.deployment.emergency
-    found = _merge_recorded(found, recorded, BYPASSED if emergency else BROKEN)
+    # An emergency's approvals and security review may come after it: recorded pending at
+    # deployment, they are judged by their rule above (the policy's delay), not the record.
+    found = _merge_recorded(found, recorded, BYPASSED if emergency else BROKEN,
+                            skip=AFTER_DEPLOYMENT_GATES if emergency else frozenset())
     return replace(record, exceptions=tuple(found))
 
 
@@ -704,7 +723,11 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
             why += f" ({', '.join(ci.failing)})"
         elif ci.state == "unknown":  # why GitHub could not say, as bot.github_sync recorded
             why += f" ({ci.recorded.get('problem') or 'GitHub unreachable'})"
-        add("ci", BROKEN, f"deployed with CI {why} at {ci.head_sha or 'an unknown commit'}")
+        what = f"deployed with CI {why} at {ci.head_sha or 'an unknown commit'}"
+        if emergency and not policy.emergency.require_ci:  # the team lets an outage fix out
+            add("ci", BYPASSED, f"{what} under the emergency process")
+        else:
+            add("ci", BROKEN, what)
 
     # Step 4: security review when triggered.
     security = record.security
@@ -720,7 +743,7 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
         elif emergency and now > approval_due:
             add("security_review", BROKEN,
                 "emergency change's security review still not approved")
-        else:
+        elif not emergency:  # an emergency's may still come, within the policy's delay
             add("security_review", BROKEN, "deployed without an approved security review")
 
     # Step 5: staging.
@@ -771,12 +794,12 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     return found
 
 
-def _merge_recorded(found: list[RuleException], recorded: Sequence[str],
-                    kind: str) -> list[RuleException]:
+def _merge_recorded(found: list[RuleException], recorded: Sequence[str], kind: str,
+                    skip: frozenset[str]) -> list[RuleException]:
     """Add what the deployment recorded as skipped, once per rule: a rule found here already
     keeps its detail (the record only confirms it, and stays in the deployment's evidence);
     a rule found only in the record is listed with the recorded why."""
-    rules = {e.rule for e in found}
+    rules = {e.rule for e in found} | skip
     for entry in recorded:
         rule, why = parse_deploy_exception(entry)
         if rule is None:

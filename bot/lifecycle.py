@@ -342,6 +342,10 @@ GATE_LABELS: dict[str, str] = {
     "business_hours": "Business hours",
 }
 
+# The gates an emergency may complete after its deployment: pending, they do not hold it
+# (the policy's `windows.emergency_approval` is how long they may take).
+AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "security_review"})
+
 
 def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 2: "All tests must pass before merge" (when a pull request is linked)."""

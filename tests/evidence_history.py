@@ -7,12 +7,9 @@ staging, production deployment, verification, rollback, cancellation) and GitHub
 the bot's real PyGithub client against tests/fake_github.FakeGitHub (pull requests, check
 runs, reviews) and signed webhooks (check runs finishing, a review, production deployments),
 with the ManualClock moved between steps and the sweeper sending what falls due meanwhile
-(`wait_until`), as the scheduler would.
-
-STAND-INS — the emergency process (emergency issue, not merged yet): the emergency change is
-proposed through the core use case (no `/change emergency` yet), and its deployment and its
-retrospective are written by `stand_in()` the way that issue is expected to record them.
-Switch those three to the real flow when it lands; the rest of CHG-4 is real.
+(`wait_until`), as the scheduler would. The emergency (CHG-4) goes through the emergency
+process's own steps: `/change emergency`, its deployment, the approval after it and the
+retrospective.
 """
 
 from __future__ import annotations
@@ -21,15 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-
-from bot import changes
-from bot.audit_actions import DEPLOYED_TO_PRODUCTION
-from bot.proposals import Proposal
 from bot.settings import Groups, Policy
 from bot.slack_standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
-from storage import repo
-from storage.models import Change
 from tests import flows
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS, click, click_dm, dms, fill, propose
@@ -145,24 +135,16 @@ async def deployed_by_github(bot: BotHarness, deployment_id: int, sha: str, crea
     return reply.text
 
 
-# ---- STAND-IN for the emergency issue -------------------------------------------------------
+# ---- Slack's side -------------------------------------------------------------------------
 
 
-async def stand_in(bot: BotHarness, change_id: int, actor: str, action: str,
-                   moment: datetime, *, detail: dict | None = None, **columns: Any) -> None:
-    """STAND-IN for an emergency step not merged yet: its columns and its audit event, in
-    one transaction, as that step is expected to record them; then the card is refreshed."""
-    bot.clock.set(moment)
-    async with bot.ctx.db.session() as session:
-        await session.exec(  # type: ignore[call-overload]
-            update(Change).where(Change.id == change_id).values(updated_at=moment, **columns)
-        )
-        await repo.add_audit(session, at=moment, actor=actor, action=action,
-                             change_id=change_id, detail=detail or {})
-        change = await repo.get_change(session, change_id)
-        assert change is not None
-        await changes.refresh_card(session, bot.ctx, change)
-    await bot.sweep()
+async def declare_emergency(bot: BotHarness, user: str, values: dict[str, Any]) -> int:
+    """`/change emergency`, its modal filled and submitted; returns the change's number."""
+    view = await flows.open_modal(bot, user, "emergency")
+    reply = await bot.submit(user, view, values)
+    await bot.settle()
+    assert reply.status == 200 and not reply.text.strip(), f"modal not closed: {reply.text}"
+    return len(flows.cards(bot))
 
 
 # ---- the month ------------------------------------------------------------------------------
@@ -266,29 +248,24 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
     # A GitHub production deployment that matches no change.
     await deployed_by_github(bot, 9002, "deadbeef0000", "mallory-gh", at(27, 15))
 
-    # CHG-4 — an emergency at night: deployed at once, approved after, retrospective late.
+    # CHG-4 — an emergency on a Saturday night: `/change emergency`, deployed at once (no
+    # staging, outside business hours), approved after the deployment (the tech leads were
+    # chased meanwhile), retrospective late (escalated when it fell due).
     await wait_until(bot, at(28, 2))
-    # STAND-IN: the emergency proposal (`/change emergency` is the emergency issue's).
-    emergency, _ = await changes.propose(bot.ctx, author=ALICE, source_key=None, proposal=Proposal(
-        title="Hotfix: payments webhook crashes", description="Guard against a null amount.",
-        category="emergency", risk="high", rollback_plan="Revert the commit and redeploy.",
-        testing="Reproduced with the failing payload; fixed locally.",
-    ))
-    await bot.settle()
-    h.emergency = emergency.id or 0
-    # STAND-IN: the emergency deployment.
-    await stand_in(bot, h.emergency, ALICE, DEPLOYED_TO_PRODUCTION, at(28, 2, 10),
-                   detail={"method": "rolling", "bypassed": ["staging", "business_hours"]},
-                   impact="Card payments failing for every customer.", involved=[DAVE],
-                   status="monitoring", deployed_at=at(28, 2, 10), deployed_by=ALICE,
-                   deploy_method="rolling", monitoring_ends_at=at(28, 2, 40),
-                   retrospective_due_at=at(29, 2, 10),
-                   deploy_exceptions=[
-                       "business_hours: deployed outside business hours under the emergency "
-                       "process", "staging"])
+    h.emergency = await declare_emergency(bot, "alice", {
+        "impact": "Card payments failing for every customer.",
+        "description": "Hotfix: payments webhook crashes\nGuard against a null amount.",
+        "rollback_plan": "Revert the commit and redeploy.",
+        "pr_url": None,
+        "involved": [DAVE],
+    })
+    await modal(bot, "alice", "change_deploy", h.emergency, at(28, 2, 10),
+                {"method": "rolling", "notes": None})
     await modal(bot, "alice", "change_verify", h.emergency, at(28, 2, 45),
                 {"checks": PRODUCTION_CHECKS, "notes": "Payments flowing."})
+    await wait_until(bot, at(28, 6, 10))  # still not approved: the tech leads are chased
     await approve(bot, "bob", h.emergency, at(28, 9))  # after the deployment
+    await wait_until(bot, at(29, 2, 10))  # the retrospective falls due: escalated
 
     # CHG-5 — proposed and cancelled before production.
     await wait_until(bot, at(30, 9))
@@ -296,11 +273,11 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
     await wait_until(bot, at(30, 9, 30))
     await click(bot, "carol", "change_cancel", h.cancelled)
 
-    # STAND-IN: CHG-4's retrospective, a day and a half late.
-    await stand_in(bot, h.emergency, ALICE, "retrospective_done", at(30, 10),
-                   retrospective_done_at=at(30, 10),
-                   retrospective={"link": "https://wiki.example.com/retro/payments-webhook",
-                                  "root_cause": "Unvalidated input.", "by": ALICE})
+    # CHG-4's retrospective, a day and a half late.
+    await modal(bot, "alice", "change_retrospective", h.emergency, at(30, 10), {
+        "document": "https://wiki.example.com/retro/payments-webhook",
+        "root_cause": "Unvalidated input.",
+        "follow_ups": "Validate webhook payloads against the schema (PAY-12, alice)."})
 
     # CHG-6 — deployed on 1 December: belongs to the next period.
     await wait_until(bot, at(30, 11))

@@ -17,9 +17,11 @@ from bot.cli import main
 from bot.evidence import RULE_LABELS, parse_period
 from bot.evidence_export import export
 from storage import audit_chain
-from tests.evidence_history import History, build
+from tests import flows
+from tests.evidence_history import History, at, build, declare_emergency, modal, wait_until
 from tests.evidence_history import policy as history_policy
 from tests.fake_github import FakeGitHub
+from tests.flows import PRODUCTION_CHECKS
 from tests.github_flows import TOKEN, start
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +226,22 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
         "2026-11-28T09:00:00+00:00", True, "late",
         "https://wiki.example.com/retro/payments-webhook")
     assert emergency["deployment"]["emergency"] is True
+    assert (em["recorded"]["document"], em["recorded"]["overdue"], em["recorded"]["by"]) == (
+        "https://wiki.example.com/retro/payments-webhook", True, "U0ALICE")
+    assert [(e["action"], e["actor"], e["at"][8:16]) for e in emergency["timeline"]] == [
+        ("proposed", "U0ALICE", "28T02:00"), ("emergency_declared", "U0ALICE", "28T02:00"),
+        ("deployed_to_production", "U0ALICE", "28T02:10"),
+        ("gate_bypassed", "U0ALICE", "28T02:10"), ("gate_bypassed", "U0ALICE", "28T02:10"),
+        ("gate_bypassed", "U0ALICE", "28T02:10"),
+        ("retrospective_scheduled", "changebot", "28T02:10"),
+        ("verified_in_production", "U0ALICE", "28T02:45"),
+        ("approval_missing_reminded", "changebot", "28T06:10"),
+        ("approval_given", "U0BOB", "28T09:00"), ("approved", "changebot", "28T09:00"),
+        ("retrospective_overdue", "changebot", "29T02:10"),
+        ("retrospective_recorded", "U0ALICE", "30T10:00"),
+    ]
+    assert [e.split(":")[0] for e in emergency["deployment"]["recorded_exceptions"]] == [
+        "approvals", "staging", "business_hours"]
     assert emergency["approvals"][0]["before_deployment"] is False
     assert emergency["segregation"]["result"] == "pass"
 
@@ -345,6 +363,50 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
             "https://wiki.example.com/retro/payments-webhook") in chg4
     assert "- **Production deployment**: none" in sections["CHG-5"]
     assert "December change" not in text
+
+
+async def test_an_emergency_missing_its_approval_is_an_exception_only_after_the_delay(bot):
+    """Deployed from Slack before any approval: the deployment records the approvals gate as
+    pending (it does not hold an emergency); the pack follows the policy: nothing within
+    `windows.emergency_approval`, broken once it has passed, bypassed once approved after."""
+    await wait_until(bot, at(28, 2))
+    change_id = await declare_emergency(bot, "alice", {
+        "impact": "Card payments failing.", "description": "Hotfix: null amounts",
+        "rollback_plan": "Revert.", "pr_url": None, "involved": []})
+    await modal(bot, "alice", "change_deploy", change_id, at(28, 2, 10),
+                {"method": "rolling", "notes": None})
+    await modal(bot, "alice", "change_verify", change_id, at(28, 2, 40),
+                {"checks": PRODUCTION_CHECKS, "notes": None})
+
+    async def found() -> list[tuple[str, str, str]]:
+        [record] = json.loads(await pack(bot, "json"))["changes"]
+        return [(e["rule"], e["kind"], e["detail"]) for e in record["exceptions"]]
+
+    bypassed = [
+        ("staging", "bypassed", "no staging validation under the emergency process"),
+        ("business_hours", "bypassed", "deployed outside business hours under the emergency "
+                                       "process"),
+    ]
+    await wait_until(bot, at(28, 6, 10))  # the policy's delay: 4 h
+    assert await found() == bypassed
+    await wait_until(bot, at(28, 6, 11))
+    assert await found() == [
+        ("approvals", "broken", "emergency change still not approved 4 h 1 min after "
+                                "deployment (1 approval needed)"), *bypassed]
+    await wait_until(bot, at(28, 7))
+    await flows.click(bot, "bob", "change_approve", change_id)
+    assert await found() == [
+        ("approvals", "bypassed", "approved after deployment under the emergency process "
+                                  "(1 approval)"), *bypassed]
+    [record] = json.loads(await pack(bot, "json"))["changes"]
+    # What the deployment recorded skipping, in the emergency process's words.
+    assert record["deployment"]["recorded_exceptions"] == [
+        "approvals: deployed before approval (0 of 1) under the emergency process: the "
+        "approval may come after deployment",
+        "staging: deployed without validation in staging under the emergency process",
+        "business_hours: deployed outside business hours (Mon–Fri 09:00–17:00 UTC) under "
+        "the emergency process",
+    ]
 
 
 async def cli(bot, *args: str) -> tuple[int, str, str]:

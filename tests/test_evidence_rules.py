@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.evidence import BROKEN, BYPASSED, Summary, record_of
 from bot.evidence_render import CsvRenderer, markdown_change
-from bot.settings import Review
+from bot.settings import Emergency, Review
 from bot.slack_standin.workspace import demo_policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change
@@ -154,6 +154,19 @@ def test_an_emergency_is_pending_then_broken_without_its_approval_and_retrospect
                               "(1 approval needed)"),
         ("retrospective", BROKEN, "retrospective overdue since 2026-11-26 05:00 UTC"),
     ]
+
+
+def test_an_emergency_deployed_with_ci_red_bypassed_ci_only_if_the_policy_lets_it():
+    emergency = a_change(category="emergency", staging_verified_at=None,
+                         pr_url="https://github.com/acme/api/pull/3",
+                         ci_state="failure", head_sha="abc123",
+                         ci_detail={"failing": [{"name": "unit-tests", "url": None}]})
+    strict = [e for e in exceptions(emergency, [vote(BOB, 10)]) if e[0] == "ci"]
+    assert strict == [("ci", BROKEN, "deployed with CI failing (unit-tests) at abc123")]
+    lenient = demo_policy(emergency=Emergency(require_ci=False))
+    assert [e for e in exceptions(emergency, [vote(BOB, 10)], policy=lenient)
+            if e[0] == "ci"] == [("ci", BYPASSED, "deployed with CI failing (unit-tests) at "
+                                                  "abc123 under the emergency process")]
 
 
 def test_recorded_gate_exceptions_merge_with_the_computed_ones():
