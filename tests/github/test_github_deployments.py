@@ -21,7 +21,6 @@ from tests.github_flows import (
     change_row,
     deployments,
     example,
-    start,
     webhook,
 )
 
@@ -32,13 +31,6 @@ async def github():
         add_example_pull(fake)  # its head is BEFORE, the example deployment's commit
         fake.add_check_run(OWNER, REPO, BEFORE, "build")
         yield fake
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
 
 
 async def make_ready(bot, change_id: int) -> None:

@@ -22,20 +22,6 @@ from tests.github_flows import (
 from tests.harness import start_bot
 
 
-@pytest.fixture
-async def github():
-    async with FakeGitHub(token=TOKEN) as fake:
-        add_example_pull(fake)
-        yield fake
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
-
-
 def ephemeral_answers(bot, user: str) -> list[str]:
     return [r.get("text", "") for r in bot.slack.responses(user)]
 

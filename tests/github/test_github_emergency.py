@@ -21,7 +21,6 @@ from tests.github_flows import (
     audit_events,
     change_row,
     example,
-    start,
     webhook,
 )
 
@@ -31,13 +30,6 @@ async def github():
     async with FakeGitHub(token=TOKEN) as fake:
         add_example_pull(fake, author="Codertocat", files=["src/auth/session.py"])
         yield fake
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
 
 
 def labeled(name: str = "EMERGENCY") -> dict:

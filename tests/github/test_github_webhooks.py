@@ -3,13 +3,11 @@ example payloads: verification, redelivery, CI events, pushes, merges and review
 
 from datetime import timedelta
 
-import pytest
 from sqlmodel import func, select
 
 from bot.settings import GitHubPolicy
 from bot.slack_standin.workspace import demo_policy
 from storage.models import InboundRequest, UserLink
-from tests.fake_github import FakeGitHub
 from tests.flows import card_text, click, propose, thread
 from tests.github_flows import (
     BEFORE,
@@ -19,8 +17,6 @@ from tests.github_flows import (
     PR_URL,
     REPO,
     STATUS_SHA,
-    TOKEN,
-    add_example_pull,
     approvals,
     audit_actions,
     audit_events,
@@ -31,20 +27,6 @@ from tests.github_flows import (
     start,
     webhook,
 )
-
-
-@pytest.fixture
-async def github():
-    async with FakeGitHub(token=TOKEN) as fake:
-        add_example_pull(fake)
-        yield fake
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
 
 
 async def deliveries(bot) -> int:

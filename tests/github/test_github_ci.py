@@ -3,41 +3,22 @@ and what happens when GitHub fails: the gate is "unknown", the bot retries, noth
 
 from datetime import timedelta
 
-import pytest
-
 from bot.facts import facts_of
 from bot.lifecycle import production_blockers
 from bot.settings import GitHubPolicy
 from bot.slack_standin.workspace import demo_policy
 from storage import repo
-from tests.fake_github import FakeGitHub
 from tests.flows import card_text, propose
 from tests.github_flows import (
     BEFORE,
     OWNER,
     PR_URL,
     REPO,
-    TOKEN,
-    add_example_pull,
     audit_events,
     change_row,
     pending,
     start,
 )
-
-
-@pytest.fixture
-async def github():
-    async with FakeGitHub(token=TOKEN) as fake:
-        add_example_pull(fake)
-        yield fake
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
 
 
 async def blockers(bot, change_id: int) -> list[str]:
