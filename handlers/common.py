@@ -7,8 +7,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot import changes
 from bot.context import Context
 from bot.deployments import StepOutcome
+from bot.proposals import Invalid
 from bot.views.forms import read_values
 
 log = logging.getLogger(__name__)
@@ -96,3 +98,29 @@ def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
                       errors={outcome.field or default_field: outcome.message})
             return
         await ack()
+
+
+async def submit_change_form(
+    ctx: Context, ack, body: dict, view: dict, *,
+    validate: Callable[[dict[str, Any], str], Any],
+    create: Callable[..., Awaitable[Any]],
+    first_field: str,
+) -> None:
+    """A change's form (proposal or emergency) submitted: answer errors under their fields,
+    or record it — a revision when the form was opened from a card's Edit — then close it.
+    Written before the answer, so that Slack's errors can still be shown in the modal."""
+    user = body["user"]["id"]
+    try:
+        proposal = validate(read_values(view), user)
+    except Invalid as invalid:
+        await ack(response_action="errors", errors=invalid.errors)
+        return
+    change_id = json.loads(view.get("private_metadata") or "{}").get("change_id")
+    if change_id:
+        outcome = await changes.revise(ctx, int(change_id), user, proposal)
+        if not outcome.ok:
+            await ack(response_action="errors", errors={first_field: outcome.message})
+            return
+    else:
+        await create(ctx, author=user, proposal=proposal, source_key=view["id"])
+    await ack()

@@ -1,16 +1,13 @@
 """Emergency changes in Slack: `/change emergency`, its modal, "Retrospective done" and
 `/change list overdue`."""
 
-import json
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import changes, emergencies
+from bot import emergencies
 from bot.context import Context
-from bot.proposals import Invalid
 from bot.views import emergency as views
-from bot.views.forms import read_values
-from handlers.common import after_ack, step_button, step_modal
+from handlers.common import after_ack, step_button, step_modal, submit_change_form
 from handlers.review import command_body
 
 
@@ -39,22 +36,10 @@ async def list_overdue(ctx: Context, ack: AsyncAck, respond: AsyncRespond, comma
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.view(views.EMERGENCY_CALLBACK)
     async def on_emergency(ack: AsyncAck, body: dict, view: dict) -> None:
-        user = body["user"]["id"]
-        try:
-            proposal = emergencies.validate_emergency(read_values(view), author=user)
-        except Invalid as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        change_id = json.loads(view.get("private_metadata") or "{}").get("change_id")
-        if change_id:
-            outcome = await changes.revise(ctx, int(change_id), user, proposal)
-            if not outcome.ok:
-                await ack(response_action="errors", errors={"description": outcome.message})
-                return
-        else:
-            await emergencies.declare(ctx, author=user, proposal=proposal,
-                                      source_key=view["id"])
-        await ack()
+        await submit_change_form(
+            ctx, ack, body, view, first_field="description", create=emergencies.declare,
+            validate=lambda values, user: emergencies.validate_emergency(values, author=user),
+        )
 
     step_button(app, ctx, views.RETROSPECTIVE, emergencies.retrospective_form,
                 "open retrospective modal")

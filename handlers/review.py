@@ -1,17 +1,22 @@
 """Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
 
-import json
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import changes
 from bot.context import Context
 from bot.lifecycle import Category, format_change_id, may_reject, may_revise
-from bot.proposals import Invalid, validate_proposal
+from bot.proposals import validate_proposal
 from bot.views.emergency import emergency_modal
 from bot.views.forms import read_values
 from bot.views.proposal import PROPOSAL_CALLBACK, proposal_modal, reason_modal
-from handlers.common import after_ack, change_id_of, revision_of, tell
+from handlers.common import (
+    after_ack,
+    change_id_of,
+    revision_of,
+    submit_change_form,
+    tell,
+)
 
 REJECT_CALLBACK = "change_reject"
 
@@ -34,21 +39,11 @@ def command_body(command: dict) -> dict:
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.view(PROPOSAL_CALLBACK)
     async def on_proposal(ack: AsyncAck, body: dict, view: dict) -> None:
-        user = body["user"]["id"]
-        try:
-            proposal = validate_proposal(read_values(view), author=user, now=ctx.clock.now())
-        except Invalid as invalid:
-            await ack(response_action="errors", errors=invalid.errors)
-            return
-        change_id = json.loads(view.get("private_metadata") or "{}").get("change_id")
-        if change_id:
-            outcome = await changes.revise(ctx, int(change_id), user, proposal)
-            if not outcome.ok:
-                await ack(response_action="errors", errors={"title": outcome.message})
-                return
-        else:
-            await changes.propose(ctx, author=user, proposal=proposal, source_key=view["id"])
-        await ack()
+        await submit_change_form(
+            ctx, ack, body, view, first_field="title", create=changes.propose,
+            validate=lambda values, user: validate_proposal(values, author=user,
+                                                            now=ctx.clock.now()),
+        )
 
     @app.action("change_approve")
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
