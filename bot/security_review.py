@@ -16,8 +16,8 @@ audit event. The policy alone decides when a review is needed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import cards, changes, directory, notify, review_reminders, security
 from bot.changes import (
+    Loaded,
     Outcome,
     audit,
     editing,
@@ -37,6 +38,7 @@ from bot.context import Context
 from bot.facts import current, facts_of
 from bot.lifecycle import (
     Category,
+    ChangeFacts,
     Risk,
     Status,
     awaits_security_review,
@@ -256,46 +258,63 @@ async def check_decider(ctx: Context, change_id: int, user: str) -> Outcome:
     )
 
 
-@use_case
-async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
+async def _decide(
+    ctx: Context, change_id: int, user: str, decision: str, reason: str,
+    follow: Callable[[Loaded, ChangeFacts, datetime], Awaitable[str]],
+) -> Outcome:
+    """A security team member decides: only members may, each decision is recorded once,
+    and the team stops being reminded. `follow` does what this decision leads to and
+    returns what the person is told."""
     in_group = await _in_security_group(ctx, user)
     if in_group is None:
         return _could_not_check(ctx)
-    cid = format_change_id(change_id)
     try:
         async with editing(ctx, change_id) as loaded:
             change, facts = loaded.change, loaded.facts
-            decision = may_decide_security(facts, user, in_group)
-            if not decision.allowed:
-                return refused(decision.reason)
+            allowed = may_decide_security(facts, user, in_group)
+            if not allowed.allowed:
+                return refused(allowed.reason)
             now = ctx.clock.now()
-            vote = _decision(change, user, "approved", now)
+            vote = _decision(change, user, decision, now, reason)
             loaded.session.add(vote)
             loaded.approvals.append(vote)
             await loaded.session.flush()
-            await audit(loaded.session, ctx, change, user, "security_review_approved",
-                        revision=change.revision, triggers=change.security_triggers)
-            after = loaded.facts
-            new_status = status_after_vote(after, ctx.policy)  # counts only if the policy says
-            if new_status != facts.status:
-                change.status = new_status.value
-                await audit(loaded.session, ctx, change, "changebot", "approved",
-                            approvers=list(counted_approvers(after, ctx.policy)))
-                await changes.dm(loaded.session, ctx, change, change.author_id,
-                                 f"*{cid}* is approved: its approvals are met.",
-                                 key=f"approved:{change_id}:r{change.revision}")
+            message = await follow(loaded, facts, now)
             await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                         kinds=WAITING_KINDS, reason="the review was decided")
-            await thread_note(loaded.session, ctx, change,
-                              f":white_check_mark: Security review approved by <@{user}>.")
-            await changes.dm(loaded.session, ctx, change, change.author_id,
-                             f"<@{user}> approved the security review of *{cid}*.",
-                             key=f"security-approved:{change_id}:r{change.revision}")
             change.updated_at = now
             await refresh_card(loaded.session, ctx, change)
     except IntegrityError:
-        return refused(f"You have already decided the security review of {cid}.")
-    return Outcome(True, f"You approved the security review of {cid}.", change)
+        return refused(
+            f"You have already decided the security review of {format_change_id(change_id)}.")
+    return Outcome(True, message, change)
+
+
+@use_case
+async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
+    cid = format_change_id(change_id)
+
+    async def follow(loaded: Loaded, before: ChangeFacts, now: datetime) -> str:
+        change = loaded.change
+        await audit(loaded.session, ctx, change, user, "security_review_approved",
+                    revision=change.revision, triggers=change.security_triggers)
+        after = loaded.facts
+        new_status = status_after_vote(after, ctx.policy)  # counts only if the policy says
+        if new_status != before.status:
+            change.status = new_status.value
+            await audit(loaded.session, ctx, change, "changebot", "approved",
+                        approvers=list(counted_approvers(after, ctx.policy)))
+            await changes.dm(loaded.session, ctx, change, change.author_id,
+                             f"*{cid}* is approved: its approvals are met.",
+                             key=f"approved:{change_id}:r{change.revision}")
+        await thread_note(loaded.session, ctx, change,
+                          f":white_check_mark: Security review approved by <@{user}>.")
+        await changes.dm(loaded.session, ctx, change, change.author_id,
+                         f"<@{user}> approved the security review of *{cid}*.",
+                         key=f"security-approved:{change_id}:r{change.revision}")
+        return f"You approved the security review of {cid}."
+
+    return await _decide(ctx, change_id, user, "approved", "", follow)
 
 
 @use_case
@@ -304,38 +323,24 @@ async def request_changes(ctx: Context, change_id: int, user: str, reason: str) 
     reason = reason.strip()
     if not reason:
         return refused("Say what must change, so the author knows what to fix.")
-    in_group = await _in_security_group(ctx, user)
-    if in_group is None:
-        return _could_not_check(ctx)
     cid = format_change_id(change_id)
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change, facts = loaded.change, loaded.facts
-            decision = may_decide_security(facts, user, in_group)
-            if not decision.allowed:
-                return refused(decision.reason)
-            now = ctx.clock.now()
-            loaded.session.add(_decision(change, user, "changes_requested", now, reason))
-            category = Category(change.category)
-            # An emergency already in production cannot go back: its gate shows the request.
-            if can_transition(facts.status, Status.rejected, category):
-                change.status = Status.rejected.value
-            await audit(loaded.session, ctx, change, user, "security_changes_requested",
-                        reason=reason, revision=change.revision, status=change.status)
-            await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
-                                        kinds=WAITING_KINDS, reason="the review was decided")
-            await changes.dm(loaded.session, ctx, change, change.author_id,
-                             f"<@{user}> (security team) requested changes to *{cid}*: "
-                             f"{escape(reason)}\nRevise it with *Revise* on the card.",
-                             key=f"security-changes:{change_id}:r{change.revision}")
-            await thread_note(loaded.session, ctx, change,
-                              f"Security review: <@{user}> requested changes: "
-                              f"{escape(reason)}")
-            change.updated_at = now
-            await refresh_card(loaded.session, ctx, change)
-    except IntegrityError:
-        return refused(f"You have already decided the security review of {cid}.")
-    return Outcome(True, f"You requested changes to {cid}; the author was told why.", change)
+
+    async def follow(loaded: Loaded, before: ChangeFacts, now: datetime) -> str:
+        change = loaded.change
+        # An emergency already in production cannot go back: its gate shows the request.
+        if can_transition(before.status, Status.rejected, Category(change.category)):
+            change.status = Status.rejected.value
+        await audit(loaded.session, ctx, change, user, "security_changes_requested",
+                    reason=reason, revision=change.revision, status=change.status)
+        await changes.dm(loaded.session, ctx, change, change.author_id,
+                         f"<@{user}> (security team) requested changes to *{cid}*: "
+                         f"{escape(reason)}\nRevise it with *Revise* on the card.",
+                         key=f"security-changes:{change_id}:r{change.revision}")
+        await thread_note(loaded.session, ctx, change,
+                          f"Security review: <@{user}> requested changes: {escape(reason)}")
+        return f"You requested changes to {cid}; the author was told why."
+
+    return await _decide(ctx, change_id, user, "changes_requested", reason, follow)
 
 
 @use_case
