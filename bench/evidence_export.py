@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.evidence import parse_period  # noqa: E402
-from bot.evidence_export import export  # noqa: E402
-from bot.slack_standin.workspace import demo_policy  # noqa: E402
+from bot.evidence.export import export
+from bot.evidence.pack import parse_period
+from bot.playground.standin.workspace import demo_policy
 from storage import audit_chain  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import migrate  # noqa: E402

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.slack_standin.api import FakeSlack  # noqa: E402
-from bot.slack_standin.workspace import demo_policy, seed  # noqa: E402
+from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.workspace import demo_policy, seed
+from bot.runtime.clock import ManualClock
 from storage.db import Database  # noqa: E402
 from storage.migrate import migrate  # noqa: E402
 from tests.conftest import WEDNESDAY_10AM  # noqa: E402

@@ -13,22 +13,22 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.errors import SlackApiError
 
-import bot.deployments  # noqa: F401  (the monitoring-window reminders, card buttons)
-import bot.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
-import bot.github_emergency  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
-import bot.github_sync  # noqa: F401
-import bot.notify  # noqa: F401  (registers the notification kinds with the sweeper)
-import bot.review_reminders  # noqa: F401  (review reminder kinds and proposal hook)
-import bot.security_review  # noqa: F401  (security routing kinds, hooks, card parts)
-import bot.views.pull_request  # noqa: F401
+import bot.deployment.steps  # noqa: F401  (the monitoring-window reminders, card buttons)
+import bot.emergency.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
+import bot.github.emergency_label  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
+import bot.github.sync  # noqa: F401
+import bot.github.views  # noqa: F401
+import bot.review.reminders  # noqa: F401  (review reminder kinds and proposal hook)
+import bot.security.review  # noqa: F401  (security routing kinds, hooks, card parts)
+import bot.slack.outbox  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers
-from bot.background import Background
-from bot.clock import Clock, SystemClock
 from bot.context import Context
-from bot.metrics import Metrics
+from bot.runtime.background import Background
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.metrics import Metrics
+from bot.runtime.sweeper import Sweeper
 from bot.settings import Config, ConfigError
-from bot.slack_client import make_slack_client
-from bot.sweeper import Sweeper
+from bot.slack.client import make_slack_client
 from storage.db import Database
 from storage.migrate import migrate
 
@@ -43,7 +43,7 @@ def create_context(
     clock = clock or SystemClock()
     github = None
     if settings.github_token:
-        from bot.github import GitHubClient
+        from bot.github.client import GitHubClient
 
         def count_call(operation: str, outcome: str) -> None:
             metrics.github_calls.labels(operation, outcome).inc()

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         return asyncio.run(_audit_verify(_config("cli"), args.expect_head))
     if args.command == "evidence":
-        from bot.evidence import parse_period
+        from bot.evidence.pack import parse_period
 
         config = _config("cli")
         try:
@@ -115,7 +115,7 @@ def _run(args: argparse.Namespace, app) -> None:
     elif args.command == "migrate":
         asyncio.run(_migrate(_config("migrate")))
     elif args.command == "playground":
-        from bot import playground
+        from bot.playground import server as playground
 
         asyncio.run(playground.run(_port(args.port), args.host))
 
@@ -147,8 +147,8 @@ async def _audit_verify(config, expect_head: str | None) -> int:
 
 
 async def _evidence(config, period, args) -> int:
-    from bot.clock import SystemClock
-    from bot.evidence_export import export
+    from bot.evidence.export import export
+    from bot.runtime.clock import SystemClock
     from storage.db import Database
 
     db = Database(config.settings.database_url)

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
-from bot.clock import Clock
-from bot.metrics import Metrics
+from bot.runtime.background import Background
+from bot.runtime.clock import Clock
+from bot.runtime.metrics import Metrics
 from bot.settings import Policy, Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.github import GitHubClient
-    from bot.sweeper import Sweeper
+    from bot.github.client import GitHubClient
+    from bot.runtime.sweeper import Sweeper
 
 
 @dataclass

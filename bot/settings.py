@@ -25,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.durations import Duration
+from bot.runtime.durations import Duration
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -2,11 +2,11 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import queries
+from bot.change.states import parse_change_id
 from bot.context import Context
-from bot.lifecycle import parse_change_id
-from bot.views.help import help_message
-from bot.views.summary import list_message, show_message
+from bot.overview import queries
+from bot.overview.help import help_message
+from bot.overview.summary import list_message, show_message
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.pull_requests import github_command, link_command

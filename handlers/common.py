@@ -7,11 +7,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import changes
+from bot.change import actions as changes
 from bot.context import Context
-from bot.deployments import StepOutcome
-from bot.proposals import Invalid
-from bot.views.forms import read_values
+from bot.deployment.steps import StepOutcome
+from bot.proposal.proposals import Invalid
+from bot.slack.forms import read_values
 
 log = logging.getLogger(__name__)
 

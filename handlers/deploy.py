@@ -4,9 +4,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import deployments
 from bot.context import Context
-from bot.views import deploy as views
+from bot.deployment import steps as deployments
+from bot.deployment import views as views
 from handlers.common import step_button, step_modal
 
 

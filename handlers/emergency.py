@@ -4,9 +4,9 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import emergencies
 from bot.context import Context
-from bot.views import emergency as views
+from bot.emergency import emergencies
+from bot.emergency import views as views
 from handlers.common import after_ack, step_button, step_modal, submit_change_form
 from handlers.review import command_body
 

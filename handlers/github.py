@@ -8,9 +8,9 @@ import urllib.parse
 
 from aiohttp import web
 
-from bot import github_events
 from bot.context import Context
-from bot.github import verify_webhook_signature
+from bot.github import events as github_events
+from bot.github.client import verify_webhook_signature
 
 log = logging.getLogger(__name__)
 PATH = "/github/webhook"

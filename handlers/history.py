@@ -5,10 +5,10 @@ import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import queries
+from bot.change.states import format_change_id
 from bot.context import Context
-from bot.lifecycle import format_change_id
-from bot.views.history import HISTORY_BUTTON, HISTORY_PAGE_BUTTON, history_modal
+from bot.overview import queries
+from bot.overview.history import HISTORY_BUTTON, HISTORY_PAGE_BUTTON, history_modal
 from handlers.common import after_ack, tell
 
 

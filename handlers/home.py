@@ -2,10 +2,10 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import queries
 from bot.context import Context
-from bot.views.home import home_view
-from bot.views.proposal import proposal_modal
+from bot.overview import queries
+from bot.overview.home import home_view
+from bot.proposal.views import proposal_modal
 from handlers.common import after_ack
 
 

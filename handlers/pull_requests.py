@@ -2,11 +2,11 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import accounts, pull_requests
+from bot.change.states import parse_change_id
 from bot.context import Context
-from bot.github import parse_pr_url
-from bot.lifecycle import parse_change_id
-from bot.views.pull_request import REFRESH_ACTION
+from bot.github import accounts, pull_requests
+from bot.github.client import parse_pr_url
+from bot.github.views import REFRESH_ACTION
 from handlers.common import after_ack, change_id_of, tell
 from handlers.review import command_body
 

@@ -3,13 +3,14 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import changes
+from bot.change import actions as changes
+from bot.change.states import Category, format_change_id
 from bot.context import Context
-from bot.lifecycle import Category, format_change_id, may_reject, may_revise
-from bot.proposals import validate_proposal
-from bot.views.emergency import emergency_modal
-from bot.views.forms import read_values
-from bot.views.proposal import PROPOSAL_CALLBACK, proposal_modal, reason_modal
+from bot.emergency.views import emergency_modal
+from bot.proposal.proposals import validate_proposal
+from bot.proposal.views import PROPOSAL_CALLBACK, proposal_modal, reason_modal
+from bot.review.rules import may_reject, may_revise
+from bot.slack.forms import read_values
 from handlers.common import (
     after_ack,
     change_id_of,

@@ -2,12 +2,12 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import security_review
+from bot.change.states import format_change_id, parse_change_id
 from bot.context import Context
-from bot.lifecycle import format_change_id, parse_change_id
-from bot.views.forms import read_values
-from bot.views.proposal import reason_modal
-from bot.views.security import APPROVE, REQUEST_CHANGES
+from bot.proposal.views import reason_modal
+from bot.security import review as security_review
+from bot.security.views import APPROVE, REQUEST_CHANGES
+from bot.slack.forms import read_values
 from handlers.common import after_ack, change_id_of, tell
 from handlers.review import command_body
 

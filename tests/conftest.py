@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.clock import ManualClock
-from bot.slack_standin.api import FakeSlack
-from bot.slack_standin.workspace import demo_policy, seed
+from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.workspace import demo_policy, seed
+from bot.runtime.clock import ManualClock
 from storage.db import Database
 from storage.migrate import migrate
 from tests.harness import BotHarness, start_bot

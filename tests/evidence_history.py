@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.playground.standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
 from bot.settings import Groups, Policy
-from bot.slack_standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
 from tests import flows
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS, click, click_dm, dms, fill, propose

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack_standin.workspace import CHANGES, person
+from bot.playground.standin.workspace import CHANGES, person
 from tests.harness import BotHarness
 
 PROPOSAL = {

@@ -11,12 +11,12 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import create_bolt_app, create_context, create_web_app, identify
-from bot.clock import ManualClock
 from bot.context import Context
+from bot.playground.standin import requests as slack_requests
+from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.workspace import person
+from bot.runtime.clock import ManualClock
 from bot.settings import Config, Policy, Settings
-from bot.slack_standin import requests as slack_requests
-from bot.slack_standin.api import FakeSlack
-from bot.slack_standin.workspace import person
 from storage.db import Database
 
 SIGNING_SECRET = "test-signing-secret"

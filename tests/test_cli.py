@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.slack_standin.workspace import CHANGES, ENGINEERING, SECURITY_GROUP, TECH_LEADS_GROUP
+from bot.playground.standin.workspace import CHANGES, ENGINEERING, SECURITY_GROUP, TECH_LEADS_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = shutil.which("changebot", path=str(Path(sys.executable).parent))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.durations import format_duration, parse_duration
+from bot.runtime.durations import format_duration, parse_duration
 from bot.settings import ConfigError, Policy, load_config, policy_env_name
 
 ROOT = Path(__file__).resolve().parents[1]

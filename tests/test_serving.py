@@ -5,7 +5,7 @@ import time
 
 from sqlmodel import func, select
 
-from bot.slack_standin import requests as slack_requests
+from bot.playground.standin import requests as slack_requests
 from storage.models import AuditEvent, Change
 from tests.harness import SIGNING_SECRET
 

@@ -3,9 +3,9 @@
 import pytest
 
 from bot.app import close_context, connect_socket_mode, create_context, identify
+from bot.playground.standin import requests as slack_requests
+from bot.playground.standin.workspace import demo_policy
 from bot.settings import Config, ConfigError, Settings
-from bot.slack_standin import requests as slack_requests
-from bot.slack_standin.workspace import demo_policy
 from storage.db import Database
 
 

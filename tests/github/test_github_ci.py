@@ -3,10 +3,10 @@ and what happens when GitHub fails: the gate is "unknown", the bot retries, noth
 
 from datetime import timedelta
 
-from bot.facts import facts_of
-from bot.lifecycle import production_blockers
+from bot.change.gates import production_blockers
+from bot.change.rows import facts_of
+from bot.playground.standin.workspace import demo_policy
 from bot.settings import GitHubPolicy
-from bot.slack_standin.workspace import demo_policy
 from storage import repo
 from tests.flows import card_text, propose
 from tests.github_flows import (

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from github.GithubException import GithubException
 
-from bot.github import (
+from bot.github.client import (
     Check,
     CiResult,
     GitHubAuthError,

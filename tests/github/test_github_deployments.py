@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.audit_actions import DEPLOYED_TO_PRODUCTION
-from bot.slack_standin.workspace import CHANGES
+from bot.change.audit_actions import DEPLOYED_TO_PRODUCTION
+from bot.playground.standin.workspace import CHANGES
 from storage.models import UserLink
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS, card_text, click, click_dm, fill, propose, thread

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot import github_emergency
-from bot.github_emergency import label_emergency
-from bot.slack_standin.workspace import ENGINEERING
+from bot.github import emergency_label as github_emergency
+from bot.github.emergency_label import label_emergency
+from bot.playground.standin.workspace import ENGINEERING
 from tests.fake_github import FakeGitHub
 from tests.flows import card_text, cards, propose, thread
 from tests.github_flows import (

@@ -3,7 +3,7 @@ PyGithub client from a fake GitHub on 127.0.0.1 and shows on the card."""
 
 import pytest
 
-from bot.slack_standin.workspace import CHANGES
+from bot.playground.standin.workspace import CHANGES
 from tests.fake_github import FakeGitHub
 from tests.flows import buttons, card, card_text, propose, thread
 from tests.github_flows import (

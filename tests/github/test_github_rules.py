@@ -6,23 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.lifecycle import (
-    Category,
-    ChangeFacts,
-    GateState,
-    Risk,
-    Status,
-    Vote,
-    ci_gate,
+from bot.change.facts import ChangeFacts, Vote
+from bot.change.gates import ci_gate
+from bot.change.states import Category, GateState, Risk, Status
+from bot.deployment.rules import (
     closed_change_deployed,
     deploy_exception,
     deployment_exceptions,
     describe_deploy_exception,
-    may_link_pr,
     parse_deploy_exception,
-    push_resets_approvals,
-    status_after_withdrawal,
 )
+from bot.review.rules import may_link_pr, push_resets_approvals, status_after_withdrawal
 from bot.settings import GitHubPolicy, Policy
 
 POLICY = Policy()

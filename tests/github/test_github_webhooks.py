@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
+from bot.playground.standin.workspace import demo_policy
 from bot.settings import GitHubPolicy
-from bot.slack_standin.workspace import demo_policy
 from storage.models import InboundRequest, UserLink
 from tests.flows import card_text, click, propose, thread
 from tests.github_flows import (

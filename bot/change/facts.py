@@ -1,0 +1,45 @@
+"""The facts of a change that every rule reads: no Slack, GitHub or database here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.change.states import Category, Risk, Status
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One approval as recorded: the same person may appear twice (double click, GitHub)."""
+
+    user: str
+    at: datetime
+    is_tech_lead: bool = False
+    source: str = "slack"  # slack | github
+
+
+@dataclass(frozen=True)
+class ChangeFacts:
+    """What the rules need to know about one change; storage builds it, the rules read it."""
+
+    category: Category
+    risk: Risk
+    status: Status
+    author: str
+    approvals: tuple[Vote, ...] = ()
+    rejected_by: str | None = None
+    security_required: bool = False
+    security_approved_by: str | None = None
+    security_changes_requested: bool = False
+    security_override_by: str | None = None
+    pr_linked: bool = False
+    ci_state: str = "none"  # none | success | failure | pending | unknown
+    ci_failing: tuple[str, ...] = ()
+    ci_problem: str = ""  # why CI is unknown when it is not an outage (PR unreadable, …)
+    staging_verified: bool = False
+    deployed_at: datetime | None = None
+    rollback_started_at: datetime | None = None
+    rollback_finished_at: datetime | None = None
+    retrospective_due_at: datetime | None = None
+    retrospective_done_at: datetime | None = None

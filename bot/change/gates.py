@@ -1,0 +1,230 @@
+"""The gates before production (steps 2-6 of the process), in the order of the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.change.facts import ChangeFacts
+from bot.change.states import Category, GateState, Status
+from bot.deployment.business_hours import (
+    describe,
+    format_moment,
+    is_business_time,
+    next_business_time,
+)
+from bot.review.rules import ApprovalProgress, approval_progress, approved_after_deployment
+from bot.settings import Policy
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One condition before production, as shown on the change card, with why and how.
+
+    `blocks_production` is false for a check that may be completed after deployment (the
+    approval of an emergency change): it is shown as pending but does not hold the deploy.
+    """
+
+    key: str
+    label: str
+    state: GateState
+    detail: str
+    how_to_open: str = ""
+    blocks_production: bool = True
+
+
+GateCheck = Callable[[ChangeFacts, Policy, datetime], Gate]
+
+
+# The gates by key, in the order of the process. The key is what is recorded (the gate
+# states of a deployment, `Change.deploy_exceptions`) and what the evidence pack names as
+# the rule; the label is what people read.
+GATE_LABELS: dict[str, str] = {
+    "ci": "CI",
+    "approvals": "Approvals",
+    "security_review": "Security review",
+    "staging": "Staging",
+    "business_hours": "Business hours",
+}
+
+
+# The gates an emergency may complete after its deployment: pending, they do not hold it
+# (the policy's `windows.emergency_approval` is how long they may take).
+AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "security_review"})
+
+
+def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 2: "All tests must pass before merge" (when a pull request is linked)."""
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        if (facts.category == Category.emergency and not policy.emergency.require_ci
+                and state not in OPEN_GATE_STATES):
+            # The team's policy lets an outage fix go out before CI; the deploy records it.
+            return Gate("ci", GATE_LABELS["ci"], state,
+                        f"{detail} — does not hold an emergency deploy",
+                        "", False)
+        return Gate("ci", GATE_LABELS["ci"], state, detail, how)
+
+    if not facts.pr_linked:
+        return gate(GateState.not_required, "no pull request linked")
+    if not policy.github.require_ci:
+        return gate(GateState.not_required, "not required by policy")
+    if facts.ci_state == "success":
+        return gate(GateState.met, "all checks passed")
+    if facts.ci_state == "failure":
+        failing = ", ".join(facts.ci_failing)
+        detail = f"failing: {failing}" if failing else "checks failed"
+        return gate(GateState.failed, detail, "fix the failing checks and push again")
+    if facts.ci_state == "pending":
+        return gate(GateState.pending, "checks running", "wait for the checks to finish")
+    if facts.ci_state == "none":
+        return gate(GateState.pending, "no checks reported yet", "wait for CI to report")
+    if facts.ci_problem:
+        how = ("connect GitHub (GITHUB_TOKEN), or turn off github.require_ci in the policy"
+               if "not connected" in facts.ci_problem
+               else "fix the link, or the bot's access to GitHub")
+        return gate(GateState.unknown, f"unknown — {facts.ci_problem}", how)
+    return gate(GateState.unknown, "unknown — GitHub unreachable", "retry once GitHub answers")
+
+
+def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 3: the approvals the category needs, from people other than the author."""
+    progress = approval_progress(facts, policy)
+    rule = progress.rule
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate("approvals", GATE_LABELS["approvals"], state, detail, how, blocks)
+
+    if facts.status == Status.rejected:
+        by = f" by <@{facts.rejected_by}>" if facts.rejected_by else ""
+        return gate(GateState.failed, f"rejected{by}", "revise the change and resubmit it")
+    if rule.count == 0 and rule.tech_leads == 0:
+        return gate(GateState.not_required, "no approval required by policy")
+    noun = "approval" if rule.count == 1 else "approvals"
+    detail = f"{progress.approvals} of {rule.count} {noun}"
+    if progress.met:
+        if approved_after_deployment(facts, policy):
+            detail += " — approved after deployment"
+        return gate(GateState.met, detail)
+    if progress.missing_tech_leads:
+        detail += f" — {_needs_tech_leads(progress)}"
+    how = _more_approvals(progress)
+    if facts.category == Category.emergency:
+        return gate(GateState.pending, f"{detail} — may come after deployment", how, False)
+    return gate(GateState.pending, detail, how)
+
+
+def security_review_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 4: the security team approves security-sensitive changes (see bot.security)."""
+    key = "security_review"
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate(key, GATE_LABELS[key], state, detail, how, blocks)
+
+    if not facts.security_required:
+        return gate(GateState.not_required, "not triggered")
+    if facts.security_override_by:
+        return gate(GateState.bypassed, f"overridden by <@{facts.security_override_by}>")
+    if facts.security_changes_requested:
+        return gate(
+            GateState.failed,
+            "changes requested",
+            "address the security team's comments and revise the change",
+        )
+    if facts.security_approved_by:
+        return gate(GateState.met, f"approved by <@{facts.security_approved_by}>")
+    how = "an approval from the security team"
+    if facts.category == Category.emergency:
+        return gate(
+            GateState.pending,
+            "waiting for the security team — may come after deployment",
+            how,
+            False,
+        )
+    return gate(GateState.pending, "waiting for the security team", how)
+
+
+def staging_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 5: the change is validated in staging (not for emergencies)."""
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("staging", GATE_LABELS["staging"], state, detail, how)
+
+    if facts.category == Category.emergency:
+        return gate(GateState.not_required, "not required for emergency changes")
+    if facts.staging_verified:
+        return gate(GateState.met, "validated in staging")
+    return gate(
+        GateState.pending,
+        "not validated in staging yet",
+        "deploy to staging and mark it verified",
+    )
+
+
+def business_hours_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 6: "Deploy during business hours (unless emergency)"."""
+    hours = policy.business_hours
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("business_hours", GATE_LABELS["business_hours"], state, detail, how)
+
+    if facts.category == Category.emergency:
+        return gate(GateState.not_required, "not required for emergency changes")
+    if is_business_time(hours, now):
+        return gate(GateState.met, f"inside business hours ({describe(hours)})")
+    opening = format_moment(hours, next_business_time(hours, now))
+    return gate(
+        GateState.failed,
+        f"outside business hours ({describe(hours)})",
+        f"deploy after {opening}",
+    )
+
+
+# The gates in the order of the process. A new gate is one more function in this list.
+GATES: list[GateCheck] = [
+    ci_gate,
+    approvals_gate,
+    security_review_gate,
+    staging_gate,
+    business_hours_gate,
+]
+
+
+OPEN_GATE_STATES = frozenset({GateState.met, GateState.not_required, GateState.bypassed})
+
+
+def gates(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
+    """Every gate before production, evaluated at `now`, in the order of the process."""
+    return [check(facts, policy, now) for check in GATES]
+
+
+def production_blockers(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
+    """The gates that hold the change out of production right now."""
+    return [
+        gate
+        for gate in gates(facts, policy, now)
+        if gate.state not in OPEN_GATE_STATES and gate.blocks_production
+    ]
+
+
+def _needs_tech_leads(progress: ApprovalProgress) -> str:
+    missing = progress.missing_tech_leads
+    if missing == 1:
+        return "needs a tech lead" if progress.tech_leads == 0 else "needs another tech lead"
+    return f"needs {missing} more tech leads"
+
+
+def _more_approvals(progress: ApprovalProgress) -> str:
+    more, leads = progress.missing, progress.missing_tech_leads
+
+    def amount(n: int, noun: str) -> str:
+        return f"one more {noun}" if n == 1 else f"{n} more {noun}s"
+
+    if leads == 0:
+        return amount(more, "approval")
+    lead_words = "a tech lead" if leads == 1 else f"{leads} tech leads"
+    if leads == more:
+        return f"{amount(more, 'approval')} from {lead_words}"
+    return f"{amount(more, 'approval')}, {'one' if leads == 1 else leads} from {lead_words}"

@@ -1,0 +1,50 @@
+"""From stored rows to the facts the pure rules read (bot.lifecycle)."""
+
+from collections.abc import Sequence
+
+from bot.change.facts import ChangeFacts, Vote
+from bot.change.states import Category, Risk, Status
+from storage.models import Approval, Change
+
+
+def current(approvals: Sequence[Approval], change: Change, kind: str) -> list[Approval]:
+    """Decisions of this kind on the change's current revision (older ones were reset)."""
+    return [a for a in approvals if a.revision == change.revision and a.kind == kind]
+
+
+def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
+    peer = current(approvals, change, "peer")
+    security = current(approvals, change, "security")
+    rejected = [a for a in peer if a.decision == "rejected"]
+
+    def last_security(decision: str) -> str | None:
+        found = [a.actor for a in security if a.decision == decision]
+        return found[-1] if found else None
+
+    return ChangeFacts(
+        category=Category(change.category),
+        risk=Risk(change.risk),
+        status=Status(change.status),
+        author=change.author_id,
+        approvals=tuple(
+            Vote(user=a.user_id or a.actor, at=a.created_at, is_tech_lead=a.tech_lead,
+                 source=a.source)
+            for a in peer
+            if a.decision == "approved" and (a.user_id or a.source == "slack")
+        ),
+        rejected_by=rejected[-1].actor if rejected else None,
+        security_required=change.security_required,
+        security_approved_by=last_security("approved"),
+        security_changes_requested=last_security("changes_requested") is not None,
+        security_override_by=last_security("overridden"),
+        pr_linked=bool(change.pr_url),
+        ci_state=change.ci_state,
+        ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),
+        ci_problem=change.ci_detail.get("problem") or "",
+        staging_verified=change.staging_verified_at is not None,
+        deployed_at=change.deployed_at,
+        rollback_started_at=change.rollback_started_at,
+        rollback_finished_at=change.rollback_finished_at,
+        retrospective_due_at=change.retrospective_due_at,
+        retrospective_done_at=change.retrospective_done_at,
+    )

@@ -1,0 +1,1 @@
+"""Emergency changes: the broadcast, deploy at once, approval and retrospective after."""

@@ -1,0 +1,1 @@
+"""Validation and evidence: the audit trail turned into the pack an auditor reads."""

@@ -1,0 +1,78 @@
+"""Builds an evidence pack: reads a period from one consistent snapshot of the database,
+a batch at a time, and writes it in the chosen format (bot.evidence_render)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO
+
+from bot.evidence.pack import PackInfo, Period, Summary, github_deployment, record_of
+from bot.evidence.render import renderer_for
+from bot.settings import Policy
+from storage import audit_chain, evidence_store
+from storage.db import Database
+
+FORMATS = ("md", "csv", "json")
+
+# Slack user ids -> names, for the pack's who's-who (optional).
+NameLookup = Callable[[set[str]], Awaitable[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Pack:
+    info: PackInfo
+    summary: Summary
+    format: str
+
+    @property
+    def filename(self) -> str:
+        period = self.info.period
+        return (f"changebot-evidence-{period.first_day.isoformat()}-to-"
+                f"{period.last_day.isoformat()}.{self.format}")
+
+    def describe(self) -> str:
+        s = self.summary
+        return (f"Evidence pack {self.info.period.label}: {s.changes} change(s), "
+                f"{s.exceptions} exception(s) ({s.broken} broken, {s.bypassed} bypassed), "
+                f"{s.unmatched_deployments} unmatched GitHub production deployment(s); "
+                f"audit log head {self.info.audit_head} ({self.info.audit_events} events)")
+
+
+async def export(
+    db: Database, policy: Policy, period: Period, fmt: str, out: IO[str], *,
+    now: datetime, batch: int = evidence_store.BATCH, names: NameLookup | None = None,
+) -> Pack:
+    """Write the pack of `period` to `out`; memory holds one batch of changes at a time."""
+    if fmt not in FORMATS:
+        raise ValueError(f"{fmt!r} is not a format: use md, csv or json")
+    people: set[str] = set()
+    async with db.snapshot() as session:
+        head, events = await audit_chain.chain_state(session)
+        info = PackInfo(period, now, head, events, policy)
+        renderer = renderer_for(fmt, head)
+        try:
+            unmatched = [github_deployment(d) for d in await evidence_store.unmatched_deployments(
+                session, period.start, period.end)]
+            summary = Summary(unmatched_deployments=len(unmatched))
+            async for rows in evidence_store.changes_in_period(
+                session, period.start, period.end, batch=batch
+            ):
+                record = record_of(rows, policy, now)
+                summary.add(record)
+                people |= record.people
+                renderer.change(record)
+                if summary.changes % 50 == 0:
+                    await asyncio.sleep(0)  # a long export inside the bot lets Slack in
+        except BaseException:
+            renderer.close()
+            raise
+    try:
+        slack_ids = {p for p in people if p[:1] in ("U", "W")}
+        who = await names(slack_ids) if names and slack_ids else {}
+        renderer.finish(out, info, summary, unmatched, who)
+    finally:
+        renderer.close()
+    return Pack(info, summary, fmt)

@@ -1,0 +1,1 @@
+"""GitHub: pull requests, CI, reviews, deployments and webhooks, through PyGithub."""

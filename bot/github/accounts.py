@@ -1,0 +1,209 @@
+"""Who is who between GitHub and Slack, so that a review on GitHub counts as the person's.
+
+A GitHub login is linked to a Slack user either by email (the GitHub user's public email,
+looked up with Slack's `users.lookupByEmail`) or by the person themselves with
+`/change github <login>`. A link, once made, is never changed silently: claiming a login
+someone else holds is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.change.actions import refresh_card
+from bot.change.rows import facts_of
+from bot.context import Context
+from bot.github.client import GitHubError, GitHubNotFound
+from bot.review.rules import status_after_vote
+from bot.slack import directory
+from storage import github_store, repo
+from storage.models import Change
+
+log = logging.getLogger(__name__)
+
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# After a login could not be linked by email, wait this long before asking GitHub again.
+EMAIL_RETRY = timedelta(hours=1)
+
+
+def parse_login(text: str) -> str:
+    """`octocat`, `@octocat` or a profile link -> `octocat`; ValueError with a message."""
+    raw = (text or "").strip()
+    if raw.startswith("<") and raw.endswith(">"):
+        raw = raw[1:-1].split("|", 1)[0]
+    raw = re.sub(r"^https?://[^/]+/", "", raw).strip("/").removeprefix("@")
+    if not _LOGIN.match(raw):
+        shown = raw if len(raw) <= 60 else raw[:60] + "…"
+        raise ValueError(
+            f"“{shown}” is not a GitHub login: write the name you sign in to GitHub with, "
+            "like `/change github octocat`."
+        )
+    return raw
+
+
+def unlinked_author(login: str) -> str:
+    """How a change opened from GitHub names an author nobody has linked to Slack yet."""
+    return f"gh:{login.lower()}"
+
+
+async def slack_user_for(ctx: Context, login: str) -> str | None:
+    """The Slack user behind a GitHub login: an existing link, else by public email.
+
+    Never raises for GitHub or Slack trouble: an unknown person is simply not linked yet.
+    """
+    async with ctx.db.session() as session:
+        link = await github_store.user_link(session, login)
+    if link is not None:
+        return link.slack_user_id
+    if ctx.github is None:
+        return None
+    misses: dict = ctx.cache.setdefault("github_email_misses", {})
+    now = ctx.clock.now()
+    missed = misses.get(login.lower())
+    if missed is not None and now - missed < EMAIL_RETRY:
+        return None
+    slack_user = await _by_email(ctx, login)
+    if slack_user is None:
+        misses[login.lower()] = now
+        return None
+    async with ctx.db.session() as session:
+        if await github_store.add_user_link(session, login=login, slack_user=slack_user,
+                                            how="email", now=now):
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="github_login_linked",
+                detail={"login": login, "slack_user": slack_user, "by": "email"})
+        link = await github_store.user_link(session, login)
+    if link is not None and link.slack_user_id == slack_user:
+        await adopt(ctx, login, slack_user)
+    return link.slack_user_id if link is not None else slack_user
+
+
+async def _by_email(ctx: Context, login: str) -> str | None:
+    assert ctx.github is not None
+    try:
+        email = await ctx.github.get_user_email(login)
+    except GitHubError as exc:
+        log.info("could not read GitHub user %s: %s", login, exc.message)
+        return None
+    if not email:
+        return None
+    try:
+        answer = await ctx.slack.users_lookupByEmail(email=email)
+    except Exception as exc:  # users_not_found, or Slack trouble: not linked for now
+        log.info("no Slack user for %s's email: %r", login, exc)
+        return None
+    user = answer.get("user") or {}
+    if user.get("deleted") or user.get("is_bot"):
+        return None
+    return user.get("id")
+
+
+@dataclass(frozen=True)
+class Linked:
+    ok: bool
+    message: str
+
+
+async def link_login(ctx: Context, slack_user: str, text: str) -> Linked:
+    """`/change github <login>`: the person says which GitHub login is theirs."""
+    try:
+        login = parse_login(text)
+    except ValueError as exc:
+        return Linked(False, str(exc))
+    async with ctx.db.session() as session:
+        existing = await github_store.user_link(session, login)
+    if existing is not None:
+        if existing.slack_user_id == slack_user:
+            return Linked(True, f"GitHub `{login}` is already linked to you.")
+        return Linked(False, f"GitHub `{login}` is already linked to <@{existing.slack_user_id}>"
+                             " (by " + ("their email" if existing.linked_by == "email"
+                                        else "their own command") + "). Nothing was changed.")
+    if ctx.github is not None:
+        refusal = await _check_against_github(ctx, login, slack_user)
+        if refusal:
+            return Linked(False, refusal)
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        added = await github_store.add_user_link(session, login=login, slack_user=slack_user,
+                                                 how="command", now=now)
+        if added:
+            await repo.add_audit(
+                session, at=now, actor=slack_user, action="github_login_linked",
+                detail={"login": login, "slack_user": slack_user, "by": "command"})
+    if not added:  # someone linked it a moment ago
+        return await link_login(ctx, slack_user, login)
+    counted = await adopt(ctx, login, slack_user)
+    ctx.sweeper.kick()
+    more = f" {counted} earlier review(s) by `{login}` now count as yours." if counted else ""
+    return Linked(True, f"Linked GitHub `{login}` to you: your reviews on GitHub count as your "
+                        f"approvals.{more}")
+
+
+async def _check_against_github(ctx: Context, login: str, slack_user: str) -> str | None:
+    assert ctx.github is not None
+    try:
+        email = await ctx.github.get_user_email(login)
+    except GitHubNotFound:
+        return f"GitHub has no user `{login}`: check the spelling. Nothing was changed."
+    except GitHubError:
+        return None  # cannot check now; the person's word is what this command is for
+    if not email:
+        return None
+    try:
+        owner = (await ctx.slack.users_lookupByEmail(email=email)).get("user", {}).get("id")
+    except Exception:  # users_not_found, or Slack trouble: nothing to contradict the person
+        return None
+    if owner and owner != slack_user:
+        return (f"GitHub `{login}` has the public email of <@{owner}>: it was not linked to you."
+                " Nothing was changed.")
+    return None
+
+
+async def adopt(ctx: Context, login: str, slack_user: str) -> int:
+    """Now that `login` is known to be `slack_user`: their recorded GitHub reviews count, and
+    changes opened from GitHub under the login become theirs. Returns the reviews adopted."""
+    try:
+        tech_lead = bool(await directory.is_member(ctx, ctx.policy.groups.tech_leads, slack_user))
+    except directory.DirectoryUnavailable:
+        tech_lead = False
+    now = ctx.clock.now()
+    adopted = 0
+    async with ctx.db.session() as session:
+        touched: dict[int, Change] = {}
+        reviews = await github_store.unlinked_reviews(session, login)
+        for change_id in sorted({a.change_id for a in reviews}):
+            change = await repo.get_change(session, change_id, lock=True)
+            if change is not None:
+                touched[change_id] = change
+        for approval in reviews:
+            approval.user_id = slack_user
+            approval.tech_lead = tech_lead
+            session.add(approval)
+            adopted += 1
+        for change in await github_store.changes_by_author(session, unlinked_author(login)):
+            change.author_id = slack_user
+            session.add(change)
+            touched[change.id or 0] = change
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="author_linked",
+                           change_id=change.id, detail={"login": login, "slack_user": slack_user})
+        await session.flush()
+        for change in touched.values():
+            facts = facts_of(change, await repo.approvals_of(session, change.id or 0))
+            after = status_after_vote(facts, ctx.policy)
+            if after != facts.status:
+                change.status = after.value
+                change.updated_at = now
+                await repo.add_audit(
+                session, at=now, actor="changebot", action="approved",
+                               change_id=change.id,
+                               detail={"approvers": [v.user for v in facts.approvals]})
+            await refresh_card(session, ctx, change)
+        if adopted:
+            await repo.add_audit(
+                session, at=now, actor="changebot", action="github_reviews_adopted",
+                detail={"login": login, "slack_user": slack_user, "reviews": adopted})
+    return adopted

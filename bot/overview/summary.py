@@ -1,0 +1,88 @@
+"""Ephemeral answers to `/change list` and `/change show`."""
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.change.card_view import STATUS_LABELS, gate_line, gates_summary
+from bot.change.states import format_change_id
+from bot.overview.history import history_button
+from bot.overview.queries import Summary
+from bot.slack.blocks import to_dicts
+from bot.slack.text import clip, escape, slack_date, user
+from storage.models import AuditEvent
+
+MAX_LISTED = 20
+
+
+def list_message(summaries: Sequence[Summary], viewer: str) -> dict:
+    if not summaries:
+        return {
+            "text": "No open changes. Propose one with `/change new`.",
+            "response_type": "ephemeral",
+        }
+    blocks: list = [HeaderBlock(text=f"Open changes ({len(summaries)})")]
+    for summary in summaries[:MAX_LISTED]:
+        change, card = summary.change, summary.card
+        mine = " · yours" if change.author_id == viewer else ""
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(
+            f"*{format_change_id(card.change_id)}* {escape(change.title)}\n"
+            f"{card.facts.category.label} · {change.risk} risk · "
+            f"*{STATUS_LABELS[card.facts.status]}* · by {user(change.author_id)}{mine}\n"
+            f"_{gates_summary(card.gates)}_"
+        ))))
+    if len(summaries) > MAX_LISTED:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {len(summaries) - MAX_LISTED} more. `/change show CHG-n` for one."
+        )]))
+    return {
+        "text": f"{len(summaries)} open change(s)",
+        "blocks": to_dicts(blocks),
+        "response_type": "ephemeral",
+    }
+
+
+def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
+    change, card = summary.change, summary.card
+    cid = format_change_id(card.change_id)
+    blocks: list = [
+        HeaderBlock(text=clip(f"{cid}: {change.title}", 150)),
+        SectionBlock(fields=[
+            MarkdownTextObject(text=f"*Status*\n{STATUS_LABELS[card.facts.status]}"),
+            MarkdownTextObject(text=f"*Author*\n{user(change.author_id)}"),
+            MarkdownTextObject(text=f"*Category*\n{card.facts.category.label}"),
+            MarkdownTextObject(text=f"*Risk*\n{change.risk}"),
+        ]),
+        SectionBlock(text=MarkdownTextObject(
+            text=clip(f"*Rollback plan*\n{escape(change.rollback_plan)}")
+        )),
+        SectionBlock(text=MarkdownTextObject(
+            text=clip("*Gates*\n" + "\n".join(gate_line(g) for g in card.gates))
+        )),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text=clip(history_text(history)))),
+        ActionsBlock(block_id="change_show_actions",
+                     elements=[history_button(card.change_id)]),
+    ]
+    return {
+        "text": f"{cid}: {change.title} ({change.status})",
+        "blocks": to_dicts(blocks),
+        "response_type": "ephemeral",
+    }
+
+
+def history_text(history: Sequence[AuditEvent]) -> str:
+    lines = [
+        f"• {slack_date(event.at)} — {event.action.replace('_', ' ')} by {user(event.actor)}"
+        for event in history
+    ]
+    more = (f"\n_…{len(lines) - 30} earlier: see *History*_" if len(lines) > 30 else "")
+    return "*History*" + more + "\n" + ("\n".join(lines[-30:]) if lines
+                                        else "nothing recorded yet")

@@ -1,0 +1,156 @@
+"""The `/change new` modal (also the Edit modal, pre-filled) and the reason modals."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    ContextBlock,
+    DateTimePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+    UserMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.proposal.proposals import LIMITS, Proposal
+from bot.security.triggers import CHECKBOXES
+
+PROPOSAL_CALLBACK = "change_proposal"
+
+CATEGORY_OPTIONS = {
+    "standard": "Standard — low-risk, pre-approved pattern",
+    "normal": "Normal — most code and infrastructure changes",
+    "high_risk": "High-risk — schema change, major architecture",
+}
+RISK_OPTIONS = {"low": "Low", "medium": "Medium", "high": "High"}
+
+
+def _options(choices: dict[str, str]) -> list[Option]:
+    return [Option(value=value, label=label) for value, label in choices.items()]
+
+
+def text_input(block_id: str, label: str, hint: str, *, initial: str | None = None,
+               multiline: bool = True, optional: bool = False, placeholder: str | None = None
+               ) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        hint=hint,
+        optional=optional,
+        element=PlainTextInputElement(
+            action_id=block_id,
+            multiline=multiline,
+            max_length=LIMITS.get(block_id, 3000),
+            initial_value=initial or None,
+            placeholder=placeholder,
+        ),
+    )
+
+
+def _select(block_id: str, label: str, hint: str, choices: dict[str, str],
+            initial: str | None) -> InputBlock:
+    options = _options(choices)
+    chosen = next((o for o in options if o.value == initial), None)
+    return InputBlock(
+        block_id=block_id, label=label, hint=hint,
+        element=StaticSelectElement(
+            action_id=block_id, options=options, initial_option=chosen,
+            placeholder="Choose one",
+        ),
+    )
+
+
+def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = None) -> View:
+    """The form of Step 1: everything the process requires a PR or ticket to say."""
+    p = initial
+    checkbox_options = _options(CHECKBOXES)
+    chosen_boxes = [o for o in checkbox_options if p and o.value in p.security_checkboxes]
+    blocks = [
+        text_input("title", "Title", "One line a reviewer understands: what changes, where.",
+                   initial=p and p.title, multiline=False,
+                   placeholder="Add an index on orders.created_at"),
+        text_input("description", "Description and business justification",
+                   "What changes, and why the business needs it now.",
+                   initial=p and p.description),
+        _select("category", "Category",
+                "Standard: pre-approved pattern (1 approval). Normal: most changes. "
+                "High-risk: 2 approvals including a tech lead.",
+                CATEGORY_OPTIONS, p.category if p else "normal"),
+        _select("risk", "Risk", "How bad is it if this goes wrong?", RISK_OPTIONS,
+                p.risk if p else None),
+        text_input("rollback_plan", "Rollback plan",
+                   "The exact steps to undo it: revert and redeploy, previous image, flag off…",
+                   initial=p and p.rollback_plan),
+        text_input("testing", "Testing performed",
+                   "Unit, integration, manual checks: what ran and what it showed.",
+                   initial=p and p.testing),
+        text_input("security_notes", "Security considerations",
+                   "Anything touching auth, secrets, personal data or network exposure.",
+                   initial=p and p.security_notes, optional=True),
+        InputBlock(
+            block_id="security_checkboxes",
+            label="This change touches…",
+            hint="Any ticked box asks the security team to review the change.",
+            optional=True,
+            element=CheckboxesElement(
+                action_id="security_checkboxes", options=checkbox_options,
+                initial_options=chosen_boxes or None,
+            ),
+        ),
+        text_input("pr_url", "Pull request (optional)",
+                   "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
+                   initial=p and p.pr_url, multiline=False, optional=True),
+        InputBlock(
+            block_id="reviewers",
+            label="Reviewers",
+            hint="They get a direct message with a link to the change. Not yourself.",
+            optional=True,
+            element=UserMultiSelectElement(
+                action_id="reviewers", placeholder="Choose reviewers",
+                initial_users=list(p.reviewers) if p and p.reviewers else None,
+            ),
+        ),
+        InputBlock(
+            block_id="planned_at",
+            label="Planned deployment (optional)",
+            hint="When you intend to deploy to production; must be in the future.",
+            optional=True,
+            element=DateTimePickerElement(
+                action_id="planned_at",
+                initial_date_time=int(p.planned_at.timestamp()) if p and p.planned_at else None,
+            ),
+        ),
+    ]
+    title = f"Edit CHG-{change_id}" if change_id else "Propose a change"
+    return View(
+        type="modal",
+        callback_id=PROPOSAL_CALLBACK,
+        private_metadata=json.dumps({"change_id": change_id} if change_id else {}),
+        title=title,
+        submit="Save and re-request" if change_id else "Propose",
+        close="Cancel",
+        blocks=blocks,
+    )
+
+
+def reason_modal(*, callback_id: str, change_id: int, title: str, label: str, hint: str,
+                 submit: str, intro: str | None = None) -> View:
+    """A small modal asking for one required reason (reject, request changes, cancel)."""
+    blocks: list = []
+    if intro:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=intro)]))
+    blocks.append(text_input("reason", label, hint))
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=json.dumps({"change_id": change_id}),
+        title=title,
+        submit=submit,
+        close="Back",
+        blocks=blocks,
+    )

@@ -1,0 +1,1 @@
+"""What keeps the bot running: the clock, the sweeper, background work, durations, metrics."""

@@ -1,0 +1,1 @@
+"""Slack: the Web API client, the outbox that sends each message once, people and Block Kit."""

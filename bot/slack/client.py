@@ -1,0 +1,49 @@
+"""The Slack Web API client: retries 429 and 5xx, and counts every call."""
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.runtime.metrics import Metrics
+
+
+class CountingWebClient(AsyncWebClient):
+    """AsyncWebClient whose every call is counted in the app's metrics."""
+
+    metrics: Metrics | None = None
+
+    async def api_call(self, api_method: str, **kwargs) -> AsyncSlackResponse:  # type: ignore[override]
+        try:
+            response = await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            self._count(api_method, str(exc.response.get("error", "error")))
+            raise
+        except Exception:
+            self._count(api_method, "exception")
+            raise
+        self._count(api_method, "ok")
+        return response
+
+    def _count(self, method: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_calls.labels(method=method, outcome=outcome).inc()
+
+
+def make_slack_client(token: str, base_url: str, metrics: Metrics | None) -> CountingWebClient:
+    client = CountingWebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        timeout=30,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+    client.metrics = metrics
+    return client

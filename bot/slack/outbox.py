@@ -1,0 +1,155 @@
+"""Slack messages that must not be lost nor sent twice, carried by reminder rows.
+
+The core schedules a row (`card`, `dm`, `thread`, …) in the same transaction as the event;
+the sweeper sends it. `post_once` tags each message with our key in its metadata, so that a
+retry after a crash between Slack's ok and our "sent" mark finds the message instead of
+posting it again.
+
+The crash-after-send window, and what remains of it. `chat.postMessage` has no idempotency
+key, so the order is: the row is committed with the event, claimed (lease: 5 minutes),
+posted, then marked sent. A crash before the post loses nothing (the claim expires and the
+row is sent then); a crash after Slack's ok but before the mark is caught on the retry by
+looking for our key (attempts > 1 only, so the first send costs no extra call). Card
+updates (`chat.update`) and handlers that only schedule other rows (unique keys) are
+idempotent anyway. A duplicate is still possible when:
+- the retry looks before Slack shows the message in the history (unlikely after a lease);
+- more than 100 newer messages in the channel (200 replies in the thread) pushed ours out
+  of the page we read;
+- the lookup itself fails (error, missing scope): posting again is preferred to losing it;
+- within one attempt, slack_sdk's retry handlers resend a request that Slack had in fact
+  processed (a connection cut after Slack accepted it, a 5xx answered after the post);
+- a live process is slower than its lease (a send stuck for minutes): another process
+  takes the row over and both may post.
+Ephemeral answers and modals are not carried by rows: they answer one request, once.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from bot.context import Context
+from bot.runtime.sweeper import NotYet, Skip, kind
+from storage import reminder_store
+from storage.models import Change, Reminder
+
+METADATA_TYPE = "changebot_notification"
+# The change's public record (its card and the notes in its thread): what was said about an
+# event still goes out when the change is cancelled.
+RECORD_KINDS = ("card", "thread")
+
+
+async def post_once(
+    ctx: Context, reminder: Reminder, *, channel: str, text: str,
+    blocks: list[dict] | None = None, thread_ts: str | None = None,
+) -> dict:
+    """chat.postMessage, unless an earlier attempt of this reminder already got through."""
+    if reminder.attempts > 1:
+        found = await find_posted(ctx, channel, reminder.key, thread_ts)
+        if found is not None:
+            return found
+    response = await ctx.slack.chat_postMessage(
+        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+        metadata={"event_type": METADATA_TYPE, "event_payload": {"key": reminder.key}},
+        unfurl_links=False,
+    )
+    return {"channel": response["channel"], "ts": response["ts"]}
+
+
+async def find_posted(
+    ctx: Context, channel: str, key: str, thread_ts: str | None
+) -> dict | None:
+    if channel.startswith("U"):  # a DM addressed by user: look in the DM channel
+        channel = (await ctx.slack.conversations_open(users=channel))["channel"]["id"]
+    try:
+        if thread_ts:
+            page = await ctx.slack.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            page = await ctx.slack.conversations_history(
+                channel=channel, include_all_metadata=True, limit=100
+            )
+    except SlackApiError:
+        return None  # cannot look: sending again is the lesser evil than losing it
+    for message in page.get("messages", []):
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("key") == key:
+            return {"channel": channel, "ts": message["ts"]}
+    return None
+
+
+async def schedule(
+    session, ctx: Context, *, key: str, kind: str, change_id: int | None = None,
+    recipient: str | None = None, payload: dict | None = None, due_at=None,
+) -> bool:
+    """Schedule a notification in the caller's transaction (due now unless told)."""
+    now = ctx.clock.now()
+    return await reminder_store.schedule(
+        session, key=key, kind=kind, due_at=due_at or now, now=now, change_id=change_id,
+        recipient=recipient, payload=payload,
+    )
+
+
+async def load_change(ctx: Context, reminder: Reminder) -> Change:
+    from storage import repo
+
+    async with ctx.db.session() as session:
+        change = await repo.get_change(session, reminder.change_id or 0)
+    if change is None:
+        raise Skip("the change no longer exists")
+    return change
+
+
+@kind("card")
+async def send_card(ctx: Context, reminder: Reminder) -> None:
+    """Post the change card, or bring the posted one up to date."""
+    from bot.change import card as cards
+
+    change = await load_change(ctx, reminder)
+    message = await cards.render(ctx, change)
+    if change.card_ts is None:
+        posted = await post_once(
+            ctx, reminder, channel=ctx.policy.channels.changes or "", **message
+        )
+        await cards.remember_card(ctx, change.id, posted["channel"], posted["ts"])
+    else:
+        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
+
+
+@kind("dm")
+async def send_dm(ctx: Context, reminder: Reminder) -> None:
+    """A direct message; `payload.link_card` appends a link to the change's card."""
+    text = reminder.payload["text"]
+    if reminder.payload.get("link_card") and reminder.change_id:
+        change = await load_change(ctx, reminder)
+        text += " " + await card_link(ctx, change)
+    unless = reminder.payload.get("unless_status")
+    if unless and reminder.change_id:
+        change = await load_change(ctx, reminder)
+        if change.status in unless:
+            raise Skip(f"the change is {change.status}")
+    await post_once(
+        ctx, reminder, channel=reminder.recipient or "", text=text,
+        blocks=reminder.payload.get("blocks"),
+    )
+
+
+@kind("thread")
+async def send_thread_note(ctx: Context, reminder: Reminder) -> None:
+    """A note in the card's thread (the change's running log for the team)."""
+    change = await load_change(ctx, reminder)
+    if change.card_ts is None:
+        raise NotYet("the card is not posted yet")
+    await post_once(
+        ctx, reminder, channel=change.card_channel or "", thread_ts=change.card_ts,
+        text=reminder.payload["text"], blocks=reminder.payload.get("blocks"),
+    )
+
+
+async def card_link(ctx: Context, change: Change) -> str:
+    if change.card_ts is None or change.card_channel is None:
+        raise NotYet("the card is not posted yet")
+    permalink = await ctx.slack.chat_getPermalink(
+        channel=change.card_channel, message_ts=change.card_ts
+    )
+    return f"<{permalink['permalink']}|Open CHG-{change.id}>"

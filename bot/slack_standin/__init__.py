@@ -1,5 +1,0 @@
-"""A stand-in for Slack: its Web API (`FakeSlack`) for tests and the browser playground."""
-
-from bot.slack_standin.api import Call, FakeSlack
-
-__all__ = ["Call", "FakeSlack"]
