@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.github import emergency_label as github_emergency
 from bot.github.emergency_label import label_emergency
 from bot.playground.standin.workspace import ENGINEERING
 from tests.fake_github import FakeGitHub
@@ -40,16 +39,7 @@ def labeled(name: str = "EMERGENCY") -> dict:
 
 async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     github.add_user("Codertocat", "alice@example.com")  # the PR author is Alice
-    hooked = []
-
-    async def hook(session, ctx, change):
-        hooked.append((change.id, change.category))
-
-    github_emergency.EMERGENCY_HOOKS.append(hook)
-    try:
-        reply = await webhook(bot, "pull_request", labeled())
-    finally:
-        github_emergency.EMERGENCY_HOOKS.remove(hook)
+    reply = await webhook(bot, "pull_request", labeled())
     assert reply.status == 200, reply.text
 
     change = await change_row(bot, 1)
@@ -57,7 +47,8 @@ async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     assert change.author_id == "U0ALICE"
     assert change.title == "Update the README with new information."
     assert (change.pr_url, change.pr_number, change.head_sha) == (PR_URL, NUMBER, BEFORE)
-    assert hooked == [(1, "emergency")]
+    [declared] = await audit_events(bot, "emergency_declared")  # as /change emergency
+    assert declared.change_id == 1
     [event] = await audit_events(bot, "emergency_opened_from_github")
     assert event.detail["author_login"] == "Codertocat" and event.actor == "gh:Codertocat"
     assert len(cards(bot)) == 1
