@@ -29,32 +29,30 @@ def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
 
 
 def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]:
-    """The context lines of the card, step by step: why the security review is needed, the
-    proposal's revision, how it was deployed and monitored, an emergency's obligations, what
-    GitHub says, the security team's decisions."""
+    """The context lines of the card, in the order of the process."""
     return (
-        *security.security_notes(change, approvals),
-        *revision_notes(change, approvals),
-        *deployment.deployment_notes(change, approvals),
-        *emergency.emergency_notes(change, approvals),
-        *github.pull_request_notes(change, approvals),
-        *github.deployment_notes(change, approvals),
-        *security.security_decision_notes(change, approvals),
+        *revision_notes(change, approvals),  # Step 1: the proposal was revised
+        *github.pull_request_notes(change, approvals),  # Step 2: the PR, CI, its reviews
+        *security.security_notes(change, approvals),  # Step 4: why a review is needed
+        *security.security_decision_notes(change, approvals),  # ... what the team decided
+        *deployment.deployment_notes(change, approvals),  # Steps 5-8
+        *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
+        *emergency.emergency_notes(change, approvals),  # an emergency's obligations
     )
 
 
 def card_buttons(card: CardInput) -> list[ButtonElement]:
-    """What can be done now, step by step; once the change is closed, only what still applies
-    (finishing a rollback, an emergency's retrospective)."""
+    """What can be done now, in the order of the process; once the change is closed, only
+    what still applies (finishing a rollback, an emergency's retrospective)."""
     if card.facts.status in CLOSED:
         return [*deployment.rollback_in_progress_buttons(card),
                 *emergency.retrospective_buttons(card)]
     return [
-        *review_buttons(card),
-        *deployment.deployment_buttons(card),
-        *emergency.retrospective_buttons(card),
-        *github.github_buttons(card),
-        *security.security_buttons(card),
+        *review_buttons(card),  # Steps 1 and 3: approve, reject, edit, cancel
+        *github.github_buttons(card),  # Step 2: read the pull request again
+        *security.security_buttons(card),  # Step 4
+        *deployment.deployment_buttons(card),  # Steps 5-8
+        *emergency.retrospective_buttons(card),  # an emergency's retrospective
     ]
 
 

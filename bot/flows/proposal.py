@@ -3,6 +3,8 @@ EMERGENCY on GitHub. Each runs in the transaction that recorded it (and its audi
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.states import Category, format_change_id
@@ -40,7 +42,7 @@ async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
 
 
 async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: str,
-                  changed: list[str]) -> None:
+                  changed: Collection[str]) -> None:
     """A revision is a new change to review (its approvals no longer count):
 
     1. said in the card's thread;
