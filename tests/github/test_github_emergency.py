@@ -75,6 +75,35 @@ async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     assert change.retrospective_due_at == bot.clock.now() + timedelta(hours=24)
 
 
+async def test_a_github_approval_after_deployment_completes_the_emergency(bot, github):
+    """As a Slack approval does (tests/emergency): before, a GitHub review of a deployed
+    emergency counted but left no "approved" on the record and chased the tech leads."""
+    github.add_user("Codertocat", "alice@example.com")
+    github.add_user("bob-gh", "bob@example.com")
+    await webhook(bot, "pull_request", labeled())
+    await bot.sweep()
+    await webhook(bot, "deployment_status", example("deployment_status"))
+    await bot.sweep()
+    assert (await change_row(bot, 1)).status == "monitoring"
+
+    review = example("pull_request_review/submitted")
+    review["review"].update(state="approved", commit_id=BEFORE, id=7,
+                            submitted_at="2019-05-15T15:20:38Z")
+    review["review"]["user"]["login"] = "bob-gh"
+    assert (await webhook(bot, "pull_request_review", review)).status == 200
+    await bot.sweep()
+
+    [approved] = await audit_events(bot, "approved")
+    assert approved.detail == {"after_deployment": True, "approvers": ["U0BOB"]}
+    posts = [m["text"] for m in bot.slack.messages(ENGINEERING) if m.get("thread_ts")]
+    assert ":white_check_mark: <@U0BOB> approved CHG-1 (after deployment)." in posts
+    assert any("approved *CHG-1* after its deployment" in m["text"]
+               for m in bot.slack.dms("U0ALICE"))
+    bot.clock.advance(timedelta(hours=4))  # the delay passes: no tech lead is chased
+    await bot.sweep()
+    assert not any("still not approved" in m["text"] for m in bot.slack.dms("U0DAVE"))
+
+
 async def test_an_unlinked_author_is_recorded_by_login_until_they_link(bot, github):
     await webhook(bot, "pull_request", labeled())
     change = await change_row(bot, 1)
