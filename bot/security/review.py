@@ -108,8 +108,8 @@ async def approve(ctx: Context, change_id: int, user: str) -> Outcome:
         await thread_note(loaded.session, ctx, change,
                           f":white_check_mark: Security review approved by <@{user}>.")
         await dm(loaded.session, ctx, change, change.author_id,
-                         f"<@{user}> approved the security review of *{cid}*.",
-                         key=f"security-approved:{change_id}:r{change.revision}")
+                 f"<@{user}> approved the security review of *{cid}*.",
+                 key=f"security-approved:{change_id}:r{change.revision}")
         return f"You approved the security review of {cid}."
 
     return await _decide(ctx, change_id, user, "approved", "", follow)
@@ -132,9 +132,9 @@ async def request_changes(ctx: Context, change_id: int, user: str, reason: str) 
                          action="security_changes_requested", reason=reason,
                          revision=change.revision, status=to.value)
         await dm(loaded.session, ctx, change, change.author_id,
-                         f"<@{user}> (security team) requested changes to *{cid}*: "
-                         f"{escape(reason)}\nRevise it with *Revise* on the card.",
-                         key=f"security-changes:{change_id}:r{change.revision}")
+                 f"<@{user}> (security team) requested changes to *{cid}*: "
+                 f"{escape(reason)}\nRevise it with *Revise* on the card.",
+                 key=f"security-changes:{change_id}:r{change.revision}")
         await thread_note(loaded.session, ctx, change,
                           f"Security review: <@{user}> requested changes: {escape(reason)}")
         return f"You requested changes to {cid}; the author was told why."

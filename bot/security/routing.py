@@ -161,7 +161,7 @@ async def send_route(ctx: Context, reminder: Reminder) -> None:
         )
         for member in reviewers:
             await dm(session, ctx, change, member, _request_text(change, found),
-                             key=f"{reminder.key}:{member}")
+                     key=f"{reminder.key}:{member}")
         change.security_routed_at = ctx.clock.now()
         await review_reminders.schedule_security(session, ctx, change, reminder.payload["tag"])
         if change.security_route_error is not None:
