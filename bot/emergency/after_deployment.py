@@ -70,7 +70,6 @@ async def deployed(loaded: Loaded, ctx: Context, user: str, before: ChangeFacts)
                          key=f"emergency-deployed:{change.id}")
 
 
-
 async def approved(session: AsyncSession, ctx: Context, change: Change,
                    before: ChangeFacts, after: ChangeFacts, *, by: str) -> None:
     """The approval of an emergency is complete: said in the broadcast's thread and, when
@@ -93,7 +92,6 @@ async def approved(session: AsyncSession, ctx: Context, change: Change,
     await broadcast_note(session, ctx, change,
                          f":white_check_mark: {mention(by)} approved {cid} ({when}).",
                          key=f"emergency-approved-note:{change.id}:r{change.revision}")
-
 
 
 async def _tech_leads(ctx: Context, change: Change) -> list[str]:

@@ -92,7 +92,6 @@ async def send_broadcast_note(ctx: Context, reminder: Reminder) -> None:
                            thread_ts=change.broadcast_ts, text=reminder.payload["text"])
 
 
-
 async def verified(session: AsyncSession, ctx: Context, change: Change, user: str) -> None:
     cid = format_change_id(change.id or 0)
     await broadcast_note(session, ctx, change,
