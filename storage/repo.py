@@ -8,9 +8,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import audit_chain
+from storage.enums import Status
 from storage.models import Approval, AuditEvent, Change
 
-CLOSED_STATUSES = ("completed", "cancelled", "rolled_back")
+CLOSED_STATUSES = (Status.completed, Status.cancelled, Status.rolled_back)
 
 
 async def get_change(session: AsyncSession, change_id: int, *, lock: bool = False) -> Change | None:
