@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from bot.change.states import Category, Risk
 from bot.github.client import parse_pr_url
 
 LIMITS = {
@@ -17,16 +18,16 @@ LIMITS = {
     "impact": 3000,
 }
 REQUIRED = ("title", "description", "category", "risk", "rollback_plan", "testing")
-CATEGORIES = ("standard", "normal", "high_risk")
-RISKS = ("low", "medium", "high")
+CATEGORIES = (Category.standard, Category.normal, Category.high_risk)  # emergencies: their form
+RISKS = tuple(Risk)
 
 
 @dataclass(frozen=True)
 class Proposal:
     title: str
     description: str
-    category: str
-    risk: str
+    category: Category
+    risk: Risk
     rollback_plan: str
     testing: str
     security_notes: str = ""
@@ -111,8 +112,8 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
     return Proposal(
         title=values["title"],
         description=values["description"],
-        category=category,
-        risk=risk,
+        category=Category(category),
+        risk=Risk(risk),
         rollback_plan=values["rollback_plan"],
         testing=values["testing"],
         security_notes=values.get("security_notes") or "",
