@@ -88,7 +88,8 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
     """Turn the modal's values into a Proposal, or raise Invalid naming each bad field."""
     errors: dict[str, str] = {}
     check_text(values, errors)
-    category, risk = values.get("category"), values.get("risk")
+    category: str = values.get("category") or ""
+    risk: str = values.get("risk") or ""
     if category and category not in CATEGORIES:
         errors["category"] = "Choose standard, normal or high-risk."
     if risk and risk not in RISKS:
@@ -107,6 +108,8 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
     planned_at = values.get("planned_at")
     if planned_at is not None and planned_at <= now:
         errors["planned_at"] = "That time has passed: pick a time in the future or leave it empty."
+    if not category or not risk:
+        errors.setdefault("category" if not category else "risk", "This is required.")
     if errors:
         raise Invalid(errors)
     return Proposal(
