@@ -8,11 +8,12 @@ Ids are `int`: the database gives them when the row is flushed, and nothing read
 before that.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     Column,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 from storage.enums import Category, Risk, Status
@@ -100,6 +102,9 @@ class ShapedJSON(TypeDecorator[Any]):
         self.shape = shape
         self._adapter: TypeAdapter[Any] = TypeAdapter(shape)
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is not None:
             self._adapter.validate_python(value)
@@ -112,7 +117,8 @@ def utc_field(*, nullable: bool = True, index: bool = False) -> Any:
     )
 
 
-def json_field(default_factory: Any = list, shape: type[BaseModel] | Any = None) -> Any:
+def json_field(default_factory: Callable[[], Any] = list, shape: Any = None) -> Any:
+    """A JSON column; `shape` (a pydantic model, or e.g. `list[Model]`) checks each write."""
     column_type = JSONType if shape is None else ShapedJSON(shape)
     return Field(default_factory=default_factory, sa_column=Column(column_type, nullable=False))
 
