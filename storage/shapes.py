@@ -98,3 +98,5 @@ class Retrospective(Shape):
     follow_ups: str | None = None
     by: str | None = None
     overdue: bool | None = None
+    link: str | None = None  # older records named the document so; still read
+    url: str | None = None  # likewise
