@@ -19,6 +19,7 @@ from bot.change.work import refresh_card
 from bot.context import Context
 from bot.flows import review as review_flow
 from bot.github.client import GitHubError, GitHubNotFound
+from bot.runtime.clock import ttl_cache
 from bot.slack import directory
 from storage import github_store, repo
 from storage.models import Change
@@ -61,10 +62,9 @@ async def slack_user_for(ctx: Context, login: str) -> str | None:
         return link.slack_user_id
     if ctx.github is None:
         return None
-    misses: dict = ctx.cache.setdefault("github_email_misses", {})
+    misses = ttl_cache(ctx.cache, "github_email_misses", ctx.clock, EMAIL_RETRY)
     now = ctx.clock.now()
-    missed = misses.get(login.lower())
-    if missed is not None and now - missed < EMAIL_RETRY:
+    if login.lower() in misses:
         return None
     slack_user = await _by_email(ctx, login)
     if slack_user is None:
