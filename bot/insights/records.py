@@ -24,7 +24,8 @@ from bot.insights.dora import ChangeRecord, DeploymentRecord, History, Span
 from storage.models import Change, Deployment
 
 _CHANGE_COLUMNS = (
-    Change.id, Change.category, Change.created_at, Change.pr_repo, Change.pr_info,
+    Change.id, Change.category, Change.created_at, Change.pr_repo,
+    col(Change.pr_info)["first_commit_at"].as_string().label("first_commit_at"),
     Change.deployed_at, Change.rollback_started_at, Change.rollback_finished_at,
     Change.fixes_change_id,
 )
@@ -65,7 +66,7 @@ async def load_history(session: AsyncSession, span: Span) -> History:
     for row in change_rows:
         change = ChangeRecord(
             id=row.id, category=row.category, proposed_at=row.created_at, repo=row.pr_repo,
-            first_commit_at=_first_commit(row.pr_info), fixes_change_id=row.fixes_change_id,
+            first_commit_at=_first_commit(row.first_commit_at), fixes_change_id=row.fixes_change_id,
             rollback_started_at=row.rollback_started_at,
             rollback_finished_at=row.rollback_finished_at,
         )
@@ -77,8 +78,7 @@ async def load_history(session: AsyncSession, span: Span) -> History:
     return History.of(changes, deployments)
 
 
-def _first_commit(pr_info: dict | None) -> datetime | None:
-    text = (pr_info or {}).get("first_commit_at")
+def _first_commit(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
