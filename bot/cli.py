@@ -193,7 +193,16 @@ def _metrics(args: argparse.Namespace) -> int:
         print(f"changebot metrics: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     span = Span(period.start, period.end, period.label)
-    print(asyncio.run(_metrics_report(config, span, args.by, args.format)), end="")
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        text = asyncio.run(_metrics_report(config, span, args.by, args.format))
+    except SQLAlchemyError as exc:
+        print(f"changebot metrics: cannot read the database ({type(exc).__name__}); is "
+              "DATABASE_URL right, and its schema up to date (`changebot migrate`)?",
+              file=sys.stderr)
+        return 1
+    print(text, end="")
     return 0
 
 

@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.context import Context
-from bot.insights import chart, report
+from bot.insights import report
 from bot.insights.dora import History, Span
 from bot.insights.records import load_history
 from bot.insights.report import Report
@@ -33,6 +33,9 @@ async def figures(ctx: Context, span: Span) -> tuple[Report, History]:
 
 async def upload_chart(ctx: Context, user: str, history: History, span: Span,
                        days: int) -> None:
+    # matplotlib loads its fonts when imported: only when a chart is asked for, not at start.
+    from bot.insights import chart
+
     title = f"Changebot: the last {days} days, week by week"
     png = await asyncio.to_thread(chart.weekly_png, history, span, title)
     dm = (await ctx.slack.conversations_open(users=user))["channel"]["id"]

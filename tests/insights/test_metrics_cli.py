@@ -100,3 +100,12 @@ def test_bad_dates_and_groupings_are_explained(monkeypatch, capsys, tmp_path):
     assert exited.value.code == 2
     assert "invalid choice: 'author'" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_database_without_the_schema_is_explained(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert main(["metrics", "--from", "2026-11-01", "--to", "2026-11-30"]) == 1
+    err = capsys.readouterr().err
+    assert "changebot metrics: cannot read the database (OperationalError)" in err
+    assert "`changebot migrate`" in err and "Traceback" not in err
