@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from tests.flows import click, deployed, fill, propose, staged
 from tests.insights.seed import seed_month
@@ -99,3 +100,18 @@ async def test_every_series_the_grafana_dashboard_uses_is_exposed(bot):
     missing = used - exposed_names(text)
     assert not missing, f"the dashboard uses series /metrics does not expose: {missing}"
     assert dashboard["__inputs"][0]["pluginId"] == "prometheus"
+
+
+async def test_a_snapshot_that_cannot_be_read_keeps_the_last_one_and_counts_an_error(bot):
+    await seed_month(bot.ctx.db)
+    before = await scrape(bot)
+    assert value(before, "changebot_production_deployments_total", category="normal") == 3
+
+    async with bot.ctx.db.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE reminders"))
+    bot.clock.advance(timedelta(minutes=1))
+    reply = await bot.post_get("/metrics")
+    assert reply.status == 200
+    after = await scrape(bot)
+    assert value(after, "changebot_production_deployments_total", category="normal") == 3
+    assert value(after, "changebot_errors_total", where="change gauges") == 2  # two scrapes
