@@ -36,6 +36,7 @@ from pydantic_settings import (
 from bot.runtime.durations import Duration
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -57,6 +58,22 @@ class Groups(Section):
     evidence: str | None = Field(
         None, description="user group allowed to export evidence (default: tech leads)"
     )
+    infrastructure: str | None = Field(
+        None, description="infrastructure team user group: approves infrastructure changes"
+    )
+    reviewers: str | None = Field(
+        None, description="user group whose approvals count (optional; default: anyone)"
+    )
+
+    @field_validator("infrastructure", "reviewers")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a user group id: copy the id (S...) from the group's "
+                "page in Slack, e.g. S0123456789"
+            )
+        return value
 
 
 class Windows(Section):
@@ -68,6 +85,8 @@ class Windows(Section):
     emergency_approval: Duration = timedelta(hours=4)
     review_reminder: Duration = timedelta(hours=4)
     review_escalation: Duration = timedelta(hours=4)
+    escalation_repeat: Duration = timedelta(hours=24)
+    rollback: Duration = timedelta(minutes=30)
 
 
 class BusinessHours(Section):
@@ -137,6 +156,9 @@ class Review(Section):
     high_risk_tech_leads: int = Field(1, ge=0)
     emergency: int = Field(1, ge=0)
     security_counts_as_peer: bool = False
+    # "2 reviewer approvals + tech lead": two peers and a tech lead, three people. True
+    # makes the tech lead one of the `high_risk` approvals (two people).
+    tech_lead_counts_as_peer: bool = False
 
 
 DEFAULT_SECURITY_KEYWORDS = [
@@ -153,6 +175,61 @@ DEFAULT_SECURITY_PATHS = [
 class Security(Section):
     keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_KEYWORDS))
     paths: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_PATHS))
+    # "High-risk changes: security review required": a tech lead may not override it.
+    tech_lead_overrides_high_risk: bool = False
+
+
+DEFAULT_INFRASTRUCTURE_PATHS = ["terraform/**", "**/*.tf", "k8s/**", "helm/**"]
+_CATEGORIES = ("standard", "normal", "high_risk", "emergency")
+
+
+class Infrastructure(Section):
+    """What makes a change an infrastructure change, which the infrastructure team approves
+    (groups.infrastructure): the proposal's infrastructure checkbox, these paths in its pull
+    request, or its category."""
+
+    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_INFRASTRUCTURE_PATHS))
+    categories: list[str] = Field(default_factory=list)
+
+    @field_validator("paths")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        return check_globs(value)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in _CATEGORIES]
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))}: the categories are {', '.join(_CATEGORIES)}"
+            )
+        return value
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why `pattern` is not a usable glob (paths or check names), or None."""
+    if not pattern.strip():
+        return "an empty pattern matches nothing: remove it"
+    if pattern.startswith("/"):
+        return f"{pattern!r} starts with /: paths are relative to the repository root"
+    for open_, close in ("[]", "{}"):
+        depth = 0
+        for char in pattern:
+            depth += (char == open_) - (char == close)
+            if depth < 0:
+                break
+        if depth != 0:
+            return f"{pattern!r} is a malformed glob: unbalanced {open_}{close}"
+    return None
+
+
+def check_globs(patterns: list[str]) -> list[str]:
+    problems = [p for p in map(glob_problem, patterns) if p]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return patterns
 
 
 class GitHubPolicy(Section):
@@ -160,6 +237,14 @@ class GitHubPolicy(Section):
     require_ci: bool = True
     reset_approvals_on_push: bool = True
     count_pr_reviews: bool = True
+    # Checks (check runs or commit statuses, by name or glob) that must report success: a
+    # required check that did not run fails the CI gate.
+    required_checks: list[str] = Field(default_factory=list)
+
+    @field_validator("required_checks")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        return check_globs(value)
 
 
 class Emergency(Section):
@@ -180,6 +265,7 @@ class Policy(BaseModel):
     business_hours: BusinessHours = BusinessHours()
     review: Review = Review()
     security: Security = Security()
+    infrastructure: Infrastructure = Infrastructure()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
 

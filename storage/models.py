@@ -218,6 +218,7 @@ class Approval(SQLModel, table=True):
     github_login: str | None = Field(default=None, max_length=100)
     source: str = Field(default="slack", max_length=16)  # slack | github
     tech_lead: bool = False  # was in the tech-lead group when deciding
+    infrastructure: bool = False  # was in the infrastructure team's group when deciding
     commit_sha: str | None = Field(default=None, max_length=64)
     reason: str = ""
     created_at: datetime = utc_field(nullable=False)

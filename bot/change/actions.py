@@ -26,6 +26,7 @@ from bot.review.rules import (
     approval_rule,
     may_approve,
     may_cancel,
+    may_count_approval,
     may_reject,
     may_revise,
 )
@@ -86,11 +87,16 @@ async def propose(
     return change, True
 
 
-async def _is_tech_lead(ctx: Context, user: str) -> bool | None:
+async def _in_group(ctx: Context, group: str | None, user: str) -> bool | None:
+    """Membership of `group` (False when the policy sets none); None when Slack can't say."""
     try:
-        return await directory.is_member(ctx, ctx.policy.groups.tech_leads, user)
+        return await directory.is_member(ctx, group, user)
     except directory.DirectoryUnavailable:
         return None
+
+
+async def _is_tech_lead(ctx: Context, user: str) -> bool | None:
+    return await _in_group(ctx, ctx.policy.groups.tech_leads, user)
 
 
 @use_case
@@ -98,7 +104,10 @@ async def approve(ctx: Context, change_id: int, user: str,
                   seen_revision: int | None = None) -> Outcome:
     """`seen_revision`: the revision on the card the person clicked; an approval counts only
     for what they saw."""
+    groups = ctx.policy.groups
     tech_lead = await _is_tech_lead(ctx, user)
+    infrastructure = await _in_group(ctx, groups.infrastructure, user)
+    reviewer = await _in_group(ctx, groups.reviewers, user)
     try:
         async with editing(ctx, change_id) as loaded:
             change, facts = loaded.change, loaded.facts
@@ -118,11 +127,20 @@ async def approve(ctx: Context, change_id: int, user: str,
                                                    facts.risk).tech_leads:
                 return refused("I couldn't check with Slack whether you are a tech lead. "
                                "Nothing was recorded; please try again in a minute.")
+            if None in (infrastructure, reviewer):
+                return refused("I couldn't check with Slack which teams you are in. "
+                               "Nothing was recorded; please try again in a minute.")
+            eligible = may_count_approval(ctx.policy, reviewer=bool(reviewer),
+                                          tech_lead=bool(tech_lead),
+                                          infrastructure=bool(infrastructure))
+            if not eligible.allowed:
+                return refused(eligible.reason)
             now = ctx.clock.now()
             vote = Approval(
                 change_id=change_id, revision=change.revision, kind="peer",
                 decision="approved", actor=user, user_id=user, source="slack",
-                tech_lead=bool(tech_lead), created_at=now, commit_sha=change.head_sha,
+                tech_lead=bool(tech_lead), infrastructure=bool(infrastructure),
+                created_at=now, commit_sha=change.head_sha,
             )
             loaded.session.add(vote)
             loaded.approvals.append(vote)
@@ -130,6 +148,7 @@ async def approve(ctx: Context, change_id: int, user: str,
             progress = approval_progress(loaded.facts, ctx.policy)
             await audit(loaded.session, ctx, change, user, "approval_given",
                         revision=change.revision, tech_lead=bool(tech_lead),
+                        infrastructure=bool(infrastructure),
                         approvals=progress.approvals, required=progress.rule.count,
                         after_deployment=facts.status in IN_PRODUCTION)
             await review_flow.approval_counted(loaded.session, ctx, change, facts,

@@ -17,6 +17,7 @@ class Vote:
     at: datetime
     is_tech_lead: bool = False
     source: str = "slack"  # slack | github
+    is_infrastructure: bool = False  # was in groups.infrastructure when approving
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,12 @@ class ChangeFacts:
     security_approved_by: str | None = None
     security_changes_requested: bool = False
     security_override_by: str | None = None
+    checkboxes: tuple[str, ...] = ()  # the proposal's security checkboxes (infra, auth, …)
+    changed_files: tuple[str, ...] = ()  # the linked pull request's, as last read
     pr_linked: bool = False
     ci_state: str = "none"  # none | success | failure | pending | unknown
     ci_failing: tuple[str, ...] = ()
+    ci_checks: tuple[str, ...] = ()  # every check reported on the head commit, by name
     ci_problem: str = ""  # why CI is unknown when it is not an outage (PR unreadable, …)
     staging_verified: bool = False
     deployed_at: datetime | None = None

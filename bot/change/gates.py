@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from wcmatch import glob
+
 from bot.change.facts import ChangeFacts
 from bot.change.states import Category, GateState, Status
 from bot.deployment.business_hours import (
@@ -15,6 +17,7 @@ from bot.deployment.business_hours import (
     is_business_time,
     next_business_time,
 )
+from bot.github.required_checks import did_not_run, missing_checks
 from bot.review.rules import ApprovalProgress, approval_progress, approved_after_deployment
 from bot.settings import Policy
 
@@ -44,6 +47,7 @@ GateCheck = Callable[[ChangeFacts, Policy, datetime], Gate]
 GATE_LABELS: dict[str, str] = {
     "ci": "CI",
     "approvals": "Approvals",
+    "infrastructure": "Infrastructure team",
     "security_review": "Security review",
     "staging": "Staging",
     "business_hours": "Business hours",
@@ -52,7 +56,7 @@ GATE_LABELS: dict[str, str] = {
 
 # The gates an emergency may complete after its deployment: pending, they do not hold it
 # (the policy's `windows.emergency_approval` is how long they may take).
-AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "security_review"})
+AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "infrastructure", "security_review"})
 
 
 def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
@@ -71,11 +75,17 @@ def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
         return gate(GateState.not_required, "no pull request linked")
     if not policy.github.require_ci:
         return gate(GateState.not_required, "not required by policy")
+    missing = missing_checks(policy.github.required_checks, facts.ci_checks)
+    if facts.ci_state == "success" and missing:
+        return gate(GateState.failed, did_not_run(missing),
+                    "make CI run it (a deleted or renamed job?) and push again")
     if facts.ci_state == "success":
         return gate(GateState.met, "all checks passed")
     if facts.ci_state == "failure":
         failing = ", ".join(facts.ci_failing)
         detail = f"failing: {failing}" if failing else "checks failed"
+        if missing:
+            detail += f"; {did_not_run(missing)}"
         return gate(GateState.failed, detail, "fix the failing checks and push again")
     if facts.ci_state == "pending":
         return gate(GateState.pending, "checks running", "wait for the checks to finish")
@@ -114,6 +124,47 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     if facts.category == Category.emergency:
         return gate(GateState.pending, f"{detail} — may come after deployment", how, False)
     return gate(GateState.pending, detail, how)
+
+
+_GLOB = glob.GLOBSTAR | glob.BRACE | glob.DOTMATCH
+
+
+def infrastructure_reasons(facts: ChangeFacts, policy: Policy) -> list[str]:
+    """Why this is an infrastructure change ("Infrastructure Team: approves infrastructure
+    changes"): the proposal's checkbox, a policy path its pull request changes, its category."""
+    reasons = []
+    if "infra" in facts.checkboxes:
+        reasons.append("the infrastructure checkbox")
+    for pattern in policy.infrastructure.paths:
+        if any(glob.globmatch(path, pattern, flags=_GLOB) for path in facts.changed_files):
+            reasons.append(f"changes `{pattern}`")
+    if facts.category.value in policy.infrastructure.categories:
+        reasons.append(f"{facts.category.value.replace('_', '-')} changes (policy)")
+    return reasons
+
+
+def infrastructure_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """The infrastructure team approves an infrastructure change (`groups.infrastructure`)."""
+    key = "infrastructure"
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate(key, GATE_LABELS[key], state, detail, how, blocks)
+
+    group = policy.groups.infrastructure
+    reasons = infrastructure_reasons(facts, policy)
+    if not reasons:
+        return gate(GateState.not_required, "not an infrastructure change")
+    why = ", ".join(reasons)
+    if group is None:
+        return gate(GateState.not_required, f"{why} — no infrastructure team set by policy")
+    approver = next((v.user for v in facts.approvals
+                     if v.is_infrastructure and v.user != facts.author), None)
+    if approver:
+        return gate(GateState.met, f"approved by <@{approver}> ({why})")
+    how = f"an approval from <!subteam^{group}>"
+    if facts.category == Category.emergency:
+        return gate(GateState.pending, f"{why} — may come after deployment", how, False)
+    return gate(GateState.pending, f"waiting for the infrastructure team ({why})", how)
 
 
 def security_review_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
@@ -186,6 +237,7 @@ def business_hours_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Ga
 GATES: list[GateCheck] = [
     ci_gate,
     approvals_gate,
+    infrastructure_gate,
     security_review_gate,
     staging_gate,
     business_hours_gate,

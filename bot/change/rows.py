@@ -28,7 +28,7 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         author=change.author_id,
         approvals=tuple(
             Vote(user=a.user_id or a.actor, at=a.created_at, is_tech_lead=a.tech_lead,
-                 source=a.source)
+                 source=a.source, is_infrastructure=a.infrastructure)
             for a in peer
             if a.decision == "approved" and (a.user_id or a.source == "slack")
         ),
@@ -37,9 +37,12 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         security_approved_by=last_security("approved"),
         security_changes_requested=last_security("changes_requested") is not None,
         security_override_by=last_security("overridden"),
+        checkboxes=tuple(change.security_checkboxes),
+        changed_files=tuple(change.pr_info.get("files", [])),
         pr_linked=bool(change.pr_url),
         ci_state=change.ci_state,
         ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),
+        ci_checks=tuple(c["name"] for c in change.ci_detail.get("checks", [])),
         ci_problem=change.ci_detail.get("problem") or "",
         staging_verified=change.staging_verified_at is not None,
         deployed_at=change.deployed_at,

@@ -19,8 +19,8 @@ from bot.change.work import refresh_card
 from bot.context import Context
 from bot.flows import review as review_flow
 from bot.github.client import GitHubError, GitHubNotFound
+from bot.review.standing import standing
 from bot.runtime.clock import ttl_cache
-from bot.slack import directory
 from storage import github_store, repo
 from storage.models import Change
 
@@ -166,10 +166,7 @@ async def _check_against_github(ctx: Context, login: str, slack_user: str) -> st
 async def adopt(ctx: Context, login: str, slack_user: str) -> int:
     """Now that `login` is known to be `slack_user`: their recorded GitHub reviews count, and
     changes opened from GitHub under the login become theirs. Returns the reviews adopted."""
-    try:
-        tech_lead = bool(await directory.is_member(ctx, ctx.policy.groups.tech_leads, slack_user))
-    except directory.DirectoryUnavailable:
-        tech_lead = False
+    roles = await standing(ctx, slack_user)
     now = ctx.clock.now()
     adopted = 0
     async with ctx.db.session() as session:
@@ -184,7 +181,8 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
                                                                              change_id))
         for approval in reviews:
             approval.user_id = slack_user
-            approval.tech_lead = tech_lead
+            approval.tech_lead = roles.tech_lead
+            approval.infrastructure = roles.infrastructure
             session.add(approval)
             adopted += 1
         for change in await github_store.changes_by_author(session, unlinked_author(login)):

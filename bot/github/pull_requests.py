@@ -33,6 +33,7 @@ from bot.review.rules import (
     push_resets_approvals,
     status_after_push,
 )
+from bot.review.standing import Standing
 from storage import reminder_store
 from storage.github_store import repo_key
 from storage.models import Approval, Change
@@ -52,6 +53,13 @@ class ReviewBy:
     review: Review
     slack_user: str | None = None
     tech_lead: bool = False
+    infrastructure: bool = False
+    eligible: bool = True  # counts by groups.reviewers (bot.review.standing)
+
+    @classmethod
+    def of(cls, review: Review, slack_user: str | None, roles: Standing | None) -> ReviewBy:
+        roles = roles or Standing()
+        return cls(review, slack_user, roles.tech_lead, roles.infrastructure, roles.eligible)
 
 
 @dataclass(frozen=True)
@@ -292,6 +300,8 @@ async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool
     if decision == "approved":
         if by.slack_user is not None and by.slack_user == change.author_id:
             return "not counted: the author's own review", False
+        if not by.eligible:
+            return "not counted: not one of the reviewers (groups.reviewers)", False
         if review.commit_id != change.head_sha:
             return (f"not counted: it approves commit {short(review.commit_id)}, "
                     f"the head is {short(change.head_sha)}"), False
@@ -310,6 +320,7 @@ async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool
     withdrew = row.decision == "approved" and decision != "approved"
     if row.decision != decision or row.id is None:
         row.tech_lead = by.tech_lead  # standing when deciding; kept while the decision stands
+        row.infrastructure = by.infrastructure
     row.decision = decision
     row.user_id = by.slack_user
     row.github_login = review.login

@@ -36,8 +36,8 @@ from bot.github.client import (
     parse_pr_url,
 )
 from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
+from bot.review.standing import Standing, standing
 from bot.runtime.sweeper import Skip
-from bot.slack import directory
 from bot.slack.outbox import load_change
 from storage import github_store, reminder_store
 from storage.github_store import FINISHED
@@ -131,20 +131,15 @@ async def _failed(ctx: Context, change: Change, reminder: Reminder, exc: GitHubE
 async def _people(ctx: Context, reviews: list[Review]) -> tuple[ReviewBy, ...]:
     """Each reviewer's Slack user (when linked or found by email) and tech-lead standing."""
     users: dict[str, str | None] = {}
-    leads: dict[str, bool] = {}
+    roles: dict[str, Standing] = {}
     for review in reviews:
         if review.state == "COMMENTED" or review.login in users:
             continue
         user = users[review.login] = await accounts.slack_user_for(ctx, review.login)
-        if user is not None and user not in leads:
-            try:
-                leads[user] = bool(
-                    await directory.is_member(ctx, ctx.policy.groups.tech_leads, user)
-                )
-            except directory.DirectoryUnavailable:
-                leads[user] = False
+        if user is not None and user not in roles:
+            roles[user] = await standing(ctx, user)
     return tuple(
-        ReviewBy(r, users.get(r.login), leads.get(users.get(r.login) or "", False))
+        ReviewBy.of(r, users.get(r.login), roles.get(users.get(r.login) or ""))
         for r in reviews
     )
 

@@ -37,7 +37,11 @@ def approval_rule(policy: Policy, category: Category, risk: Risk) -> ApprovalRul
     if category == Category.normal:
         return ApprovalRule(review.normal_high_risk if risk == Risk.high else review.normal)
     if category == Category.high_risk:
-        return ApprovalRule(review.high_risk, review.high_risk_tech_leads)
+        # "2 reviewer approvals + tech lead": by default the tech leads come on top of the
+        # peers (three people); `review.tech_lead_counts_as_peer` makes them one of them.
+        leads = review.high_risk_tech_leads
+        count = review.high_risk + (0 if review.tech_lead_counts_as_peer else leads)
+        return ApprovalRule(count, leads)
     return ApprovalRule(review.emergency)
 
 
@@ -160,6 +164,20 @@ def may_approve(facts: ChangeFacts, user: str) -> Decision:
 
 
 _REJECTABLE = frozenset({Status.in_review, Status.approved, Status.staging, Status.ready})
+
+
+def may_count_approval(policy: Policy, *, reviewer: bool, tech_lead: bool,
+                       infrastructure: bool) -> Decision:
+    """"Reviewer: peer or senior engineer": with `groups.reviewers` set, only its members'
+    approvals count — and the tech leads' and the infrastructure team's, whose approvals
+    the process asks for by name."""
+    group = policy.groups.reviewers
+    if group is None or reviewer or tech_lead or infrastructure:
+        return ALLOWED
+    return refuse(
+        f"Only the reviewers (<!subteam^{group}>), the tech leads and the infrastructure "
+        "team can approve changes. Nothing was recorded."
+    )
 
 
 def may_reject(facts: ChangeFacts, user: str) -> Decision:

@@ -156,14 +156,18 @@ async def override(ctx: Context, change_id: int, user: str, reason: str) -> Outc
     try:
         async with editing(ctx, change_id) as loaded:
             change = loaded.change
-            decision = may_override_security(loaded.facts, user, is_tech_lead)
+            high_risk = change.category == Category.high_risk
+            decision = may_override_security(
+                loaded.facts, user, is_tech_lead,
+                high_risk_allowed=ctx.policy.security.tech_lead_overrides_high_risk)
             if not decision.allowed:
                 return refused(decision.reason)
             now = ctx.clock.now()
             loaded.session.add(_decision(change, user, "overridden", now, reason))
             await audit(loaded.session, ctx, change, user, "security_review_overridden",
                         reason=reason, revision=change.revision,
-                        triggers=change.security_triggers)
+                        triggers=change.security_triggers,
+                        **({"high_risk_allowed_by_policy": True} if high_risk else {}))
             await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
                                         kinds=WAITING_KINDS, reason="the review was overridden")
             await thread_note(loaded.session, ctx, change,

@@ -54,12 +54,15 @@ def awaits_security_review(facts: ChangeFacts) -> bool:
     return facts.security_required and not decided and facts.status in decidable
 
 
-def may_override_security(facts: ChangeFacts, user: str, is_tech_lead: bool) -> Decision:
+def may_override_security(facts: ChangeFacts, user: str, is_tech_lead: bool, *,
+                          high_risk_allowed: bool = False) -> Decision:
     """A tech lead may bypass a pending security review, on the record with a reason.
 
     The policy decides when a review is needed; an override never switches that off, it is
     an audited decision by a named person. It cannot dismiss changes the security team
-    asked for, and nobody bypasses the review of their own change.
+    asked for, and nobody bypasses the review of their own change. "High-risk changes:
+    security review required": not theirs to bypass, unless the policy allows it
+    (`security.tech_lead_overrides_high_risk`, `high_risk_allowed` here).
     """
     if not is_tech_lead:
         return refuse(
@@ -73,6 +76,12 @@ def may_override_security(facts: ChangeFacts, user: str, is_tech_lead: bool) -> 
         )
     if not facts.security_required:
         return refuse("This change does not need a security review: there is nothing to override.")
+    if facts.category == Category.high_risk and not high_risk_allowed:
+        return refuse(
+            "A high-risk change's security review can't be overridden: the process requires "
+            "it. The security team must approve it (policy "
+            "security.tech_lead_overrides_high_risk)."
+        )
     if facts.security_override_by:
         return refuse(
             f"The security review was already overridden by <@{facts.security_override_by}>."

@@ -220,8 +220,18 @@ def test_normal_change_with_high_risk_needs_two_approvals():
     assert approval_rule(POLICY, Category.normal, Risk.high) == ApprovalRule(2, 0)
 
 
-def test_high_risk_change_needs_two_approvals_and_a_tech_lead():
-    assert approval_rule(POLICY, Category.high_risk, Risk.high) == ApprovalRule(2, 1)
+def test_high_risk_change_needs_two_peers_and_a_tech_lead():
+    """"2 reviewer approvals + tech lead": three people by default."""
+    assert approval_rule(POLICY, Category.high_risk, Risk.high) == ApprovalRule(3, 1)
+
+
+def test_policy_may_count_the_tech_lead_as_one_of_the_two():
+    policy = Policy(review=Review(tech_lead_counts_as_peer=True))
+    assert approval_rule(policy, Category.high_risk, Risk.high) == ApprovalRule(2, 1)
+    two = facts(category=Category.high_risk,
+                approvals=(vote("UA"), vote("UTL", tech_lead=True)))
+    assert approvals_met(two, policy)
+    assert not approvals_met(two, POLICY)
 
 
 def test_emergency_change_needs_one_approval():
@@ -242,7 +252,7 @@ def test_policy_overrides_change_the_numbers():
     assert approval_rule(policy, Category.standard, Risk.low) == ApprovalRule(0, 0)
     assert approval_rule(policy, Category.normal, Risk.low) == ApprovalRule(3, 0)
     assert approval_rule(policy, Category.normal, Risk.high) == ApprovalRule(4, 0)
-    assert approval_rule(policy, Category.high_risk, Risk.low) == ApprovalRule(5, 2)
+    assert approval_rule(policy, Category.high_risk, Risk.low) == ApprovalRule(7, 2)
     assert approval_rule(policy, Category.emergency, Risk.low) == ApprovalRule(2, 0)
 
 
@@ -266,8 +276,10 @@ def test_high_risk_with_two_approvals_but_no_tech_lead_is_not_approved():
     assert not approvals_met(change, POLICY)
 
 
-def test_high_risk_with_two_approvals_including_a_tech_lead_is_approved():
+def test_high_risk_with_two_peers_and_a_tech_lead_is_approved():
     change = facts(category=Category.high_risk, approvals=(vote("UA"), vote("UTL", tech_lead=True)))
+    assert not approvals_met(change, POLICY)
+    change = replace(change, approvals=(*change.approvals, vote("UB")))
     assert approvals_met(change, POLICY)
 
 
@@ -298,9 +310,10 @@ def test_two_tech_lead_votes_of_one_person_do_not_make_two_approvals():
 def test_tech_lead_flag_on_any_vote_of_a_person_counts():
     change = facts(
         category=Category.high_risk,
-        approvals=(vote("UTL", source="github"), vote("UTL", tech_lead=True), vote("UB")),
+        approvals=(vote("UTL", source="github"), vote("UTL", tech_lead=True), vote("UB"),
+                   vote("UC")),
     )
-    assert counted_approvers(change, POLICY) == {"UTL": True, "UB": False}
+    assert counted_approvers(change, POLICY) == {"UTL": True, "UB": False, "UC": False}
     assert approvals_met(change, POLICY)
 
 
@@ -424,21 +437,21 @@ def test_approvals_gate_high_risk_needs_a_tech_lead():
     change = facts(category=Category.high_risk, approvals=(vote("UA"),))
     gate = approvals_gate(change, POLICY, WEDNESDAY_10)
     assert gate.state == GateState.pending
-    assert gate.detail == "1 of 2 approvals — needs a tech lead"
-    assert gate.how_to_open == "one more approval from a tech lead"
+    assert gate.detail == "1 of 3 approvals — needs a tech lead"
+    assert gate.how_to_open == "2 more approvals, one from a tech lead"
 
 
 def test_approvals_gate_high_risk_with_two_peers_still_needs_a_tech_lead():
     change = facts(category=Category.high_risk, approvals=(vote("UA"), vote("UB")))
     gate = approvals_gate(change, POLICY, WEDNESDAY_10)
     assert gate.state == GateState.pending
-    assert gate.detail == "2 of 2 approvals — needs a tech lead"
+    assert gate.detail == "2 of 3 approvals — needs a tech lead"
     assert gate.how_to_open == "one more approval from a tech lead"
 
 
 def test_approvals_gate_high_risk_without_any_approval():
     gate = approvals_gate(facts(category=Category.high_risk), POLICY, WEDNESDAY_10)
-    assert gate.how_to_open == "2 more approvals, one from a tech lead"
+    assert gate.how_to_open == "3 more approvals, one from a tech lead"
 
 
 def test_approvals_gate_failed_when_rejected():
@@ -545,7 +558,8 @@ def test_business_hours_gate_not_required_for_emergencies():
 
 def test_gates_come_in_the_order_of_the_process():
     keys = [g.key for g in gates(facts(), POLICY, WEDNESDAY_10)]
-    assert keys == ["ci", "approvals", "security_review", "staging", "business_hours"]
+    assert keys == ["ci", "approvals", "infrastructure", "security_review", "staging",
+                    "business_hours"]
 
 
 def test_a_change_that_passed_everything_has_no_blockers():

@@ -155,7 +155,7 @@ async def test_high_risk_is_not_approved_without_a_tech_lead(bot):
     await click(bot, "bob", "change_approve", change_id)
     await click(bot, "carol", "change_approve", change_id)
     assert (await the_change(bot, change_id)).status == "in_review"
-    assert "2 of 2 approvals — needs a tech lead" in card_text(bot, change_id)
+    assert "2 of 3 approvals — needs a tech lead" in card_text(bot, change_id)
     await click(bot, "dave", "change_approve", change_id)  # dave is a tech lead
     assert (await the_change(bot, change_id)).status == "approved"
 
