@@ -2,6 +2,9 @@
 approval from someone other than its author (which may come after the deployment: the tech
 leads are reminded when it does not), and the retrospective within the policy's window
 (the engineer reminded before and at the due time, the tech leads told when it is overdue).
+A missing approval and an overdue retrospective are escalated again every
+`windows.escalation_repeat` until they are done: one reminder, then silence, let an
+emergency go without its approval for good.
 """
 
 from __future__ import annotations
@@ -94,6 +97,30 @@ async def approved(session: AsyncSession, ctx: Context, change: Change,
                          key=f"emergency-approved-note:{change.id}:r{change.revision}")
 
 
+def escalation_round(reminder: Reminder) -> int:
+    """1 for the first escalation, 2 for the first repeat, …"""
+    return int(reminder.payload.get("round", 1))
+
+
+async def escalate_again(session: AsyncSession, ctx: Context, change: Change,
+                         reminder: Reminder) -> None:
+    """The next round of this escalation, `windows.escalation_repeat` from now (none when
+    the policy sets it to 0); it is skipped if what it chases is done by then."""
+    repeat = ctx.policy.windows.escalation_repeat
+    if not repeat:
+        return
+    next_round = escalation_round(reminder) + 1
+    await notify.schedule(session, ctx, key=f"{reminder.kind}:{change.id}:{next_round}",
+                          kind=reminder.kind, change_id=change.id,
+                          recipient=reminder.recipient, payload={"round": next_round},
+                          due_at=ctx.clock.now() + repeat)
+
+
+def _per_round(key: str, round_: int) -> str:
+    """The first round keeps the key it always had; the repeats get their own."""
+    return key if round_ == 1 else f"{key}:{round_}"
+
+
 async def _tech_leads(ctx: Context, change: Change) -> list[str]:
     """Who to tell: the tech leads, never the author (raises DirectoryUnavailable: retried)."""
     members = await directory.group_members(ctx, ctx.policy.groups.tech_leads)
@@ -123,18 +150,24 @@ async def remind_tech_leads_of_approval(ctx: Context, reminder: Reminder) -> Non
             if not awaits_emergency_approval(loaded.facts, ctx.policy):
                 raise Skip("approved, or no longer in production")
             cid = format_change_id(change.id or 0)
+            round_ = escalation_round(reminder)
             since = spell(ctx.clock.now() - (change.deployed_at or ctx.clock.now()))
             text = (f":rotating_light: The emergency *{cid}: {escape(change.title)}* by "
                     f"<@{change.author_id}> was deployed {since} ago and is still not "
                     "approved. Please review it and approve it on the card (anyone but the "
                     "author can).")
+            if round_ > 1:
+                text += (f" Reminder {round_}: this is repeated every "
+                         f"{spell(ctx.policy.windows.escalation_repeat)} until it is approved.")
             sent = [await dm(loaded.session, ctx, change, lead, text,
-                             key=f"emergency-approval:{change.id}:{lead}") for lead in leads]
+                             key=_per_round(f"emergency-approval:{change.id}:{lead}", round_))
+                    for lead in leads]
             if not any(sent):  # a retry after a crash: this was done already
                 return
             await audit(loaded.session, ctx, change, "changebot", "approval_missing_reminded",
-                        tech_leads=leads, deployed_at=(change.deployed_at or
-                                                       ctx.clock.now()).isoformat())
+                        tech_leads=leads, round=round_,
+                        deployed_at=(change.deployed_at or ctx.clock.now()).isoformat())
+            await escalate_again(loaded.session, ctx, change, reminder)
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
 
@@ -171,13 +204,17 @@ async def escalate_retrospective(ctx: Context, reminder: Reminder) -> None:
             change = loaded.change
             _still_due(loaded.facts)
             cid = format_change_id(change.id or 0)
+            round_ = escalation_round(reminder)
             due = change.retrospective_due_at or ctx.clock.now()
+            again = (f" Reminder {round_}: repeated every "
+                     f"{spell(ctx.policy.windows.escalation_repeat)} until it is recorded."
+                     if round_ > 1 else "")
             first = await broadcast_note(
                 loaded.session, ctx, change,
                 f":warning: The retrospective of {cid} is overdue: it was due "
                 f"{slack_date(due)}. <@{change.author_id}>, hold it and record it with "
-                f"*Retrospective done* on the card. Tech leads told: {users(leads)}.",
-                key=f"retrospective-overdue-note:{change.id}",
+                f"*Retrospective done* on the card. Tech leads told: {users(leads)}.{again}",
+                key=_per_round(f"retrospective-overdue-note:{change.id}", round_),
             )
             if not first:  # a retry after a crash: this was done already
                 return
@@ -185,10 +222,14 @@ async def escalate_retrospective(ctx: Context, reminder: Reminder) -> None:
                 await dm(loaded.session, ctx, change, lead,
                          f":warning: The retrospective of the emergency *{cid}: "
                          f"{escape(change.title)}* by <@{change.author_id}> is overdue (due "
-                         f"{slack_date(due)}).", key=f"retrospective-overdue:{change.id}:{lead}")
-            change.retrospective = {**change.retrospective, "overdue_since": due.isoformat()}
+                         f"{slack_date(due)}).{again}",
+                         key=_per_round(f"retrospective-overdue:{change.id}:{lead}", round_))
+            if round_ == 1:
+                change.retrospective = {**change.retrospective,
+                                        "overdue_since": due.isoformat()}
             await audit(loaded.session, ctx, change, "changebot", "retrospective_overdue",
-                        due_at=due.isoformat(), tech_leads=leads)
+                        due_at=due.isoformat(), tech_leads=leads, round=round_)
+            await escalate_again(loaded.session, ctx, change, reminder)
             await refresh_card(loaded.session, ctx, change)
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
