@@ -36,6 +36,7 @@ from storage.shapes import (
     Rollback,
     SecurityTrigger,
     Validation,
+    Watch,
 )
 
 
@@ -184,6 +185,7 @@ class Change(SQLModel, table=True):
     deploy_method: str | None = Field(default=None, max_length=32)
     deploy_exceptions: list[str] = json_field()
     monitoring_ends_at: datetime | None = utc_field()
+    watch: dict[str, Any] = json_field(dict, Watch)
     verified_at: datetime | None = utc_field()
     verification: dict[str, Any] = json_field(dict, Validation)
     rollback_started_at: datetime | None = utc_field()

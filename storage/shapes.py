@@ -79,6 +79,16 @@ class Validation(Shape):
     by: str | None = None
 
 
+class Watch(Shape):
+    """Step 6, "Engineer available for monitoring during rollout": who watches until when,
+    and whether that runs outside their working hours in their Slack time zone."""
+
+    by: str | None = None
+    until: str | None = None  # ISO 8601
+    timezone: str | None = None
+    outside_hours: bool | None = None
+
+
 class Rollback(Shape):
     """Step 8: why, how and by whom a change was rolled back."""
 

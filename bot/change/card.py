@@ -14,6 +14,7 @@ from bot.change.rows import facts_of
 from bot.change.states import CLOSED
 from bot.context import Context
 from bot.deployment import views as deployment
+from bot.deployment import watch
 from bot.emergency import views as emergency
 from bot.github import views as github
 from bot.security import views as security
@@ -36,6 +37,7 @@ def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]
         *security.security_notes(change, approvals),  # Step 4: why a review is needed
         *security.security_decision_notes(change, approvals),  # ... what the team decided
         *deployment.deployment_notes(change, approvals),  # Steps 5-8
+        *watch.watch_notes(change, approvals),  # ... who watches the rollout, when
         *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
         *emergency.emergency_notes(change, approvals),  # an emergency's obligations
     )

@@ -10,7 +10,7 @@ from bot.change.facts import ChangeFacts
 from bot.change.states import Category, format_change_id
 from bot.change.work import Loaded, dm, refresh_card, thread_note
 from bot.context import Context
-from bot.deployment import monitoring
+from bot.deployment import monitoring, watch
 from bot.deployment.views import quote, spell
 from bot.emergency import after_deployment, broadcast
 from storage import reminder_store
@@ -37,7 +37,8 @@ async def staging_verified(loaded: Loaded, ctx: Context, user: str, validated: s
 async def deployed(loaded: Loaded, ctx: Context, *, by: str, before: ChangeFacts) -> None:
     """In production, from Slack or reported by GitHub (whose thread note says how):
 
-    1. the monitoring window's reminders are armed (Step 7);
+    1. the monitoring window's reminders are armed (Step 7), and the deployer is told they
+       are on watch until it ends;
     2. an emergency gets the gates it skipped on the record, its retrospective due and the
        reminders of a missing approval, and the broadcast's thread says it;
     3. the card shows it.
@@ -45,6 +46,7 @@ async def deployed(loaded: Loaded, ctx: Context, *, by: str, before: ChangeFacts
     change = loaded.change
     if change.monitoring_ends_at is not None:
         await monitoring.schedule_window(loaded.session, ctx, change, change.monitoring_ends_at)
+        await watch.on_deployed(loaded.session, ctx, change)
     if _emergency(loaded):
         await after_deployment.deployed(loaded, ctx, by, before)
     await refresh_card(loaded.session, ctx, change)
@@ -68,7 +70,8 @@ async def rollback_started(loaded: Loaded, ctx: Context, user: str, what: str,
                            notes: str) -> None:
     """Rolled back: nothing that waited on the deployment reminds anyone any more (the
     window, an emergency's missing approval); the thread, the author and an emergency's
-    broadcast are told; the card shows it."""
+    broadcast are told; a rollback that runs longer than the policy's window will be chased;
+    the card shows it."""
     session, change = loaded.session, loaded.change
     await reminder_store.cancel(session, now=ctx.clock.now(), change_id=change.id or 0,
                                 kinds=[*monitoring.WINDOW_REMINDERS,
@@ -80,6 +83,7 @@ async def rollback_started(loaded: Loaded, ctx: Context, user: str, what: str,
         await dm(session, ctx, change, change.author_id,
                  f"<@{user}> is rolling back *{format_change_id(change.id or 0)}*: {what}.",
                  key=f"rollback-started:{change.id}")
+    await watch.on_rollback_started(session, ctx, change, user)
     if _emergency(loaded):
         await broadcast.rollback_started(session, ctx, change, user)
     await refresh_card(session, ctx, change)
@@ -87,6 +91,7 @@ async def rollback_started(loaded: Loaded, ctx: Context, user: str, what: str,
 
 async def rollback_finished(loaded: Loaded, ctx: Context, user: str, took: timedelta) -> None:
     session, change = loaded.session, loaded.change
+    await watch.on_rollback_finished(session, ctx, change)
     await thread_note(session, ctx, change,
                       f":rewind: <@{user}> finished the rollback: it took {spell(took)}.")
     if change.author_id != user:

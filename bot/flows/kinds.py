@@ -4,7 +4,7 @@ process. Handed to the Sweeper (bot.app.create_context); a kind missing here is 
 from __future__ import annotations
 
 from bot.change import card
-from bot.deployment import monitoring
+from bot.deployment import monitoring, watch
 from bot.emergency import after_deployment, broadcast
 from bot.github import deployments, emergency_label, emergency_pr, sync
 from bot.github.pull_requests import SYNC
@@ -35,6 +35,10 @@ KINDS: dict[str, Handler] = {
     # Step 7: the monitoring window.
     monitoring.WINDOW_ENDED: monitoring.send_window_ended,
     monitoring.VERIFICATION_OVERDUE: monitoring.chase_verification,
+    # Steps 6-8: the engineer on watch, and a rollback that takes too long.
+    watch.WATCH: watch.send_watch,
+    watch.ROLLBACK_OVERDUE: watch.chase_rollback,
+    watch.ROLLBACK_ESCALATION: watch.chase_rollback,
     # Emergencies: the broadcast, the missing approval, the retrospective.
     broadcast.BROADCAST: broadcast.send_broadcast,
     broadcast.BROADCAST_NOTE: broadcast.send_broadcast_note,

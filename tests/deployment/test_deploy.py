@@ -179,7 +179,7 @@ async def test_approved_to_staging_to_production_to_verified_and_completed(bot):
     assert len(window_dms(bot)) == 1
     assert await actions(bot, change_id) == [
         "proposed", "approval_given", "approved", "staging_deployed", "staging_verified",
-        "deployed_to_production", "verified_in_production",
+        "deployed_to_production", "watch_started", "verified_in_production",
     ]
 
 
@@ -386,11 +386,14 @@ async def test_rollback_records_start_and_end_so_its_duration_is_known(bot):
     assert any("started a rollback: Application errors or crashes — Revert commit and "
                "redeploy.\n> 500s on /orders.\n> &lt;!channel&gt; stop deploys" in n
                for n in thread(bot, change_id))  # quoted, and no @channel from a note
-    async with bot.ctx.db.session() as session:
-        assert await reminder_store.pending(session, change_id) == []
+    async with bot.ctx.db.session() as session:  # only a rollback running too long is chased
+        assert {r.kind for r in await reminder_store.pending(session, change_id)} == {
+            "rollback_overdue", "rollback_escalation"}
 
     bot.clock.advance(timedelta(minutes=12, seconds=30))
     await click(bot, "alice", "change_rollback_finished", change_id)
+    async with bot.ctx.db.session() as session:
+        assert await reminder_store.pending(session, change_id) == []
     change = await the_change(bot, change_id)
     assert change.rollback_finished_at - change.rollback_started_at == timedelta(
         minutes=12, seconds=30)

@@ -174,14 +174,15 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
         ("github_review", "gh:carol-gh", "10:20"), ("staging_deployed", "U0ALICE", "10:30"),
         ("staging_verified", "U0ALICE", "11:00"),
         ("deployed_to_production", "U0ALICE", "11:30"),
+        ("watch_started", "changebot", "11:30"),  # alice told she watches it until 12:00
         ("deployed_again", "gh:alice-gh", "11:31"),  # GitHub reports the deployment
         ("verified_in_production", "U0ALICE", "12:10"),
     ]
     assert all(len(e["hash"]) == 64 for e in normal["timeline"])
 
-    # CHG-2: high-risk: 2 approvals + a tech lead, security review before deployment, rollback.
+    # CHG-2: high-risk: 2 peers + a tech lead, security review before deployment, rollback.
     assert high["segregation"]["tech_lead_approvers"] == ["U0DAVE"]
-    assert high["segregation"]["required"] == 2 and high["segregation"]["result"] == "pass"
+    assert high["segregation"]["required"] == 3 and high["segregation"]["result"] == "pass"
     assert high["security"]["required"] is True
     assert [t["source"] for t in high["security"]["triggers"]] == ["checkbox", "category",
                                                                    "keyword"]
@@ -234,10 +235,12 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
         ("gate_bypassed", "U0ALICE", "28T02:10"), ("gate_bypassed", "U0ALICE", "28T02:10"),
         ("gate_bypassed", "U0ALICE", "28T02:10"),
         ("retrospective_scheduled", "changebot", "28T02:10"),
+        ("watch_started", "changebot", "28T02:10"),
         ("verified_in_production", "U0ALICE", "28T02:45"),
         ("approval_missing_reminded", "changebot", "28T06:10"),
         ("approval_given", "U0BOB", "28T09:00"), ("approved", "changebot", "28T09:00"),
         ("retrospective_overdue", "changebot", "29T02:10"),
+        ("retrospective_overdue", "changebot", "30T09:00"),  # a day later, escalated again
         ("retrospective_recorded", "U0ALICE", "30T10:00"),
     ]
     assert [e.split(":")[0] for e in emergency["deployment"]["recorded_exceptions"]] == [

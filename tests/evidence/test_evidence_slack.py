@@ -156,7 +156,7 @@ async def test_show_has_a_history_button_that_opens_every_event_page_by_page(bot
     modal = bot.slack.opened_views()[-1]
     assert modal["title"]["text"] == "CHG-1 history"
     text = str(modal["blocks"])
-    assert "37 events, oldest first · page 1 of 2" in text
+    assert "38 events, oldest first · page 1 of 2" in text
     assert "*proposed* by <@U0ALICE>" in text
     assert "*self approval refused* by <@U0ALICE>" in text
     assert "*approval given* by <@U0BOB>" in text
