@@ -232,6 +232,72 @@ def check_globs(patterns: list[str]) -> list[str]:
     return patterns
 
 
+class Prefill(Section):
+    """What a standard-change template writes into the proposal form."""
+
+    title: str = ""
+    description: str = ""
+    risk: Literal["low", "medium"] = "low"
+    rollback_plan: str = ""
+    testing: str = ""
+
+
+class StandardTemplate(Section):
+    """A pre-approved pattern ("Standard changes: low-risk, pre-approved patterns"): what it
+    covers, the fields it prefills, and what a change must fit to be handled as standard."""
+
+    name: str = Field("", validate_default=True)
+    covers: str = ""
+    # Every file of the change's pull request matches one of these (e.g. only lock files);
+    # empty: no pull request needed, the declaration is enough.
+    only_paths: list[str] = Field(default_factory=list)
+    fields: Prefill = Prefill()
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('every template needs a name, e.g. name = "Dependency update"')
+        return value.strip()
+
+    @field_validator("only_paths")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        return check_globs(value)
+
+    @property
+    def slug(self) -> str:
+        """How `/change new <slug>` names it: "Dependency update" -> dependency-update."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+DEFAULT_MIGRATION_PATHS = ["**/migrations/**", "**/*.sql"]
+
+
+class ProposalPolicy(Section):
+    templates: list[StandardTemplate] = Field(default_factory=list)
+    # A change whose pull request touches these is suggested high-risk ("High-risk changes:
+    # database schema changes"); the author may keep their choice, on the record.
+    migration_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_MIGRATION_PATHS))
+
+    @field_validator("templates")
+    @classmethod
+    def _unique(cls, value: list[StandardTemplate]) -> list[StandardTemplate]:
+        slugs = [t.slug for t in value]
+        twice = sorted({s for s in slugs if slugs.count(s) > 1})
+        if twice:
+            raise ValueError(f"two templates share the name {', '.join(twice)}: rename one")
+        return value
+
+    @field_validator("migration_paths")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        return check_globs(value)
+
+    def template(self, slug: str) -> StandardTemplate | None:
+        return next((t for t in self.templates if t.slug == slug.lower()), None)
+
+
 class GitHubPolicy(Section):
     production_environment: str = "production"
     require_ci: bool = True
@@ -266,6 +332,7 @@ class Policy(BaseModel):
     review: Review = Review()
     security: Security = Security()
     infrastructure: Infrastructure = Infrastructure()
+    proposal: ProposalPolicy = ProposalPolicy()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
 

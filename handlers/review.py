@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
 from bot.proposal.views import PROPOSAL_CALLBACK, proposal_modal, reason_modal
+from bot.review import standard
 from bot.review.rules import may_reject, may_revise
 from bot.slack.forms import read_values
 from handlers.common import (
@@ -22,12 +23,30 @@ from handlers.common import (
 REJECT_CALLBACK = "change_reject"
 
 
-async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
-    """`/change new`: answer at once, then open the modal inside the trigger's 3 seconds."""
-    await ack()
+async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, args) -> None:
+    """`/change new`: answer at once, then open the modal inside the trigger's 3 seconds.
+    `/change new <template>` opens it prefilled by a standard-change template; the plain
+    one lists the templates, when the policy has some."""
+    templates = ctx.policy.proposal.templates
+    initial = None
+    if args:
+        template = ctx.policy.proposal.template("-".join(args))
+        if template is None:
+            known = standard.templates_text(ctx.policy) or "(the policy defines none)"
+            await ack(text=f"There is no standard-change template `{' '.join(args)}`. "
+                      f"The templates:\n{known}", response_type="ephemeral")
+            return
+        initial = standard.template_proposal(template)
+        await ack()
+    elif templates:
+        await ack(text="Standard changes (pre-approved patterns) have a template:\n"
+                  + standard.templates_text(ctx.policy), response_type="ephemeral")
+    else:
+        await ack()
 
     async def work() -> None:
-        await ctx.slack.views_open(trigger_id=command["trigger_id"], view=proposal_modal())
+        await ctx.slack.views_open(trigger_id=command["trigger_id"],
+                                   view=proposal_modal(initial))
 
     after_ack(ctx, command_body(command), respond, work(), "open proposal modal")
 

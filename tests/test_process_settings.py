@@ -62,3 +62,20 @@ def test_an_unknown_category_is_named(env):
     assert problems(env) == [
         "infrastructure.categories (CHANGEBOT_INFRASTRUCTURE__CATEGORIES): unknown category "
         "'infra': the categories are standard, normal, high_risk, emergency"]
+
+
+def test_a_template_without_a_name_is_named(env, tmp_path):
+    policy = tmp_path / "changebot.toml"
+    policy.write_text('[[proposal.templates]]\ncovers = "lock files"\n'
+                      'only_paths = ["**/poetry.lock"]\n', encoding="utf-8")
+    assert problems(env) == [
+        "proposal.templates.0.name (CHANGEBOT_PROPOSAL__TEMPLATES): every template needs a "
+        'name, e.g. name = "Dependency update"']
+
+
+def test_templates_load_from_the_policy_file(env, tmp_path):
+    (tmp_path / "changebot.toml").write_text(
+        '[[proposal.templates]]\nname = "Dependency update"\nonly_paths = ["**/*.lock"]\n'
+        '[proposal.templates.fields]\nrollback_plan = "Revert it."\n', encoding="utf-8")
+    proposal = load_config("serve", env_file=None).policy.proposal
+    assert proposal.template("dependency-update").fields.rollback_plan == "Revert it."

@@ -17,6 +17,7 @@ from bot.deployment import views as deployment
 from bot.deployment import watch
 from bot.emergency import views as emergency
 from bot.github import views as github
+from bot.review import standard
 from bot.security import views as security
 from bot.slack.outbox import load_change, post_once
 from storage import repo
@@ -72,7 +73,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=card_notes(change, approvals),
+        notes=(*card_notes(change, approvals), *standard.proposal_notes(facts, ctx.policy)),
     )
 
 

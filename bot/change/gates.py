@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from wcmatch import glob
-
 from bot.change.facts import ChangeFacts
+from bot.change.paths import patterns_touched
 from bot.change.states import Category, GateState, Status
 from bot.deployment.business_hours import (
     describe,
@@ -126,18 +125,14 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     return gate(GateState.pending, detail, how)
 
 
-_GLOB = glob.GLOBSTAR | glob.BRACE | glob.DOTMATCH
-
-
 def infrastructure_reasons(facts: ChangeFacts, policy: Policy) -> list[str]:
     """Why this is an infrastructure change ("Infrastructure Team: approves infrastructure
     changes"): the proposal's checkbox, a policy path its pull request changes, its category."""
     reasons = []
     if "infra" in facts.checkboxes:
         reasons.append("the infrastructure checkbox")
-    for pattern in policy.infrastructure.paths:
-        if any(glob.globmatch(path, pattern, flags=_GLOB) for path in facts.changed_files):
-            reasons.append(f"changes `{pattern}`")
+    for pattern in patterns_touched(policy.infrastructure.paths, facts.changed_files):
+        reasons.append(f"changes `{pattern}`")
     if facts.category.value in policy.infrastructure.categories:
         reasons.append(f"{facts.category.value.replace('_', '-')} changes (policy)")
     return reasons

@@ -79,7 +79,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                    initial=p.description if p else None),
         _select("category", "Category",
                 "Standard: pre-approved pattern (1 approval). Normal: most changes. "
-                "High-risk: 2 approvals including a tech lead.",
+                "High-risk: 2 approvals and a tech lead.",
                 CATEGORY_OPTIONS, p.category if p else "normal"),
         _select("risk", "Risk", "How bad is it if this goes wrong?", RISK_OPTIONS,
                 p.risk if p else None),

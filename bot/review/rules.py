@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from bot.change.decisions import ALLOWED, Decision, refuse, this_is
 from bot.change.facts import ChangeFacts
+from bot.change.paths import files_outside, patterns_touched
 from bot.change.states import (
     APPROVABLE,
     APPROVABLE_EMERGENCY,
@@ -43,6 +44,43 @@ def approval_rule(policy: Policy, category: Category, risk: Risk) -> ApprovalRul
         count = review.high_risk + (0 if review.tech_lead_counts_as_peer else leads)
         return ApprovalRule(count, leads)
     return ApprovalRule(review.emergency)
+
+
+def standard_fit(facts: ChangeFacts, policy: Policy) -> tuple[str | None, str]:
+    """For a change declared standard: the template it fits, or (None, why it fits none).
+    "Standard changes: pre-approved patterns" — with no templates in the policy, the
+    declaration is trusted."""
+    templates = policy.proposal.templates
+    if not templates:
+        return "", ""
+    why = []
+    for template in templates:
+        if not template.only_paths:
+            return template.name, ""
+        if not facts.changed_files:
+            why.append(f"“{template.name}” needs its pull request's files")
+            continue
+        outside = files_outside(template.only_paths, facts.changed_files)
+        if not outside:
+            return template.name, ""
+        more = f" and {len(outside) - 1} more" if len(outside) > 1 else ""
+        why.append(f"“{template.name}” does not cover `{outside[0]}`{more}")
+    return None, "; ".join(why)
+
+
+def effective_category(facts: ChangeFacts, policy: Policy) -> Category:
+    """A change declared standard that fits no template is handled as normal."""
+    if facts.category == Category.standard and standard_fit(facts, policy)[0] is None:
+        return Category.normal
+    return facts.category
+
+
+def suggested_high_risk(facts: ChangeFacts, policy: Policy) -> list[str]:
+    """The migration paths (`proposal.migration_paths`) its pull request touches, when its
+    risk is not high: "High-risk changes: database schema changes". A suggestion only."""
+    if facts.risk == Risk.high or facts.category in (Category.high_risk, Category.emergency):
+        return []
+    return patterns_touched(policy.proposal.migration_paths, facts.changed_files)
 
 
 def counted_approvers(facts: ChangeFacts, policy: Policy) -> dict[str, bool]:
@@ -89,7 +127,7 @@ class ApprovalProgress:
 def approval_progress(facts: ChangeFacts, policy: Policy) -> ApprovalProgress:
     approvers = counted_approvers(facts, policy)
     return ApprovalProgress(
-        rule=approval_rule(policy, facts.category, facts.risk),
+        rule=approval_rule(policy, effective_category(facts, policy), facts.risk),
         approvals=len(approvers),
         tech_leads=sum(approvers.values()),
     )

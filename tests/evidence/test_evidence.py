@@ -169,6 +169,7 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
     assert normal["rollback"] is None and normal["emergency"] is None
     assert [(e["action"], e["actor"], e["at"][11:16]) for e in normal["timeline"]] == [
         ("proposed", "U0ALICE", "10:00"), ("ci_changed", "github", "10:00"),  # pending
+        ("risk_suggested", "changebot", "10:00"),  # its PR adds a migration; medium kept
         ("self_approval_refused", "U0ALICE", "10:05"), ("approval_given", "U0BOB", "10:10"),
         ("approved", "changebot", "10:10"), ("ci_changed", "github", "10:12"),  # success
         ("github_review", "gh:carol-gh", "10:20"), ("staging_deployed", "U0ALICE", "10:30"),
