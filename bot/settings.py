@@ -306,6 +306,10 @@ class GitHubPolicy(Section):
     # Checks (check runs or commit statuses, by name or glob) that must report success: a
     # required check that did not run fails the CI gate.
     required_checks: list[str] = Field(default_factory=list)
+    # A pull request whose description follows .github/pull_request_template.md, or that
+    # carries `change_label`, opens its change when no change links it yet.
+    propose_from_pull_requests: bool = True
+    change_label: str = ""
 
     @field_validator("required_checks")
     @classmethod

@@ -122,6 +122,8 @@ class _Pull:
     created_at: datetime
     labels: list[str] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    body: str = ""
 
 
 class FakeGitHub:
@@ -169,6 +171,8 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}", self._get_issue),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._get_labels),
             web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._post_labels),
+            web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/comments",
+                     self._post_comment),
         ]
         if self.prefix:
             sub = web.Application()
@@ -799,6 +803,30 @@ class FakeGitHub:
         return self._paginate(
             request, [self._label_json(pull.owner, pull.repo, n) for n in pull.labels]
         )
+
+    def comments(self, owner: str, repo: str, number: int) -> list[str]:
+        """The comments posted on a pull request, oldest first."""
+        return list(self._pull(owner, repo, number).comments)
+
+    async def _post_comment(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        body = request.get(_BODY)
+        if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+            return self._error(422, "Invalid request.")
+        pull.comments.append(body["body"])
+        number = len(pull.comments)
+        api = f"{self.base_url}/repos/{pull.owner}/{pull.repo}"
+        stamp = "2026-11-25T10:00:00Z"
+        return self._json({
+            "id": number, "node_id": f"IC_{number}", "url": f"{api}/issues/comments/{number}",
+            "html_url": f"https://github.com/{pull.owner}/{pull.repo}/pull/{pull.number}"
+                        f"#issuecomment-{number}",
+            "issue_url": f"{api}/issues/{pull.number}", "body": body["body"],
+            "user": {"login": "changebot[bot]", "id": 1, "type": "Bot"},
+            "created_at": stamp, "updated_at": stamp,
+        }, status=201)
 
     async def _post_labels(self, request: web.Request) -> web.Response:
         pull = self._pull_from(request)

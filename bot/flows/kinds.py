@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.change import card
 from bot.deployment import monitoring, watch
 from bot.emergency import after_deployment, broadcast
-from bot.github import deployments, emergency_label, emergency_pr, sync
+from bot.github import deployments, emergency_label, emergency_pr, pr_proposal, sync
 from bot.github.pull_requests import SYNC
 from bot.review import reminders
 from bot.runtime.sweeper import Handler
@@ -25,6 +25,7 @@ KINDS: dict[str, Handler] = {
     "github_review": sync.record_review,
     "github_label": emergency_label.add_label,
     "github_emergency_pr": emergency_pr.open_emergency,
+    pr_proposal.KIND: pr_proposal.open_from_pull_request,
     # Step 3: peer review reminders.
     reminders.PEER_REMINDER: reminders.remind_reviewer,
     reminders.PEER_ESCALATION: reminders.escalate_reviewers,

@@ -64,6 +64,19 @@ async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: st
     await refresh_card(session, ctx, change)
 
 
+async def proposed_from_pull_request(session: AsyncSession, ctx: Context, change: Change, *,
+                                    url: str, slack_author: str | None) -> None:
+    """A change whose pull request's description said everything Step 1 asks: proposed as
+    one from the Slack form is (card, PR read, reviewers, security team), and its author,
+    when known in Slack, is told where the card is."""
+    await proposed(session, ctx, change)
+    if slack_author:
+        await dm(session, ctx, change, slack_author,
+                 f"Your pull request {url} follows the change template, so I opened "
+                 f"*{format_change_id(change.id or 0)}* from it: reviewers were asked. Change "
+                 "it with *Edit* on the card.", key=f"proposed-from-pr:{change.id}")
+
+
 async def opened_from_github(session: AsyncSession, ctx: Context, change: Change, *,
                              url: str, slack_author: str | None) -> None:
     """An emergency opened from the EMERGENCY label on its pull request:

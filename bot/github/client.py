@@ -290,6 +290,14 @@ class GitHubClient:
 
         await self._run("add_label", work, not_found=GitHubNotFound.default_message)
 
+    async def add_comment(self, ref: PrRef, body: str) -> None:
+        """Comment on the pull request (its conversation, as an issue comment)."""
+
+        def work(gh: Github) -> None:
+            gh.get_repo(ref.full_name).get_issue(ref.number).create_comment(body)
+
+        await self._run("add_comment", work, not_found=GitHubNotFound.default_message)
+
     async def close(self) -> None:
         with self._lock:
             self._closed = True

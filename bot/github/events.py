@@ -20,7 +20,7 @@ from bot.change.work import audit, lock, refresh_card, thread_note
 from bot.context import Context
 from bot.flows import github as github_flow
 from bot.github import deployments as github_deployments
-from bot.github import emergency_label, emergency_pr, pull_requests
+from bot.github import emergency_label, emergency_pr, pr_proposal, pull_requests
 from storage import github_store, reminder_store
 from storage.models import Change
 
@@ -109,10 +109,13 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
                           delivery: str) -> str | None:
     action = payload.get("action")
     pr = payload["pull_request"]
-    if action == "labeled":
-        if not emergency_label.is_emergency_label((payload.get("label") or {}).get("name")):
-            return None
+    if action == "labeled" and emergency_label.is_emergency_label(
+            (payload.get("label") or {}).get("name")):
         return await emergency_pr.on_label(session, ctx, payload, delivery)
+    if action in pr_proposal.ACTIONS:  # Step 1 written in a pull request no change links
+        proposed = await pr_proposal.on_pull_request(session, ctx, payload, delivery)
+        if proposed is not None:
+            return proposed
     if action not in ("synchronize", "closed", "reopened", "edited", "ready_for_review"):
         return None
     repo_name, number = payload["repository"]["full_name"], int(pr["number"])
