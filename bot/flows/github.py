@@ -9,7 +9,7 @@ from bot.change.work import Loaded
 from bot.context import Context
 from bot.github import emergency_label, pull_requests
 from bot.github.client import PrRef
-from bot.review import standard
+from bot.review import infrastructure, standard
 from bot.review.rules import push_resets_approvals
 from bot.security import routing as security
 
@@ -53,7 +53,8 @@ async def pr_read(loaded: Loaded, ctx: Context, read: pull_requests.Read) -> Non
     3. reviews: an approval that counts may approve the change (bot.flows.review), one
        withdrawn may send it back to review;
     4. the changed files may call for a security review, or no longer;
-    5. they may not fit the standard change declared, or suggest high risk (Step 1).
+    5. they may not fit the standard change declared, or suggest high risk (Step 1), or
+       make it an infrastructure change: the infrastructure team is asked.
     A read made before a push we already know of is not applied.
     """
     fresh = True
@@ -66,3 +67,4 @@ async def pr_read(loaded: Loaded, ctx: Context, read: pull_requests.Read) -> Non
     if fresh and read.pull is not None:
         await security.reassess(loaded.session, ctx, loaded.change)
         await standard.reassess(loaded, ctx)
+        await infrastructure.ask_if_needed(loaded.session, ctx, loaded.change)

@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.deployment import staging
 from bot.emergency import broadcast
 from bot.github import emergency_label, pull_requests
-from bot.review import reminders
+from bot.review import infrastructure, reminders
 from bot.security import routing as security
 from storage.models import Change
 
@@ -28,6 +28,7 @@ async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
     1. its card is posted in the changes channel (the thread notes hang on it);
     2. Step 2: its pull request, if linked, is read from GitHub (an emergency's is labelled);
     3. Step 3: the requested reviewers are asked, and reminded later if they do not answer;
+       the infrastructure team is asked for an infrastructure change;
     4. Step 4: the security team is asked when a trigger calls for a review;
     5. an emergency is declared: broadcast to engineering, its author told what follows.
     """
@@ -36,6 +37,7 @@ async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
         await emergency_label.label_when_linked(session, ctx, change)
     await reminders.ask_reviewers(session, ctx, change)
     await reminders.schedule_peer(session, ctx, change)
+    await infrastructure.ask_if_needed(session, ctx, change)
     await security.ask_if_needed(session, ctx, change)
     if _emergency(change):
         await broadcast.declared(session, ctx, change)
@@ -59,6 +61,7 @@ async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: st
         await emergency_label.label_when_linked(session, ctx, change)
     await reminders.ask_reviewers(session, ctx, change)
     await reminders.schedule_peer(session, ctx, change)
+    await infrastructure.ask_if_needed(session, ctx, change)
     await security.ask_if_needed(session, ctx, change)
     await staging.forget_staging(session, ctx, change)
     await refresh_card(session, ctx, change)

@@ -6,7 +6,7 @@ import pytest
 
 from bot.playground.standin.workspace import demo_policy
 from bot.settings import GitHubPolicy, Groups
-from tests.flows import card_text, propose
+from tests.flows import card_text, propose, thread
 from tests.github_flows import (
     BEFORE,
     HEAD,
@@ -52,6 +52,8 @@ async def test_a_pr_changing_terraform_waits_for_the_infrastructure_team(bot, gi
     assert ("waiting for the infrastructure team (changes `terraform/**`, changes "
             "`**/*.tf`)") in card_text(bot, change_id)
 
+    assert any("<!subteam^S0INFRA> this is an infrastructure change (changes `terraform/**`"
+               in n for n in thread(bot, change_id))
     # Erin is neither a reviewer nor in the infrastructure team: her review is evidence only.
     await webhook(bot, "pull_request_review", approving("erin-gh", 1))
     await bot.sweep()

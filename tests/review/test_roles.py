@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.playground.standin.workspace import demo_policy
 from bot.settings import Groups, Infrastructure, Review, Security
 from storage.models import Approval, AuditEvent, Change
-from tests.flows import card_text, click, last_answer, propose
+from tests.flows import card_text, click, last_answer, propose, thread
 
 INFRA_GROUP = "S0INFRA"
 REVIEWERS_GROUP = "S0REVIEWERS"
@@ -50,6 +50,8 @@ async def test_an_infrastructure_change_waits_for_the_infrastructure_team(bot):
     change_id = await propose(bot, security_checkboxes=["infra"])
     assert ("*Infrastructure team*: waiting for the infrastructure team "
             "(the infrastructure checkbox)") in card_text(bot, change_id)
+    [asked] = [n for n in thread(bot, change_id) if f"<!subteam^{INFRA_GROUP}>" in n]
+    assert "this is an infrastructure change (the infrastructure checkbox)" in asked
     await click(bot, "bob", "change_approve", change_id)  # a peer: the approvals gate
     assert await status(bot, change_id) == "approved"
     assert "waiting for the infrastructure team" in card_text(bot, change_id)
