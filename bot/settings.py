@@ -11,12 +11,19 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -161,6 +168,107 @@ class Emergency(Section):
     require_ci: bool = True
 
 
+def _check_zone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
+        ) from exc
+    return value
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_clock(text: str) -> int:
+    """`HH:MM` (24:00 allowed, for the end of a day) -> minutes after midnight."""
+    match = _CLOCK.match(str(text).strip())
+    minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError(f"{text!r} is not a time of day: write HH:MM, e.g. 15:00 or 24:00")
+    return minutes
+
+
+class RecurringFreeze(Section):
+    """A freeze that comes back every week: e.g. Fridays 15:00–24:00 in Europe/Paris."""
+
+    name: str = Field(min_length=1)
+    reason: str = ""
+    days: str
+    start: str = "00:00"
+    end: str = "24:00"
+    timezone: str | None = Field(None, description="default: business_hours.timezone")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_zone(value)
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> RecurringFreeze:
+        if parse_clock(self.end) <= parse_clock(self.start):
+            raise ValueError(
+                f"freeze {self.name!r}: end {self.end} is not after start {self.start}; "
+                "a freeze over midnight is two entries (e.g. fri 15:00-24:00, sat 00:00-24:00)"
+            )
+        return self
+
+
+class DatedFreeze(Section):
+    """A freeze between two dates (a date alone as `end` includes that whole day)."""
+
+    name: str = Field(min_length=1)
+    reason: str = ""
+    start: date | datetime
+    end: date | datetime
+    timezone: str | None = Field(None, description="default: business_hours.timezone")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_zone(value)
+
+
+class Freezes(Section):
+    """Freeze windows: no production deployment inside them, emergencies excepted."""
+
+    recurring: list[RecurringFreeze] = Field(default_factory=list)
+    dated: list[DatedFreeze] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> Freezes:
+        if not self.recurring and not self.dated:
+            return self  # (also: the default is built while bot.schedule is importing this)
+        from bot.schedule.freeze import policy_problems  # it reads these very classes
+
+        problems = policy_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Calendar(Section):
+    """The change calendar and conflicts between planned changes."""
+
+    # Two changes on the same service planned closer than this are in conflict.
+    conflict_window: Duration = timedelta(hours=1)
+
+
 class Policy(BaseModel):
     """The team's process. Build one directly in tests; `load_config` reads it from files."""
 
@@ -174,6 +282,8 @@ class Policy(BaseModel):
     security: Security = Security()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
+    freezes: Freezes = Freezes()
+    calendar: Calendar = Calendar()
 
 
 class Settings(BaseSettings):

@@ -29,6 +29,8 @@ from bot.review.rules import (
     may_revise,
     status_after_vote,
 )
+from bot.schedule.freeze import Freeze
+from bot.schedule.freezes import declared_freezes
 from bot.security import triggers as security
 from bot.slack import directory
 from bot.slack import outbox as notify
@@ -54,10 +56,11 @@ class Loaded:
     session: AsyncSession
     change: Change
     approvals: list[Approval]
+    freezes: tuple[Freeze, ...] = ()  # the declared freezes from now on (the Freeze gate)
 
     @property
     def facts(self) -> ChangeFacts:
-        return facts_of(self.change, self.approvals)
+        return facts_of(self.change, self.approvals, self.freezes)
 
 
 class NoSuchChange(Exception):  # noqa: N818
@@ -89,7 +92,8 @@ async def editing(ctx: Context, change_id: int):
         if change is None:
             raise NoSuchChange(f"There is no {format_change_id(change_id)}.")
         approvals = list(await repo.approvals_of(session, change_id))
-        yield Loaded(session, change, approvals)
+        freezes = await declared_freezes(session, ctx.clock.now())
+        yield Loaded(session, change, approvals, freezes)
 
 
 # Hooks run inside the transaction of a proposal or revision (security routing plugs in here).

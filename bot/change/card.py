@@ -10,6 +10,8 @@ from bot.change.card_view import CardInput, card_message
 from bot.change.gates import gates
 from bot.change.rows import facts_of
 from bot.context import Context
+from bot.schedule.freeze import Freeze
+from bot.schedule.freezes import declared_freezes
 from storage import repo
 from storage.models import Approval, Change
 
@@ -35,8 +37,9 @@ def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
 NOTE_PROVIDERS: list[NoteProvider] = [security_notes, revision_notes]
 
 
-def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
-    facts = facts_of(change, approvals)
+def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
+               freezes: Sequence[Freeze] = ()) -> CardInput:
+    facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
         revision=change.revision,
@@ -56,7 +59,8 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
-    return card_message(card_input(ctx, change, approvals))
+        freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
+    return card_message(card_input(ctx, change, approvals, freezes))
 
 
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:

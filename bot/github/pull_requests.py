@@ -17,6 +17,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,6 +47,7 @@ from bot.review.rules import (
     status_after_vote,
     status_after_withdrawal,
 )
+from bot.schedule.freezes import declared_freezes
 from storage import reminder_store, repo
 from storage.github_store import repo_key
 from storage.models import Approval, Change
@@ -72,12 +74,15 @@ class ReviewBy:
     tech_lead: bool = False
 
 
-async def lock(session: AsyncSession, change_id: int) -> Loaded | None:
-    """The change locked in the caller's transaction, with its approvals."""
+async def lock(session: AsyncSession, change_id: int, now: datetime | None = None
+               ) -> Loaded | None:
+    """The change locked in the caller's transaction, with its approvals (and the declared
+    freezes from `now` on, when a deployment may be at stake)."""
     change = await repo.get_change(session, change_id, lock=True)
     if change is None:
         return None
-    return Loaded(session, change, list(await repo.approvals_of(session, change_id)))
+    freezes = await declared_freezes(session, now) if now else ()
+    return Loaded(session, change, list(await repo.approvals_of(session, change_id)), freezes)
 
 
 # --------------------------------------------------------------------------- linking
