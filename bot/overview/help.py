@@ -16,6 +16,10 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
     ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
      "your DM"),
+    ("freeze FROM TO &lt;reason&gt;", "tech leads: freeze production (dates YYYY-MM-DD or "
+     "YYYY-MM-DDTHH:MM, `now`); only emergencies deploy then"),
+    ("freeze list", "the freeze windows, now and to come"),
+    ("unfreeze FRZ-n", "tech leads: lift a freeze declared in Slack"),
     ("help", "this list"),
 ]
 

@@ -86,13 +86,13 @@ def overlap_problem(declaration: Declaration, policy: Policy,
             "(`/change unfreeze FRZ-n`) or choose dates around it.")
 
 
-# The areas of IANA zone names: `Europe/Pariss` is a mistyped zone, `CI/CD` is a reason.
-_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
-          "Europe", "Indian", "Pacific", "Etc")
+# Shaped like an IANA zone name (`Europe/Paris`, `America/Argentina/Salta`): then it is meant
+# as one, and a mistyped zone is said so. `CI/CD` is a reason.
+_ZONE_SHAPE = re.compile(r"^[A-Z][a-z]+(/[A-Z][A-Za-z0-9_+\-]*)+$")
 
 
 def _names_a_zone(word: str) -> bool:
-    return word.upper() == "UTC" or word.split("/")[0] in _AREAS and "/" in word
+    return word.upper() == "UTC" or bool(_ZONE_SHAPE.match(word))
 
 
 def _moment(text: str, zone: ZoneInfo, *, end: bool) -> datetime:
