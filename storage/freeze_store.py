@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import DeclaredFreeze
+from storage.models import Change, DeclaredFreeze, Deployment
 
 
 async def in_effect_after(session: AsyncSession, moment: datetime) -> Sequence[DeclaredFreeze]:
@@ -26,3 +26,29 @@ async def get(session: AsyncSession, freeze_id: int, *, lock: bool = False
     if lock:
         query = query.with_for_update()
     return (await session.exec(query)).first()
+
+
+async def overlapping(session: AsyncSession, start: datetime, end: datetime
+                      ) -> Sequence[DeclaredFreeze]:
+    """The declared freezes that meet [start, end), lifted ones included, by start."""
+    query = (
+        select(DeclaredFreeze)
+        .where(col(DeclaredFreeze.starts_at) < end, col(DeclaredFreeze.ends_at) > start)
+        .order_by(col(DeclaredFreeze.starts_at), col(DeclaredFreeze.id))
+    )
+    return (await session.exec(query)).all()
+
+
+async def production_deployments(session: AsyncSession, start: datetime, end: datetime
+                                 ) -> tuple[Sequence[Change], Sequence[Deployment]]:
+    """The changes deployed to production in [start, end), and GitHub's production
+    deployments then (matched to a change or not)."""
+    changes = (await session.exec(
+        select(Change).where(col(Change.deployed_at) >= start, col(Change.deployed_at) < end)
+        .order_by(col(Change.deployed_at), col(Change.id))
+    )).all()
+    reported = (await session.exec(
+        select(Deployment).where(col(Deployment.at) >= start, col(Deployment.at) < end)
+        .order_by(col(Deployment.at), col(Deployment.id))
+    )).all()
+    return changes, reported

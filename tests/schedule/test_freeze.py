@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from bot.playground.standin.workspace import CHANGES, ENGINEERING, demo_policy
+from bot.schedule.evidence import frozen_deployments
 from bot.settings import DatedFreeze, Freezes, RecurringFreeze
 from storage.models import AuditEvent, Change, DeclaredFreeze
 from tests.emergency.test_emergency import declare as declare_emergency
@@ -111,6 +112,14 @@ async def test_inside_a_dated_freeze_a_deploy_is_refused_and_an_emergency_record
     assert (bypasses["freeze"].actor, bypasses["freeze"].change_id) == ("U0CAROL", emergency)
     [event] = await audit(bot, "deployed_to_production")
     assert event.detail["gates"]["freeze"] == "bypassed"
+
+    # The evidence pack's list of deployments inside a freeze.
+    async with bot.ctx.db.session() as session:
+        frozen = await frozen_deployments(session, bot.ctx.policy, datetime(
+            2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert [f.as_row() for f in frozen] == [{
+        "change": "CHG-2", "at": HOLIDAYS_TUESDAY_10AM.isoformat(), "by": "U0CAROL",
+        "source": "slack", "freeze": "Holidays", "reason": "skeleton crew", "rule": "bypassed"}]
 
 
 # ---- one-off freezes declared in Slack ------------------------------------------------------
