@@ -19,6 +19,7 @@ import bot.github.emergency_label  # noqa: F401  (GitHub reminder kinds, hooks a
 import bot.github.sync  # noqa: F401
 import bot.github.views  # noqa: F401
 import bot.review.reminders  # noqa: F401  (review reminder kinds and proposal hook)
+import bot.schedule.planning  # noqa: F401  (conflicts: the proposal hook)
 import bot.security.review  # noqa: F401  (security routing kinds, hooks, card parts)
 import bot.slack.outbox  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers

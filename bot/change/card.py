@@ -10,8 +10,10 @@ from bot.change.card_view import CardInput, card_message
 from bot.change.gates import gates
 from bot.change.rows import facts_of
 from bot.context import Context
+from bot.schedule.conflicts import Planned
 from bot.schedule.freeze import Freeze
 from bot.schedule.freezes import declared_freezes
+from bot.schedule.planned import conflict_notes, conflicting
 from storage import repo
 from storage.models import Approval, Change
 
@@ -38,7 +40,7 @@ NOTE_PROVIDERS: list[NoteProvider] = [security_notes, revision_notes]
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
-               freezes: Sequence[Freeze] = ()) -> CardInput:
+               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = ()) -> CardInput:
     facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
@@ -52,7 +54,8 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=tuple(note for provider in NOTE_PROVIDERS for note in provider(change, approvals)),
+        notes=tuple(note for provider in NOTE_PROVIDERS for note in provider(change, approvals))
+        + tuple(conflict_notes(conflicts)),
     )
 
 
@@ -60,7 +63,8 @@ async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
         freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
-    return card_message(card_input(ctx, change, approvals, freezes))
+        conflicts = [other for other, _ in await conflicting(session, ctx.policy, change)]
+    return card_message(card_input(ctx, change, approvals, freezes, conflicts))
 
 
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:
