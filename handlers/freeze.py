@@ -1,10 +1,15 @@
 """`/change freeze …`, `/change unfreeze FRZ-n` and `/change calendar …`: parse, call
 bot.schedule, answer the person (ephemeral)."""
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+import re
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
 from bot.schedule import freezes
+from bot.schedule.calendar import Invalid as BadWeek
+from bot.schedule.calendar_page import calendar_for, calendar_page
+from bot.schedule.calendar_view import PAGE_ACTION
 from bot.schedule.declare import USAGE
 from handlers.common import after_ack
 from handlers.review import command_body
@@ -41,3 +46,36 @@ async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
         await respond(text=answer.text, response_type="ephemeral")
 
     after_ack(ctx, command_body(command), respond, work(), "unfreeze")
+
+
+async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                           args: list[str]) -> None:
+    """`/change calendar [this week|next week|YYYY-MM-DD]`."""
+    await ack()
+    user = command["user_id"]
+
+    async def work() -> None:
+        try:
+            await respond(**await calendar_for(ctx, user, " ".join(args)))
+        except BadWeek as invalid:
+            await respond(text=str(invalid), response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "calendar")
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.action(re.compile(f"^{PAGE_ACTION}_"))
+    async def on_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        user, value = body["user"]["id"], str(body["actions"][0].get("value", ""))
+
+        async def work() -> None:
+            try:
+                message = await calendar_page(ctx, user, value)
+            except BadWeek as invalid:
+                await respond(text=str(invalid), response_type="ephemeral",
+                              replace_original=False)
+                return
+            await respond(**message, replace_original=True)
+
+        after_ack(ctx, body, respond, work(), "calendar page")

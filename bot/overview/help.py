@@ -20,6 +20,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
      "YYYY-MM-DDTHH:MM, `now`); only emergencies deploy then"),
     ("freeze list", "the freeze windows, now and to come"),
     ("unfreeze FRZ-n", "tech leads: lift a freeze declared in Slack"),
+    ("calendar [next week|YYYY-MM-DD]", "the week's planned and deployed changes, with "
+     "freezes and conflicts"),
     ("help", "this list"),
 ]
 
