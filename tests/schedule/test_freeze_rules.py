@@ -1,5 +1,6 @@
 """The freeze rules, pure: recurring and dated windows, the Freeze gate, the policy's checks."""
 
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,7 +19,15 @@ from bot.schedule.freeze import (
     parse_freeze_id,
     thaw_at,
 )
-from bot.settings import BusinessHours, DatedFreeze, Freezes, Policy, RecurringFreeze
+from bot.settings import (
+    BusinessHours,
+    ConfigError,
+    DatedFreeze,
+    Freezes,
+    Policy,
+    RecurringFreeze,
+    load_config,
+)
 
 PARIS = "Europe/Paris"
 FRIDAYS = RecurringFreeze(name="Friday afternoons", reason="no deploys before the weekend",
@@ -185,3 +194,32 @@ def test_freeze_ids_are_read_with_or_without_their_prefix():
     for bad in ("", "FRZ-", "CHG-3", "99999999999", "-1"):
         with pytest.raises(ValueError):
             parse_freeze_id(bad)
+
+
+def problems_with(tmp_path, monkeypatch, freezes: str) -> list[str]:
+    policy = tmp_path / "changebot.toml"
+    policy.write_text('[channels]\nchanges = "C1"\nengineering = "C2"\n'
+                      '[groups]\nsecurity = "S1"\ntech_leads = "S2"\n' + freezes)
+    for name in list(os.environ):
+        if name.startswith("CHANGEBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CHANGEBOT_POLICY", str(policy))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    with pytest.raises(ConfigError) as error:
+        load_config("cli", env_file=None)
+    return error.value.problems
+
+
+def test_freezes_in_the_policy_file_that_make_no_sense_stop_the_bot_with_a_clear_line(
+        tmp_path, monkeypatch):
+    zone = ('[[freezes.recurring]]\nname = "Fridays"\ndays = "fri"\nstart = "15:00"\n'
+            'timezone = "Europe/Pariss"\n')
+    assert problems_with(tmp_path, monkeypatch, zone) == [
+        "freezes.recurring.0.timezone (CHANGEBOT_FREEZES__RECURRING): 'Europe/Pariss' is "
+        "not a time zone: use an IANA name such as Europe/Paris"]
+    overlap = ('[[freezes.dated]]\nname = "Holidays"\nstart = 2026-12-20\nend = 2027-01-04\n'
+               '[[freezes.dated]]\nname = "Year end"\nstart = 2026-12-31\n'
+               'end = 2027-01-02\n')
+    assert problems_with(tmp_path, monkeypatch, overlap) == [
+        "freezes (CHANGEBOT_FREEZES): dated freezes 'Holidays' and 'Year end' overlap: "
+        "merge them into one or move one of them"]
