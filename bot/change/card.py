@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.schedule.conflicts import Planned
 from bot.schedule.freeze import Freeze
 from bot.schedule.freezes import declared_freezes
-from bot.schedule.planned import conflict_notes, conflicting
+from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from storage import repo
 from storage.models import Approval, Change
 
@@ -55,7 +55,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
         notes=tuple(note for provider in NOTE_PROVIDERS for note in provider(change, approvals))
-        + tuple(conflict_notes(conflicts)),
+        + tuple(planned_time_notes(ctx.policy, freezes, change) + conflict_notes(conflicts)),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.change.states import PRE_PRODUCTION, Status
 from bot.context import Context
 from bot.deployment.business_hours import describe_days
 from bot.schedule.declare import Invalid, overlap_problem, parse_declaration
@@ -88,6 +89,14 @@ async def _announce(session: AsyncSession, ctx: Context, key: str, text: str) ->
                               payload={"channel": channel, "text": text})
 
 
+async def _refresh_cards(session: AsyncSession, ctx: Context, why: str) -> None:
+    """The posted cards of changes not yet in production: their Freeze gate changed."""
+    for change in await repo.open_changes(session):
+        if change.card_ts and Status(change.status) in PRE_PRODUCTION:
+            await notify.schedule(session, ctx, key=f"card:{change.id}:{why}", kind="card",
+                                  change_id=change.id)
+
+
 async def declare(ctx: Context, user: str, words: Sequence[str]) -> Answer:
     """`/change freeze FROM TO [ZONE] REASON` by a tech lead."""
     now = ctx.clock.now()
@@ -117,6 +126,7 @@ async def declare(ctx: Context, user: str, words: Sequence[str]) -> Answer:
         await _announce(session, ctx, f"freeze-declared:{row.id}",
                         f":snowflake: *Production freeze {name}* declared by <@{user}>: {span}"
                         f" — {escape(row.reason)}. Only emergency changes may deploy then.")
+        await _refresh_cards(session, ctx, f"freeze-declared-{row.id}")
     ctx.sweeper.kick()
     return Answer(True, f"{name} is declared: production is frozen {span} "
                   f"({declaration.timezone}). It is on the record and announced in "
@@ -151,6 +161,7 @@ async def lift(ctx: Context, user: str, words: Sequence[str]) -> Answer:
         await _announce(session, ctx, f"freeze-lifted:{freeze_id}",
                         f":sunny: <@{user}> lifted the production freeze {name} "
                         f"({escape(row.reason)}): changes may deploy again.")
+        await _refresh_cards(session, ctx, f"freeze-lifted-{freeze_id}")
     ctx.sweeper.kick()
     return Answer(True, f"{name} is lifted. It is on the record and announced.")
 

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.states import Status
-from bot.schedule.conflicts import Planned, conflicts_of, service_of
+from bot.change.states import Category, Status
+from bot.deployment.business_hours import describe, is_business_time
+from bot.schedule.conflicts import NOT_SHIPPING, Planned, conflicts_of, service_of
+from bot.schedule.freeze import Freeze, freeze_at
 from bot.settings import Policy
 from bot.slack.text import escape, slack_date
 from storage import calendar_store
@@ -39,6 +41,24 @@ async def conflicting(session: AsyncSession, policy: Policy, change: Change
     rows = {row.id: row for row in near}
     found = conflicts_of(planned(change), [planned(row) for row in near], window)
     return [(other, rows[other.change_id]) for other in found]
+
+
+def planned_time_notes(policy: Policy, freezes: Sequence[Freeze], change: Change) -> list[str]:
+    """A warning on the card when the planned time falls in a freeze or outside business
+    hours (the deploy would be refused then); not a refusal of the plan."""
+    if change.planned_at is None or change.deployed_at is not None:
+        return []
+    if Status(change.status) in NOT_SHIPPING or change.category == Category.emergency.value:
+        return []
+    notes = []
+    holding = freeze_at(policy, freezes, change.planned_at)
+    if holding is not None:
+        notes.append(f":snowflake: Planned inside the freeze {escape(holding.said)}: the "
+                     "deploy will be refused then. Plan it around the freeze.")
+    if not is_business_time(policy.business_hours, change.planned_at):
+        notes.append(f":crescent_moon: Planned outside business hours "
+                     f"({describe(policy.business_hours)}): the deploy will be refused then.")
+    return notes
 
 
 def conflict_notes(conflicts: Sequence[Planned]) -> list[str]:

@@ -12,7 +12,16 @@ from bot.schedule.evidence import frozen_deployments
 from bot.settings import DatedFreeze, Freezes, RecurringFreeze
 from storage.models import AuditEvent, Change, DeclaredFreeze
 from tests.emergency.test_emergency import declare as declare_emergency
-from tests.flows import approved, card_text, click, deployed, last_answer, last_view, staged
+from tests.flows import (
+    approved,
+    card_text,
+    click,
+    deployed,
+    last_answer,
+    last_view,
+    propose,
+    staged,
+)
 
 FRIDAYS = RecurringFreeze(name="Friday afternoons", reason="no deploys before the weekend",
                           days="fri", start="15:00", end="24:00")
@@ -142,6 +151,10 @@ async def test_a_tech_lead_declares_a_freeze_it_is_announced_and_holds_until_lif
         assert note.startswith(":snowflake: *Production freeze FRZ-1* declared by <@U0DAVE>")
         assert note.endswith("— Black Friday launch. Only emergency changes may deploy then.")
 
+    # The card's Freeze gate followed (it is refreshed when a freeze is declared).
+    assert "*Freeze*: inside the freeze “FRZ-1” (Black Friday launch)" in card_text(
+        bot, change_id)
+
     listed = await command(bot, "alice", "freeze list")
     assert listed.startswith(":snowflake: Frozen now: “FRZ-1” (Black Friday launch) until")
     blocks = str(bot.slack.responses(user="U0ALICE")[-1]["blocks"])
@@ -223,3 +236,17 @@ async def test_a_freeze_lifted_after_a_deploy_still_shows_on_that_deploys_card(b
     await click(bot, "bob", "change_approve", emergency)  # any refresh of the card
     await bot.sweep()
     assert "inside the freeze “FRZ-1” (launch)" in card_text(bot, emergency)
+
+
+async def test_a_change_planned_inside_a_freeze_is_warned_on_its_card_not_refused(bot):
+    change_id = await propose(bot, planned_at=FRIDAY_3_30PM)
+    assert (await the_change(bot, change_id)).planned_at == FRIDAY_3_30PM
+    text = card_text(bot, change_id)
+    assert (":snowflake: Planned inside the freeze “Friday afternoons” (no deploys before the "
+            "weekend): the deploy will be refused then. Plan it around the freeze.") in text
+    assert "Planned outside business hours" not in text
+    night = await propose(bot, planned_at=MONDAY_10AM - timedelta(hours=3))
+    assert ":crescent_moon: Planned outside business hours (Mon–Fri 09:00–17:00 UTC)" in \
+        card_text(bot, night)
+    fine = await propose(bot, planned_at=MONDAY_10AM)
+    assert "Planned inside" not in card_text(bot, fine)
