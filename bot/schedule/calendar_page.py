@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_sdk.models.blocks import Block
+
 from bot.context import Context
-from bot.schedule.calendar import Invalid, Week, entries, pages, parse_week, week_of
-from bot.schedule.calendar_view import calendar_message
-from bot.schedule.freeze import freezes_between
+from bot.schedule.calendar import Entry, Invalid, Week, entries, pages, parse_week, week_of
+from bot.schedule.calendar_view import calendar_message, home_blocks
+from bot.schedule.freeze import Freeze, freezes_between
 from bot.schedule.freezes import as_freeze
 from bot.schedule.planned import planned
 from storage import calendar_store, freeze_store
@@ -35,6 +37,15 @@ async def calendar_for(ctx: Context, user: str, text: str) -> dict:
     return await _page(ctx, week, 1)
 
 
+async def this_week_blocks(ctx: Context, user: str) -> list[Block]:
+    """The App Home's "This week" section for `user`."""
+    week = week_of(ctx.clock.now().astimezone(zone := await viewer_zone(ctx, user)).date(),
+                   zone)
+    found, declared = await _week(ctx, week)
+    return home_blocks(week, found, freezes_between(ctx.policy, declared, week.start,
+                                                    week.end))
+
+
 async def calendar_page(ctx: Context, user: str, value: str) -> dict:
     """Another page (a Previous/Next button's value: `<monday>:<page>`)."""
     monday, _, number = value.partition(":")
@@ -46,12 +57,17 @@ async def calendar_page(ctx: Context, user: str, value: str) -> dict:
                       "again.") from None
 
 
-async def _page(ctx: Context, week: Week, number: int) -> dict:
+async def _week(ctx: Context, week: Week) -> tuple[list[Entry], list[Freeze]]:
+    """The week's entries, and the freezes declared in Slack that meet it."""
     async with ctx.db.session() as session:
         rows = await calendar_store.on_calendar(session, week.start, week.end)
         declared = [as_freeze(r) for r in await freeze_store.overlapping(session, week.start,
                                                                           week.end)]
-    found = entries(week, [planned(row) for row in rows], ctx.policy, declared)
+    return entries(week, [planned(row) for row in rows], ctx.policy, declared), declared
+
+
+async def _page(ctx: Context, week: Week, number: int) -> dict:
+    found, declared = await _week(ctx, week)
     cut = pages(found)
     number = min(number, len(cut))
     freezes = freezes_between(ctx.policy, declared, week.start, week.end)

@@ -3,7 +3,7 @@ checked. Times are `<!date^…>`: each reader sees them in their own time zone."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -38,12 +38,12 @@ def _when(moment: datetime) -> str:
             f"{moment:%Y-%m-%d %H:%M} UTC>")
 
 
-def _line(entry: Entry) -> str:
+def _line(entry: Entry, stamp: Callable[[datetime], str] = _time) -> str:
     change = entry.change
     name = (f"<{change.card}|{format_change_id(change.change_id)}>" if change.card
             else format_change_id(change.change_id))
     icon = ":rocket: deployed" if entry.kind == DEPLOYED else ":spiral_calendar_pad: planned"
-    text = (f"{_time(entry.at)} {icon} *{name}* {escape(change.title)} · "
+    text = (f"{stamp(entry.at)} {icon} *{name}* {escape(change.title)} · "
             f"{STATUS_LABELS[change.status]}")
     if change.service:
         text += f" · `{change.service}`"
@@ -89,6 +89,25 @@ def calendar_blocks(week: Week, page: Sequence[Entry], number: int, total: int,
             buttons.append(ButtonElement(text="Next", action_id=f"{PAGE_ACTION}_next",
                                          value=f"{week.monday.isoformat()}:{number + 1}"))
         blocks.append(ActionsBlock(block_id="calendar_pages", elements=buttons))
+    return blocks
+
+
+HOME_ENTRIES = 10
+
+
+def home_blocks(week: Week, found: Sequence[Entry], freezes: Sequence[Freeze]) -> list[Block]:
+    """This week on the App Home: the freezes, then the first entries; the rest is in
+    `/change calendar`."""
+    frozen = [f":snowflake: {_when(f.starts_at)} → {_when(f.ends_at)} {escape(f.said)}"
+              for f in freezes]
+    lines = [_line(e, _when) for e in found[:HOME_ENTRIES]]
+    body = "\n".join(frozen + lines) or "Nothing planned or deployed this week."
+    blocks: list[Block] = [HeaderBlock(text="This week"),
+                           SectionBlock(text=MarkdownTextObject(text=clip(body)))]
+    more = len(found) - HOME_ENTRIES
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=(f"…and {more} more: " if more > 0 else "") + "`/change calendar` shows the "
+        "whole week, `/change calendar next week` the next.")]))
     return blocks
 
 

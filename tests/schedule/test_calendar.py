@@ -117,3 +117,16 @@ async def test_a_quiet_week_and_a_week_that_cannot_be_read(bot):
     assert "calendar_page" not in texts(quiet)
     answer = await calendar(bot, "bob", "someday")
     assert answer["text"].startswith("I can't read `someday` as a week. Try `/change calendar`")
+
+
+async def test_the_app_home_shows_this_week(bot):
+    bot.clock.set(MONDAY + timedelta(hours=8))
+    await busy_week(bot, count=12)
+    home = await bot.open_home("alice")
+    assert block_errors(home["blocks"], limit=100) == []
+    text = str(home["blocks"])
+    assert "'text': 'This week'" in text
+    assert ":snowflake: <!date^1796396400^" in text  # the Friday freeze
+    assert "<!date^1795997400^{date_short_pretty} {time}|2026-11-30 00:10 UTC> " \
+        ":spiral_calendar_pad: planned *CHG-1* Change number 1" in text
+    assert "…and 3 more: `/change calendar` shows the whole week" in text
