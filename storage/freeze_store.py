@@ -3,10 +3,24 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Change, DeclaredFreeze, Deployment
+
+# Any constant will do; it only has to be the same in every replica.
+_DECLARE_LOCK = 0x0C4A7F
+
+
+async def lock_declarations(session: AsyncSession) -> None:
+    """Serialise declarations (on PostgreSQL, until the transaction ends), so that two tech
+    leads declaring at once cannot both pass the overlap check."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await session.exec(  # type: ignore[call-overload]
+            text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _DECLARE_LOCK}
+        )
 
 
 async def in_effect_after(session: AsyncSession, moment: datetime) -> Sequence[DeclaredFreeze]:

@@ -108,6 +108,7 @@ async def declare(ctx: Context, user: str, words: Sequence[str]) -> Answer:
     if refusal:
         return refusal
     async with ctx.db.session() as session:
+        await freeze_store.lock_declarations(session)
         problem = overlap_problem(declaration, ctx.policy,
                                   await declared_freezes(session, now))
         if problem:
