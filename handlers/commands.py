@@ -10,6 +10,7 @@ from bot.overview.summary import list_message, show_message
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.freeze import calendar_command, freeze_command, unfreeze_command
+from handlers.insights import metrics_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
 from handlers.security import override_security
@@ -77,4 +78,5 @@ SUBCOMMANDS = {
     "freeze": freeze_command,
     "unfreeze": unfreeze_command,
     "calendar": calendar_command,
+    "metrics": metrics_command,
 }

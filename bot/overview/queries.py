@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from bot.change.card import card_input
 from bot.change.card_view import CardInput
 from bot.context import Context
-from bot.schedule.freezes import declared_freezes
+from bot.schedule.declared import declared_freezes
 from storage import repo
 from storage.models import AuditEvent, Change
 
@@ -21,7 +21,7 @@ async def open_changes(ctx: Context, viewer: str) -> list[Summary]:
     async with ctx.db.session() as session:
         changes = await repo.open_changes(session, first_author=viewer)
         return [
-            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id or 0)))
+            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id)))
             for c in changes
         ]
 

@@ -11,8 +11,8 @@ from slack_sdk.models.blocks import Block
 from bot.context import Context
 from bot.schedule.calendar import Entry, Invalid, Week, entries, pages, parse_week, week_of
 from bot.schedule.calendar_view import calendar_message, home_blocks
+from bot.schedule.declared import as_freeze
 from bot.schedule.freeze import Freeze, freezes_between
-from bot.schedule.freezes import as_freeze
 from bot.schedule.planned import planned
 from storage import calendar_store, freeze_store
 

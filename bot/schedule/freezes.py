@@ -1,14 +1,13 @@
 """One-off freezes: a tech lead declares one (`/change freeze`), anyone lists them
 (`/change freeze list`), a tech lead lifts one (`/change unfreeze FRZ-n`). Each declaration
 and lift is an audit event, announced in the changes and engineering channels; a refusal
-records nothing. Also: the declared freezes as the rules read them (`declared_freezes`).
+records nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,8 +16,8 @@ from bot.change.states import PRE_PRODUCTION, Status
 from bot.context import Context
 from bot.deployment.business_hours import describe_days
 from bot.schedule.declare import Invalid, overlap_problem, parse_declaration
+from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import (
-    DECLARED,
     Freeze,
     dated_span,
     format_freeze_id,
@@ -49,19 +48,6 @@ class Answer:
 
     ok: bool
     text: str
-
-
-def as_freeze(row: DeclaredFreeze) -> Freeze:
-    """A stored freeze as the rules read it: lifted early, it ends when it was lifted."""
-    ends = min(row.ends_at, row.lifted_at) if row.lifted_at else row.ends_at
-    return Freeze(format_freeze_id(row.id or 0), row.reason, row.starts_at, ends, DECLARED,
-                  row.id, row.declared_by)
-
-
-async def declared_freezes(session: AsyncSession, moment: datetime) -> tuple[Freeze, ...]:
-    """The declared freezes that hold at `moment` or later (what ChangeFacts.freezes holds)."""
-    spans = [as_freeze(row) for row in await freeze_store.in_effect_after(session, moment)]
-    return tuple(f for f in spans if f.ends_at > max(f.starts_at, moment))
 
 
 async def _tech_lead(ctx: Context, user: str) -> bool | None:

@@ -1,6 +1,6 @@
-"""When a change is proposed or revised with a planned time: the cards of the changes it
-conflicts with are refreshed (both cards show the conflict), it is recorded, and both
-authors are told — once per pair."""
+"""When a change is proposed or revised with a planned time (bot.flows.proposal): the cards
+of the changes it conflicts with are refreshed (both cards show the conflict), it is
+recorded, and both authors are told — once per pair."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import PROPOSAL_HOOKS, audit, dm, refresh_card
+from bot.change.work import audit, dm, refresh_card
 from bot.context import Context
 from bot.schedule.planned import conflicting, planned
 from bot.slack.text import escape
@@ -40,5 +40,3 @@ def _spell(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
-
-PROPOSAL_HOOKS.append(flag_conflicts)
