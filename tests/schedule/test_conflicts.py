@@ -62,3 +62,25 @@ async def test_a_conflict_is_flagged_on_both_cards_and_each_author_told_once(bot
     await bot.sweep()
     assert len(told("alice")) == len(told("carol")) == 1
     assert "Conflict" in card_text(bot, first) and "Conflict" in card_text(bot, second)
+
+
+async def test_a_revision_that_moves_the_planned_time_next_to_another_is_flagged(bot):
+    first = await propose(bot, "alice", pr_url=API, planned_at=PLANNED)
+    second = await propose(bot, "carol", title="Rotate the API's database pool",
+                           pr_url=API_TOO, planned_at=PLANNED + timedelta(hours=3))
+    await bot.sweep()
+    assert "Conflict" not in card_text(bot, first) + card_text(bot, second)
+
+    await click(bot, "carol", "change_edit", second)
+    reply = await submit_proposal(bot, "carol", view=last_view(bot),
+                                  title="Rotate the API's database pool", pr_url=API_TOO,
+                                  planned_at=PLANNED + timedelta(minutes=20))
+    assert reply.status == 200 and not reply.text.strip(), reply.text
+    await bot.sweep()
+
+    assert f"|CHG-{second}> (Rotate the API's database pool) is planned on `acme/api`" \
+        in card_text(bot, first)
+    assert f"|CHG-{first}> (Add an index on orders.created_at) is planned on `acme/api`" \
+        in card_text(bot, second)
+    for user in ("alice", "carol"):
+        assert [m for m in dms(bot, user) if "both planned on `acme/api`" in m["text"]]
