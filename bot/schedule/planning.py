@@ -4,12 +4,11 @@ recorded, and both authors are told — once per pair."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.work import audit, dm, refresh_card
 from bot.context import Context
+from bot.runtime.durations import spell
 from bot.schedule.planned import conflicting, planned
 from bot.slack.text import escape
 from storage.models import Change
@@ -20,6 +19,7 @@ CONFLICT_FLAGGED = "conflict_flagged"
 async def flag_conflicts(session: AsyncSession, ctx: Context, change: Change) -> None:
     """On a proposal or revision: refresh the cards of the changes it conflicts with (both
     cards show it), record it, and tell both authors — once per pair."""
+    window = spell(ctx.policy.calendar.conflict_window, smallest="min")
     for other, row in await conflicting(session, ctx.policy, change):
         first, second = sorted((change.id or 0, other.change_id))
         mine = planned(change)
@@ -31,12 +31,6 @@ async def flag_conflicts(session: AsyncSession, ctx: Context, change: Change) ->
             await dm(session, ctx, change if author == change.author_id else row, author,
                      f":warning: *{ours.name}* ({escape(ours.title)}) and *{theirs.name}* "
                      f"({escape(theirs.title)}) are both planned on `{ours.service}` within "
-                     f"{_spell(ctx.policy.calendar.conflict_window)} of each other. Agree on "
-                     f"an order with <@{theirs.author}>.",
+                     f"{window} of each other. Agree on an order with <@{theirs.author}>.",
                      key=f"conflict:{first}:{second}:{author}")
-
-
-def _spell(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 

@@ -52,6 +52,7 @@ async def test_a_conflict_is_flagged_on_both_cards_and_each_author_told_once(bot
 
     assert len(told("alice")) == 1 and len(told("carol")) == 1
     assert told("alice")[0].startswith(f":warning: *CHG-{first}* (Add an index")
+    assert "within 1 h of each other" in told("alice")[0]
 
     # Revising the change does not tell them again.
     await click(bot, "carol", "change_edit", second)
