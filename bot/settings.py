@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +23,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -35,13 +34,10 @@ from pydantic_settings import (
 )
 
 from bot.runtime.durations import Duration
+from bot.runtime.policy_values import Section, parse_days
+from bot.schedule.policy import Calendar, Freezes
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
-_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Channels(Section):
@@ -112,24 +108,6 @@ class BusinessHours(Section):
         return parse_days(self.days)
 
 
-def parse_days(text: str) -> frozenset[int]:
-    """`mon-fri`, `mon,wed,fri` or `sun-thu` -> weekday numbers (Monday is 0)."""
-    days: set[int] = set()
-    for part in (p.strip().lower() for p in text.split(",")):
-        bounds = part.split("-")
-        if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
-            raise ValueError(
-                f"{text!r} is not a list of days: write e.g. mon-fri or mon,tue,thu"
-            )
-        first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
-        day = first
-        days.add(day)
-        while day != last:
-            day = (day + 1) % 7
-            days.add(day)
-    return frozenset(days)
-
-
 class Review(Section):
     standard: int = Field(1, ge=0)
     normal: int = Field(1, ge=0)
@@ -168,107 +146,6 @@ class Emergency(Section):
     # DESIGN: CI green is a gate for every change with a PR, emergencies included; a team
     # may let an outage fix go out before CI reports (the deploy then records the bypass).
     require_ci: bool = True
-
-
-def _check_zone(value: str | None) -> str | None:
-    if value is None:
-        return value
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
-        ) from exc
-    return value
-
-
-_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-
-
-def parse_clock(text: str) -> int:
-    """`HH:MM` (24:00 allowed, for the end of a day) -> minutes after midnight."""
-    match = _CLOCK.match(str(text).strip())
-    minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
-    if not 0 <= minutes <= 24 * 60:
-        raise ValueError(f"{text!r} is not a time of day: write HH:MM, e.g. 15:00 or 24:00")
-    return minutes
-
-
-class RecurringFreeze(Section):
-    """A freeze that comes back every week: e.g. Fridays 15:00–24:00 in Europe/Paris."""
-
-    name: str = Field(min_length=1)
-    reason: str = ""
-    days: str
-    start: str = "00:00"
-    end: str = "24:00"
-    timezone: str | None = Field(None, description="default: business_hours.timezone")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return _check_zone(value)
-
-    @field_validator("days")
-    @classmethod
-    def _known_days(cls, value: str) -> str:
-        parse_days(value)
-        return value
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> RecurringFreeze:
-        if parse_clock(self.end) <= parse_clock(self.start):
-            raise ValueError(
-                f"freeze {self.name!r}: end {self.end} is not after start {self.start}; "
-                "a freeze over midnight is two entries (e.g. fri 15:00-24:00, sat 00:00-24:00)"
-            )
-        return self
-
-
-class DatedFreeze(Section):
-    """A freeze between two dates (a date alone as `end` includes that whole day)."""
-
-    name: str = Field(min_length=1)
-    reason: str = ""
-    start: date | datetime
-    end: date | datetime
-    timezone: str | None = Field(None, description="default: business_hours.timezone")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return _check_zone(value)
-
-
-class Freezes(Section):
-    """Freeze windows: no production deployment inside them, emergencies excepted."""
-
-    recurring: list[RecurringFreeze] = Field(default_factory=list)
-    dated: list[DatedFreeze] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _no_overlaps(self) -> Freezes:
-        if not self.recurring and not self.dated:
-            return self  # (also: the default is built while bot.schedule is importing this)
-        from bot.schedule.freeze import policy_problems  # it reads these very classes
-
-        problems = policy_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-class Calendar(Section):
-    """The change calendar and conflicts between planned changes."""
-
-    # Two changes on the same service planned closer than this are in conflict.
-    conflict_window: Duration = timedelta(hours=1)
 
 
 class Policy(BaseModel):

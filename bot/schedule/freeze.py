@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.settings import parse_clock, parse_days
+from bot.runtime.policy_values import parse_clock, parse_days
 
 if TYPE_CHECKING:
-    from bot.settings import DatedFreeze, Freezes, Policy, RecurringFreeze
+    from bot.schedule.policy import DatedFreeze, Freezes, RecurringFreeze
+    from bot.settings import Policy
 
 POLICY = "policy"
 DECLARED = "declared"

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.change.states import PRE_PRODUCTION, Status
 from bot.context import Context
 from bot.deployment.business_hours import describe_days
+from bot.runtime.policy_values import parse_days
 from bot.schedule.declare import Invalid, overlap_problem, parse_declaration
 from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import (
@@ -25,7 +26,6 @@ from bot.schedule.freeze import (
     parse_freeze_id,
     zone_of,
 )
-from bot.settings import parse_days
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.blocks import to_dicts

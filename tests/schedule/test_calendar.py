@@ -9,7 +9,7 @@ import pytest
 from bot.playground.standin.blockkit import block_errors
 from bot.playground.standin.workspace import CHANGES, demo_policy
 from bot.schedule.calendar import Invalid, parse_week
-from bot.settings import Freezes, RecurringFreeze
+from bot.schedule.policy import Freezes, RecurringFreeze
 from storage.models import Change
 
 FRIDAYS = RecurringFreeze(name="Friday afternoons", days="fri", start="15:00", end="24:00")

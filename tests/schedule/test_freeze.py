@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 
 from bot.playground.standin.workspace import CHANGES, ENGINEERING, demo_policy
 from bot.schedule.evidence import frozen_deployments
-from bot.settings import DatedFreeze, Freezes, RecurringFreeze
+from bot.schedule.policy import DatedFreeze, Freezes, RecurringFreeze
 from storage.models import AuditEvent, Change, DeclaredFreeze
 from tests.emergency.test_emergency import declare as declare_emergency
 from tests.flows import (

@@ -7,7 +7,7 @@ import pytest
 
 from bot.playground.standin.workspace import demo_policy
 from bot.schedule.evidence import frozen_deployments
-from bot.settings import Freezes, RecurringFreeze
+from bot.schedule.policy import Freezes, RecurringFreeze
 from tests.fake_github import FakeGitHub
 from tests.flows import card_text, click, propose
 from tests.github_flows import (

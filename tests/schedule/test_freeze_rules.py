@@ -19,15 +19,8 @@ from bot.schedule.freeze import (
     parse_freeze_id,
     thaw_at,
 )
-from bot.settings import (
-    BusinessHours,
-    ConfigError,
-    DatedFreeze,
-    Freezes,
-    Policy,
-    RecurringFreeze,
-    load_config,
-)
+from bot.schedule.policy import DatedFreeze, Freezes, RecurringFreeze
+from bot.settings import BusinessHours, ConfigError, Policy, load_config
 
 PARIS = "Europe/Paris"
 FRIDAYS = RecurringFreeze(name="Friday afternoons", reason="no deploys before the weekend",
