@@ -23,6 +23,8 @@ import bot.security.review  # noqa: F401  (security routing kinds, hooks, card p
 import bot.slack.outbox  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers
 from bot.context import Context
+from bot.evidence.verification import audit_key
+from bot.evidence.witness import keep_scheduled
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
@@ -53,7 +55,7 @@ def create_context(
     ctx = Context(
         settings=settings,
         policy=config.policy,
-        db=db or Database(settings.database_url),
+        db=db or Database(settings.database_url, audit_key=audit_key(settings), now=clock.now),
         clock=clock,
         slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
         metrics=metrics,
@@ -174,6 +176,7 @@ async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
     runner = web.AppRunner(web_app, shutdown_timeout=30)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    await keep_scheduled(ctx)
     ctx.sweeper.start()
     log.info("Changebot listening on http://%s:%s", host, port)
     print(f"Changebot listening on http://{host}:{port} (Slack requests at /slack/events)")
@@ -210,6 +213,7 @@ async def socket(config: Config) -> None:
     await migrate(ctx.db)
     await identify(ctx)
     handler = await connect_socket_mode(ctx)
+    await keep_scheduled(ctx)
     ctx.sweeper.start()
     print("Changebot connected to Slack over Socket Mode")
     try:

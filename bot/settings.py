@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +38,7 @@ class Section(BaseModel):
 class Channels(Section):
     changes: str | None = Field(None, description="channel id where change cards are posted")
     engineering: str | None = Field(None, description="channel id for emergency broadcasts")
+    audit: str | None = Field(None, description="channel id for audit checkpoints (else changes)")
 
 
 class Groups(Section):
@@ -161,6 +162,10 @@ class Emergency(Section):
     require_ci: bool = True
 
 
+class Audit(Section):
+    checkpoint: Duration = timedelta(hours=1)  # how often the chain's head goes to Slack
+
+
 class Policy(BaseModel):
     """The team's process. Build one directly in tests; `load_config` reads it from files."""
 
@@ -174,6 +179,7 @@ class Policy(BaseModel):
     security: Security = Security()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
+    audit: Audit = Audit()
 
 
 class Settings(BaseSettings):
@@ -191,6 +197,7 @@ class Settings(BaseSettings):
     github_webhook_secret: str | None = None
     github_timeout: float = Field(10.0, gt=0, description="seconds to wait for GitHub's answer")
     changebot_policy: Path | None = None
+    changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
     @field_validator("database_url")
     @classmethod
