@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         return asyncio.run(_audit_verify(_config("cli"), args.expect_head, args.witness))
     if args.command == "evidence":
-        from bot.evidence.pack import parse_period
+        from bot.evidence.period import parse_period
 
         config = _config("cli")
         try:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.change.actions import Outcome, refused
 from bot.context import Context
 from bot.evidence.export import Pack, export
-from bot.evidence.pack import Period
+from bot.evidence.period import Period
 from bot.evidence.rules import evidence_group, may_export_evidence
 from bot.slack import directory
 

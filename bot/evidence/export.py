@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from bot.evidence.pack import PackInfo, Period, Summary, github_deployment, record_of
-from bot.evidence.render import renderer_for
+from bot.evidence.pack import github_deployment, record_of
+from bot.evidence.period import Period
+from bot.evidence.render import Renderer
+from bot.evidence.render_csv import CsvRenderer
+from bot.evidence.render_json import JsonRenderer
+from bot.evidence.render_markdown import MarkdownRenderer
+from bot.evidence.summary import PackInfo, Summary
 from bot.settings import Policy
 from storage import audit_chain, evidence_store
 from storage.db import Database
@@ -76,3 +81,13 @@ async def export(
     finally:
         renderer.close()
     return Pack(info, summary, fmt)
+
+
+def renderer_for(fmt: str, head: str) -> Renderer:
+    if fmt == "md":
+        return MarkdownRenderer()
+    if fmt == "csv":
+        return CsvRenderer(head)
+    if fmt == "json":
+        return JsonRenderer()
+    raise ValueError(f"{fmt!r} is not a format: use md, csv or json")

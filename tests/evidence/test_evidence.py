@@ -15,7 +15,8 @@ import pytest
 
 from bot.cli import main
 from bot.evidence.export import export
-from bot.evidence.pack import RULE_LABELS, parse_period
+from bot.evidence.period import parse_period
+from bot.evidence.records import RULE_LABELS
 from storage import audit_chain
 from tests import flows
 from tests.evidence_history import History, at, build, declare_emergency, modal, wait_until
