@@ -174,16 +174,31 @@ async def _audit_verify(config, expect_head: str | None, witness: str | None) ->
 
 
 async def _evidence(config, period, args) -> int:
+    from bot.evidence import witness
+    from bot.evidence.delivery import names
     from bot.evidence.export import export
+    from bot.evidence.verification import audit_key
     from bot.runtime.clock import SystemClock
+    from bot.slack.client import make_slack_client
     from storage.db import Database
 
-    db = Database(config.settings.database_url)
+    settings = config.settings
+    db = Database(settings.database_url, audit_key=audit_key(settings))
+    lookup = None
+    if settings.slack_bot_token:  # people by name beside their Slack id
+        slack = make_slack_client(settings.slack_bot_token, settings.slack_api_url, None)
+
+        async def lookup(ids: set[str]) -> dict[str, str]:
+            return await names(slack, ids)
+
+    now = SystemClock().now()
     # A file that stays open for the whole export; written to a batch at a time.
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: ASYNC230, SIM115
     try:
-        pack = await export(db, config.policy, period, args.format, out,
-                            now=SystemClock().now())
+        pack = await export(db, config.policy, period, args.format, out, now=now,
+                            names=lookup)
+        # The running bot posts the head this pack names to the audit channel.
+        await witness.request_checkpoint(db, now, "evidence export")
     finally:
         if out is not sys.stdout:
             out.close()

@@ -66,9 +66,19 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     wanted = f"{sod.required} approval{'s' if sod.required != 1 else ''}"
     if sod.tech_leads_required:
         wanted += f" including {sod.tech_leads_required} tech lead"
-    approval_due = deployment.at + policy.windows.emergency_approval
+    window = policy.windows.emergency_approval
+    approval_due = deployment.at + window
+
+    def late(moment: datetime) -> str:
+        return (f"{_spell(moment - deployment.at)} after deployment, "
+                f"{_spell(moment - approval_due)} later than the emergency process allows "
+                f"({_spell(window)})")
+
+    approved_at = record.emergency.approved_at if record.emergency else None
     if not sod.met_before_deployment:
-        if emergency and sod.met:
+        if emergency and sod.met and approved_at is not None and approved_at > approval_due:
+            add("approvals", BROKEN, f"approved {late(approved_at)} ({wanted})")
+        elif emergency and sod.met:
             add("approvals", BYPASSED,
                 f"approved after deployment under the emergency process ({wanted})")
         elif emergency and now > approval_due:
@@ -99,6 +109,9 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
             add("security_review", BYPASSED, f"overridden by {security.overridden_by}{reason}")
         elif security.before_deployment:
             pass
+        elif emergency and security.approved_at and security.approved_at > approval_due:
+            add("security_review", BROKEN,
+                f"security review approved {late(security.approved_at)}")
         elif emergency and security.approved_by:
             add("security_review", BYPASSED,
                 "security review approved after deployment under the emergency process")

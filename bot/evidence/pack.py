@@ -60,6 +60,7 @@ from bot.evidence.records import (
     ChangeRecord,
     Check,
     CiEvidence,
+    CommitEvidence,
     DeploymentEvidence,
     EmergencyEvidence,
     GitHubDeployment,
@@ -85,10 +86,12 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
     deployed_at = change.deployed_at
     category = Category(change.category)
     emergency = category == Category.emergency
-    counted = set(counted_approvers(facts_of(change, approvals), policy))
+    admissible = _admissible(change, approvals, policy)
+    counted = set(counted_approvers(facts_of(change, admissible), policy))
     kinds = {"peer", "security"} if policy.review.security_counts_as_peer else {"peer"}
-    approval_rows = tuple(_approval(a, change, counted, kinds) for a in approvals)
-    segregation = _segregation(change, approvals, events, policy)
+    approval_rows = tuple(_approval(a, change, counted, kinds, a in admissible)
+                          for a in approvals)
+    segregation = _segregation(change, approvals, admissible, events, policy)
     record = ChangeRecord(
         id=change.id or 0,
         ref=format_change_id(change.id or 0),
@@ -103,19 +106,20 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
         proposal=_proposal(change),
         approvals=approval_rows,
         segregation=segregation,
-        ci=_ci(change, policy),
+        ci=_ci(change, policy, rows.deployed_row),
         security=_security(change, approval_rows),
         staging=_staging(change, events),
         deployment=(_deployment(change, rows.deployments, events, policy) if deployed_at
                     else None),
         verification=_verification(change, events, policy) if deployed_at else None,
         rollback=_rollback(change, events),
-        emergency=_emergency(change, approvals, policy, now) if emergency else None,
+        emergency=_emergency(change, admissible, policy, now) if emergency else None,
         exceptions=(),
         timeline=tuple(
             TimelineEntry(e.id or 0, e.at, e.actor, e.action, dict(e.detail), e.hash)
             for e in events
         ),
+        commits=_commits(change, approvals, rows.deployed_row),
     )
     return with_exceptions(record, _recorded_exceptions(change, events), policy, now)
 
@@ -146,9 +150,24 @@ def _before(moment: datetime, deployed_at: datetime | None) -> bool | None:
     return None if deployed_at is None else moment <= deployed_at
 
 
+def _admissible(change: Change, approvals: Sequence[Approval], policy: Policy
+                ) -> list[Approval]:
+    """The approvals that may count: none given after the change closed, but an emergency's
+    that it still waited for (its approval may come after deployment)."""
+    if change.closed_at is None:
+        return list(approvals)
+    kept: list[Approval] = []
+    for approval in sorted(approvals, key=lambda a: (a.created_at, a.id or 0)):
+        waiting = (change.category == Category.emergency
+                   and not approval_progress(facts_of(change, kept), policy).met)
+        if approval.created_at <= change.closed_at or waiting:
+            kept.append(approval)
+    return [a for a in approvals if a in kept]
+
+
 def _approval(approval: Approval, change: Change, counted_users: set[str],
-              counted_kinds: set[str]) -> ApprovalEvidence:
-    counted = (
+              counted_kinds: set[str], admissible: bool) -> ApprovalEvidence:
+    counted = admissible and (
         approval.kind in counted_kinds and approval.decision == "approved"
         and approval.revision == change.revision and _who(approval) in counted_users
     )
@@ -165,15 +184,16 @@ def _until(approvals: Sequence[Approval], moment: datetime) -> list[Approval]:
     return [a for a in approvals if a.created_at <= moment]
 
 
-def _segregation(change: Change, approvals: Sequence[Approval], events: Sequence[AuditEvent],
+def _segregation(change: Change, approvals: Sequence[Approval],
+                 admissible: Sequence[Approval], events: Sequence[AuditEvent],
                  policy: Policy) -> Segregation:
-    facts = facts_of(change, approvals)
+    facts = facts_of(change, admissible)
     approvers = counted_approvers(facts, policy)
     rule = approval_rule(policy, facts.category, facts.risk)
     before = None
     if change.deployed_at is not None:
         before = approval_progress(
-            facts_of(change, _until(approvals, change.deployed_at)), policy
+            facts_of(change, _until(admissible, change.deployed_at)), policy
         ).met
     own = [a for a in approvals if a.decision == "approved" and _who(a) == change.author_id]
     return Segregation(
@@ -206,17 +226,54 @@ def _checks(detail: dict[str, Any]) -> tuple[Check, ...]:
                  for c in _named(detail.get(key)))
 
 
-def _ci(change: Change, policy: Policy) -> CiEvidence:
+def _ci(change: Change, policy: Policy, deployed_row: dict[str, Any] | None) -> CiEvidence:
+    """CI of the commit that went out, as it stood when it was deployed (the change's row
+    chained then); the head now beside it when the pull request moved on."""
+    ci_state, head_sha, detail = change.ci_state, change.head_sha, change.ci_detail
+    merge_sha, checked_at = change.merge_sha, change.github_checked_at
+    head_now = state_now = None
+    if deployed_row is not None:
+        ci_state = str(deployed_row.get("ci_state") or "none")
+        head_sha, merge_sha = deployed_row.get("head_sha"), deployed_row.get("merge_sha")
+        detail = deployed_row.get("ci_detail") or {}
+        checked = deployed_row.get("github_checked_at")
+        checked_at = datetime.fromisoformat(checked) if checked else None
+        if change.head_sha != head_sha:
+            head_now, state_now = change.head_sha, change.ci_state
     return CiEvidence(
         required=bool(change.pr_url) and policy.github.require_ci,
         pr_url=change.pr_url, pr_repo=change.pr_repo, pr_number=change.pr_number,
-        state=change.ci_state, head_sha=change.head_sha, merge_sha=change.merge_sha,
-        checks=_checks(change.ci_detail),
-        failing=tuple(str(c["name"]) for c in _named(change.ci_detail.get("failing"))),
-        checked_at=change.github_checked_at,
+        state=ci_state, head_sha=head_sha, merge_sha=merge_sha,
+        checks=_checks(detail),
+        failing=tuple(str(c["name"]) for c in _named(detail.get("failing"))),
+        checked_at=checked_at,
         github_error=change.github_error, pull_request=dict(change.pr_info),
-        recorded=dict(change.ci_detail),
+        recorded=dict(detail), head_now=head_now, state_now=state_now,
     )
+
+
+def _commits(change: Change, approvals: Sequence[Approval],
+             deployed_row: dict[str, Any] | None) -> tuple[CommitEvidence, ...]:
+    """Each head the pull request was pushed at, in order (the deployed one marked), with
+    the GitHub reviews and Slack approvals given on it."""
+    info = change.pr_info if isinstance(change.pr_info, dict) else {}
+    if deployed_row is not None:
+        heads = [*(deployed_row.get("pr_info") or {}).get("previous_heads", []),
+                 deployed_row.get("head_sha")]
+        deployed = deployed_row.get("head_sha")
+    else:
+        heads, deployed = [*info.get("previous_heads", []), change.head_sha], None
+    reviews = [r for r in info.get("reviews", []) if isinstance(r, dict)]
+    found = []
+    for sha in dict.fromkeys(h for h in heads if h):
+        given = [f"{r.get('slack_user') or 'gh:' + str(r.get('login'))} "
+                 f"{str(r.get('state', '')).lower().replace('_', ' ')} {r.get('at', '')}"
+                 for r in reviews if r.get("commit") == sha]
+        given += [f"{_who(a)} {a.kind} {a.decision.replace('_', ' ')} "
+                  f"{a.created_at.isoformat()} (Slack)"
+                  for a in approvals if a.commit_sha == sha and a.source == "slack"]
+        found.append(CommitEvidence(sha, sha == deployed, tuple(given)))
+    return tuple(found)
 
 
 def _security(change: Change, approvals: Sequence[ApprovalEvidence]) -> SecurityEvidence:

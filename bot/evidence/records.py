@@ -105,6 +105,31 @@ class CiEvidence:
     github_error: str | None
     pull_request: dict[str, Any]  # as last read from GitHub
     recorded: dict[str, Any]
+    # Once deployed, the fields above describe the commit that went out, as it stood then;
+    # these, the pull request's head now when it moved on since.
+    head_now: str | None = None
+    state_now: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The audit chain's head as posted to Slack (bot.evidence.witness)."""
+
+    head: str
+    events: int
+    at: datetime
+    channel: str | None = None
+    ts: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitEvidence:
+    """A commit of the pull request (each head it was pushed at, the deployed one last),
+    with the reviews and approvals given on it."""
+
+    sha: str
+    deployed: bool
+    reviews: tuple[str, ...]  # "<who> <decision> <when>"
 
 
 @dataclass(frozen=True)
@@ -221,6 +246,7 @@ class ChangeRecord:
     emergency: EmergencyEvidence | None
     exceptions: tuple[RuleException, ...]
     timeline: tuple[TimelineEntry, ...]
+    commits: tuple[CommitEvidence, ...] = ()
 
     @property
     def people(self) -> set[str]:

@@ -115,6 +115,8 @@ class Renderer:
 
     def __init__(self) -> None:
         self.body = _spool()  # the changes
+        # Slack user id -> name, for the people the records name (filled as they stream).
+        self.names: dict[str, str] = {}
         self.exceptions = _spool()  # the summary's list of exceptions
 
     def change(self, record: ChangeRecord) -> None:

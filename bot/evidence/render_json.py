@@ -49,7 +49,8 @@ class JsonRenderer(Renderer):
                        "start": period.start, "end": period.end,
                        "membership": "production deployment in the period, or closure in "
                        "the period for changes never deployed"},
-            "audit_log": {"head_hash": info.audit_head, "events": info.audit_events},
+            "audit_log": {"head_hash": info.audit_head, "events": info.audit_events,
+                          "checkpoints": [plain(c) for c in info.checkpoints]},
         }
         out.write('{"pack": ' + _dumps(pack) + ',\n"summary": ')
         out.write(_dumps(summary.as_dict())[:-1] + ', "exception_list": [')

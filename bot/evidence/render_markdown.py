@@ -65,7 +65,7 @@ class MarkdownRenderer(Renderer):
     media_type = "text/markdown"
 
     def change(self, record: ChangeRecord) -> None:
-        self.body.write(markdown_change(record))
+        self.body.write(markdown_change(record, self.names))
         self.exceptions.writelines(_row(record.ref, e.label, e.kind, e.detail)
                                    for e in record.exceptions)
 
@@ -80,8 +80,18 @@ class MarkdownRenderer(Renderer):
             "production.\n"
             f"- **Audit log**: {info.audit_events} events; head hash `{info.audit_head}`. "
             f"`changebot audit verify --expect-head {info.audit_head}` checks that the log "
-            "is intact and still holds every event this pack was built from.\n\n"
+            "is intact and still holds every event this pack was built from.\n"
         )
+        if info.checkpoints:
+            listed = "; ".join(f"{when(c.at)}, {c.events} events, head `{c.head}`"
+                               f"{f' (message {c.ts} in {c.channel})' if c.ts else ''}"
+                               for c in info.checkpoints)
+            out.write(f"- **Witnessed in Slack**: {len(info.checkpoints)} checkpoint(s) of "
+                      f"the audit log in the period: {listed}. `changebot audit verify "
+                      "--witness slack` checks the log against them.\n\n")
+        else:
+            out.write("- **Witnessed in Slack**: no checkpoint of the audit log in the "
+                      "period.\n\n")
         out.write("## Summary\n\n| | |\n|---|---|\n")
         broken_bypassed = f"{summary.broken} rules broken, {summary.bypassed} bypassed"
         rows = [
@@ -134,13 +144,26 @@ def _exception_line(exception: RuleException) -> str:
     return f"  - {exception.label} ({kind}): {_md(exception.detail)}\n"
 
 
-def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section per step
+def named(who: str | None, names: dict[str, str]) -> str:
+    """A person by name and Slack id (`Alice Adams (U0ALICE)`) when Slack told the name."""
+    if not who:
+        return ""
+    return f"{_md(names[who])} ({who})" if names.get(who) else who
+
+
+def markdown_change(record: ChangeRecord,  # noqa: C901 - one section per step
+                    names: dict[str, str] | None = None) -> str:
     out: list[str] = []
     w = out.append
+    names = names or {}
+
+    def n(who: str | None) -> str:
+        return named(who, names)
+
     category = record.category.replace("_", "-").capitalize()
     w(f"### {record.ref} · {_md(record.title)}\n\n")
     w(f"{category} · {record.risk} risk · **{record.status.replace('_', ' ')}** · proposed "
-      f"by {record.author} on {when(record.created_at)} · revision {record.revision}\n\n")
+      f"by {n(record.author)} on {when(record.created_at)} · revision {record.revision}\n\n")
     if record.exceptions:
         w(f"- **Exceptions ({len(record.exceptions)})**:\n")
         out.extend(_exception_line(e) for e in record.exceptions)
@@ -202,7 +225,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
                 note = f"commit {a.commit_sha[:12]}" + (f"; {note}" if note else "")
             if a.tech_lead:
                 note = "tech lead" + (f"; {note}" if note else "")
-            w(_row(a.who, a.kind, a.decision.replace("_", " "), when(a.at), source,
+            w(_row(n(a.who), a.kind, a.decision.replace("_", " "), when(a.at), source,
                    yes_no(a.before_deployment, "not deployed"), yes_no(a.counted),
                    note + ("" if a.revision == record.revision
                            else f"{'; ' if note else ''}revision {a.revision}, reset")))
@@ -217,9 +240,18 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
         checks = ", ".join(f"[{_md(c.name)}]({c.url}) {c.state}" if c.url
                            else f"{_md(c.name)} {c.state}" for c in ci.checks)
         merge = f", merged as {_code(ci.merge_sha)}" if ci.merge_sha else ""
-        w(f"- **CI**: {ci.state} at {_code(ci.head_sha)}{merge}"
+        deployed = " when it was deployed" if record.deployment is not None else ""
+        w(f"- **CI**: {ci.state} at {_code(ci.head_sha)}{deployed}{merge}"
           f"{' — ' + checks if checks else ''}"
           f"{' (last read ' + when(ci.checked_at) + ')' if ci.checked_at else ''}\n")
+        if ci.head_now:
+            w(f"  - Since then the pull request moved to {_code(ci.head_now)} (CI "
+              f"{ci.state_now}): not deployed by this change\n")
+    if record.commits:
+        w("- **Commits of the pull request** (each head it was pushed at):\n")
+        for c in record.commits:
+            reviews = "; ".join(_md(r) for r in c.reviews) or "no review"
+            w(f"  - {_code(c.sha)}{' (deployed)' if c.deployed else ''}: {reviews}\n")
 
     sec = record.security
     if not sec.required:
@@ -228,24 +260,24 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
         triggers = "; ".join(f"{t.get('reason', '')} ({t.get('source', '')})"
                              for t in sec.triggers) or "required"
         if sec.overridden_by:
-            outcome = f"overridden by {sec.overridden_by}: {_md(sec.override_reason)}"
+            outcome = f"overridden by {n(sec.overridden_by)}: {_md(sec.override_reason)}"
         elif sec.approved_by:
             timing = {True: " (before deployment)", False: " (**after deployment**)",
                       None: ""}[sec.before_deployment]
-            outcome = f"approved by {sec.approved_by} at {when(sec.approved_at)}{timing}"
+            outcome = f"approved by {n(sec.approved_by)} at {when(sec.approved_at)}{timing}"
         else:
             outcome = "not approved"
         w(f"- **Security review**: required — {_md(triggers)}; {outcome}\n")
         for d in sec.decisions:
             if d.decision != "approved":
-                w(f"  - {d.decision.replace('_', ' ')} by {d.who} at {when(d.at)}"
+                w(f"  - {d.decision.replace('_', ' ')} by {n(d.who)} at {when(d.at)}"
                   f"{': ' + _md(d.reason) if d.reason else ''}\n")
 
     st = record.staging
     if st.verified_at:
         checks = f" — checked: {_words(st.checks, STAGING_CHECKS)}" if st.checks else ""
         w(f"- **Staging**: deployed {when(st.deployed_at) or '—'}, validated "
-          f"{when(st.verified_at)}{' by ' + st.by if st.by else ''}{checks}"
+          f"{when(st.verified_at)}{' by ' + n(st.by) if st.by else ''}{checks}"
           f"{' — ' + _block(st.notes) if st.notes else ''}\n")
     elif st.deployed_at:
         w(f"- **Staging**: deployed {when(st.deployed_at)}, not validated\n")
@@ -260,7 +292,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
                  else "**outside business hours**")
         process = "emergency process" if dep.emergency else "normal process"
         method = _word(dep.method, DEPLOY_METHODS) if dep.method else "not recorded"
-        w(f"- **Production deployment**: {when(dep.at)} by {dep.by or 'unknown'}, method "
+        w(f"- **Production deployment**: {when(dep.at)} by {n(dep.by) or 'unknown'}, method "
           f"{method}, {hours}, {process}\n")
         for g in dep.github:
             w(f"  - GitHub deployment {g.id} to {g.environment} of {g.repo} at "
@@ -278,7 +310,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
             checks = (f" — checked: {_words(ver.checks, PRODUCTION_CHECKS)}" if ver.checks
                       else "")
             w(f"- **Verification**: {when(ver.verified_at)}"
-              f"{' by ' + ver.by if ver.by else ''} (window ended {when(ver.window_ends_at)}; "
+              f"{' by ' + n(ver.by) if ver.by else ''} (window ended {when(ver.window_ends_at)}; "
               f"{within}){checks}{' — ' + _block(ver.notes) if ver.notes else ''}\n")
         elif record.rollback is not None:
             w("- **Verification**: none — rolled back\n")
@@ -289,7 +321,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
     if rb is not None:
         finished = (f", finished {when(rb.finished_at)} ({duration(rb.duration_seconds)})"
                     if rb.finished_at else ", **not finished**")
-        w(f"- **Rollback**: started {when(rb.started_at)}{' by ' + rb.by if rb.by else ''}"
+        w(f"- **Rollback**: started {when(rb.started_at)}{' by ' + n(rb.by) if rb.by else ''}"
           f"{finished}; trigger: {_word(rb.trigger, ROLLBACK_TRIGGERS) or '—'}; "
           f"method: {_word(rb.method, ROLLBACK_METHODS) or '—'}"
           f"{' — ' + _block(rb.notes) if rb.notes else ''}\n")
@@ -312,7 +344,7 @@ def markdown_change(record: ChangeRecord) -> str:  # noqa: C901 - one section pe
     if record.timeline:
         w("| Event | When | Who | What | Hash |\n|---|---|---|---|---|\n")
         for e in record.timeline:
-            w(_row(f"#{e.id}", when(e.at), e.actor, e.action.replace("_", " "),
+            w(_row(f"#{e.id}", when(e.at), n(e.actor), e.action.replace("_", " "),
                    f"{e.hash[:16]}…"))
     w("\n")
     return "".join(out)

@@ -13,6 +13,7 @@ from bot.evidence.period import Period
 from bot.evidence.records import (
     BYPASSED,
     ChangeRecord,
+    Checkpoint,
 )
 from bot.settings import Policy
 
@@ -83,4 +84,5 @@ class PackInfo:
     audit_head: str
     audit_events: int
     policy: Policy
+    checkpoints: tuple[Checkpoint, ...] = ()  # the chain's head witnessed in Slack
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.evidence.witness import Checkpoint
+from bot.evidence.records import Checkpoint
 from bot.settings import Settings
 from storage import audit_chain
 from storage.audit_rows import Replay, RowCheck

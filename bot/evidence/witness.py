@@ -13,7 +13,6 @@ evidence pack names the checkpoints of its period.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,24 +21,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
 from bot.context import Context
+from bot.evidence.records import Checkpoint
 from bot.runtime.sweeper import kind
 from bot.settings import Policy
 from storage import audit_chain, reminder_store, repo
+from storage.db import Database
 from storage.models import AuditEvent, Reminder
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "audit_checkpoint"  # the reminder kind, and the audit action that records one
 METADATA_TYPE = "changebot_audit_checkpoint"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    head: str
-    events: int
-    at: datetime
-    channel: str | None = None
-    ts: str | None = None
 
 
 def audit_channel(policy: Policy) -> str | None:
@@ -62,10 +54,10 @@ async def keep_scheduled(ctx: Context) -> None:
                                       kind=CHECKPOINT, due_at=due, now=now)
 
 
-async def request_checkpoint(ctx_db, now: datetime, why: str) -> None:
+async def request_checkpoint(db: Database, now: datetime, why: str) -> None:
     """A checkpoint due now, posted by the running bot's sweeper (an export from the
     command line, which has no Slack of its own)."""
-    async with ctx_db.session() as session:
+    async with db.session() as session:
         await reminder_store.schedule(session, key=f"{CHECKPOINT}:{why}:{now.isoformat()}",
                                       kind=CHECKPOINT, due_at=now, now=now,
                                       payload={"why": why})
