@@ -126,10 +126,12 @@ def _run(args: argparse.Namespace, app) -> None:
 
 
 async def _migrate(config) -> None:
+    from bot.evidence.verification import audit_key
     from storage.db import Database
     from storage.migrate import migrate
 
-    db = Database(config.settings.database_url)
+    # The rows chained by a migration are sealed with the audit key like any other event.
+    db = Database(config.settings.database_url, audit_key=audit_key(config.settings))
     try:
         await migrate(db)
     finally:

@@ -272,3 +272,28 @@ async def test_a_missing_or_unmigrated_database_is_one_line_and_exit_2(tmp_path,
     assert await asyncio.to_thread(main, ["audit", "verify"]) == 2
     assert capsys.readouterr().err == ("changebot audit verify: the database has no "
                                        "Changebot schema: run `changebot migrate` first\n")
+
+
+async def test_rows_written_before_the_upgrade_are_chained_by_it(database_url):
+    from bot.evidence import verification
+    from storage.migrate import migrate
+
+    db = Database(database_url, audit_key=KEY.encode())
+    try:
+        await migrate(db, "issue8_audit_chain")
+        await sql(db, "INSERT INTO changes (title, description, category, risk, rollback_plan, "
+                  "testing, security_notes, security_checkboxes, reviewers, impact, involved, "
+                  "author_id, status, revision, created_at, updated_at, security_required, "
+                  "security_triggers, pr_info, ci_state, ci_detail, staging_validation, "
+                  "deploy_exceptions, verification, rollback, retrospective) VALUES ('Old', "
+                  "'', 'normal', 'low', '', '', '', '[]', '[]', '', '[]', 'U0ALICE', "
+                  "'completed', 1, :t, :t, false, '[]', '{}', 'none', '{}', '{}', '[]', '{}', "
+                  "'{}', '{}')", t=at(1, 9).replace(tzinfo=None))
+        await migrate(db)
+        report = await verification.verify(db, key=KEY.encode())
+        assert report.intact, report.lines()
+        assert report.lines()[0].endswith("HMAC-SHA256 with CHANGEBOT_AUDIT_KEY throughout")
+        assert report.lines()[1].startswith("rows: 1 changes, 0 approvals, 0 deployments: "
+                                            "every one as the audit chain records it")
+    finally:
+        await db.dispose()
