@@ -17,15 +17,12 @@ from bot.evidence.records import (
     ChangeRecord,
     RuleException,
 )
+from bot.runtime.durations import spell
 from bot.settings import Policy
 
 
 def _spell(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+    return spell(delta, smallest="min")
 
 
 def with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Policy,

@@ -22,7 +22,6 @@ from sqlmodel import col, select
 
 from bot.context import Context
 from bot.evidence.records import Checkpoint
-from bot.runtime.sweeper import kind
 from bot.settings import Policy
 from storage import audit_chain, reminder_store, repo
 from storage.db import Database
@@ -63,7 +62,6 @@ async def request_checkpoint(db: Database, now: datetime, why: str) -> None:
                                       payload={"why": why})
 
 
-@kind(CHECKPOINT)
 async def send_checkpoint(ctx: Context, reminder: Reminder) -> None:
     await checkpoint(ctx, why=reminder.payload.get("why") or "scheduled")
     if "why" not in reminder.payload:

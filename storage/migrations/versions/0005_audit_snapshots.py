@@ -7,7 +7,7 @@ are now, so that the comparison covers them too (sealed with CHANGEBOT_AUDIT_KEY
 is set). No schema change.
 
 Revision ID: 0005_audit_snapshots
-Revises: issue8_audit_chain
+Revises: 0006_fixes_change (which reached main first: one line of revisions, not two heads)
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import context, op
 from storage import audit_rows
 
 revision: str = "0005_audit_snapshots"
-down_revision: str | None = "issue8_audit_chain"
+down_revision: str | None = "0006_fixes_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
