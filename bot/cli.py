@@ -227,7 +227,7 @@ async def _evidence(config, period, args) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from bot.evidence.pack import parse_period
+    from bot.evidence.period import parse_period
     from bot.insights.dora import Span
 
     config = _config("cli")
