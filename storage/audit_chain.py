@@ -135,7 +135,7 @@ async def append(
     """Chain a new event onto the head, in the caller's transaction."""
     event = AuditEvent(
         change_id=change_id, at=at, actor=actor, action=action, detail=normalise(detail),
-        prev_hash=await _locked_head(session),
+        prev_hash=await _locked_head(session), hash="",
     )
     event.hash = hash_of(event, session_key(session))
     session.add(event)
@@ -276,5 +276,5 @@ def link(previous: str, row: dict[str, Any]) -> str:
     hashes existed: see the migration 0004, which stays plain)."""
     return hash_of(AuditEvent(
         change_id=row["change_id"], at=row["at"], actor=row["actor"], action=row["action"],
-        detail=normalise(row["detail"]), prev_hash=previous,
+        detail=normalise(row["detail"]), prev_hash=previous, hash="",
     ))

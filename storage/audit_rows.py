@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, event, insert, select
@@ -96,8 +97,7 @@ class RowChain:
                 name = _name(type(obj))
                 if name is None or (op == "update" and not self._changed(session, obj, name)):
                     continue
-                row = None if op == "delete" else row_values(
-                    name, lambda c, o=obj: getattr(o, c))
+                row = None if op == "delete" else row_values(name, partial(getattr, obj))
                 snapshots.append(snapshot(name, obj.id, op, row))
         if snapshots:
             self.append(session.connection(), snapshots)

@@ -4,6 +4,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -57,6 +58,7 @@ class Database:
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only session that sees one consistent state of the database throughout,
         without holding writers back (exports, audit verification)."""
+        options: dict[str, Any]
         if self.is_sqlite:
             options = {_READ_ONLY: True}  # a deferred BEGIN: WAL gives readers a snapshot
         else:

@@ -66,7 +66,7 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     window = policy.windows.emergency_approval
     approval_due = deployment.at + window
 
-    def late(moment: datetime) -> str:
+    def too_late(moment: datetime) -> str:
         return (f"{_spell(moment - deployment.at)} after deployment, "
                 f"{_spell(moment - approval_due)} later than the emergency process allows "
                 f"({_spell(window)})")
@@ -74,7 +74,7 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
     approved_at = record.emergency.approved_at if record.emergency else None
     if not sod.met_before_deployment:
         if emergency and sod.met and approved_at is not None and approved_at > approval_due:
-            add("approvals", BROKEN, f"approved {late(approved_at)} ({wanted})")
+            add("approvals", BROKEN, f"approved {too_late(approved_at)} ({wanted})")
         elif emergency and sod.met:
             add("approvals", BYPASSED,
                 f"approved after deployment under the emergency process ({wanted})")
@@ -108,7 +108,7 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
             pass
         elif emergency and security.approved_at and security.approved_at > approval_due:
             add("security_review", BROKEN,
-                f"security review approved {late(security.approved_at)}")
+                f"security review approved {too_late(security.approved_at)}")
         elif emergency and security.approved_by:
             add("security_review", BYPASSED,
                 "security review approved after deployment under the emergency process")

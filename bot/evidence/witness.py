@@ -121,13 +121,14 @@ class WitnessUnreadable(Exception):  # noqa: N818 - says what it is
 async def read_checkpoints(client: AsyncWebClient, channel: str) -> list[Checkpoint]:
     """Every checkpoint the bot posted in `channel`, oldest first."""
     try:
-        me = (await client.auth_test()).data
+        me: dict[str, Any] = dict((await client.auth_test()).data)  # type: ignore[arg-type]
         found: list[Checkpoint] = []
         cursor = None
         while True:
             page = await client.conversations_history(
                 channel=channel, include_all_metadata=True, limit=200, cursor=cursor)
-            found += [c for m in page.get("messages", []) if (c := _parse(m, me, channel))]
+            messages: list[dict[str, Any]] = page.get("messages") or []
+            found += [c for m in messages if (c := _parse(m, me, channel))]
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
