@@ -19,7 +19,7 @@ from storage import audit_chain
 from storage.audit_rows import SNAPSHOT
 from storage.db import Database
 from storage.models import AuditEvent, Deployment
-from tests.evidence_history import at, declare_emergency, modal, wait_until
+from tests.evidence_history import approve, at, declare_emergency, modal, wait_until
 from tests.flows import PRODUCTION_CHECKS, click
 from tests.harness import start_bot
 
@@ -297,3 +297,53 @@ async def test_rows_written_before_the_upgrade_are_chained_by_it(database_url):
                                             "every one as the audit chain records it")
     finally:
         await db.dispose()
+
+
+def copy_row(table: str, columns: list[str], overrides: dict[str, str]) -> str:
+    """SQL inserting a copy of row :id of `table` (a new id; unique columns overridden)."""
+    kept = [c for c in columns if c != "id"]
+    values = [overrides.get(c, c) for c in kept]
+    return (f"INSERT INTO {table} ({', '.join(kept)}) SELECT {', '.join(values)} FROM {table} "
+            "WHERE id = :id")
+
+
+TAMPERING = [
+    ("changes", "edit", "UPDATE changes SET risk = 'low' WHERE id = :id", "risk"),
+    ("changes", "insert", None, {"source_key": "NULL"}),
+    ("approvals", "edit", "UPDATE approvals SET decision = 'rejected' WHERE id = :id",
+     "decision"),
+    ("approvals", "insert", None, {"actor": "'U0MALLORY'", "user_id": "'U0MALLORY'"}),
+    ("approvals", "delete", "DELETE FROM approvals WHERE id = :id", None),
+    ("deployments", "edit", "UPDATE deployments SET sha = 'feedface' WHERE id = :id", "sha"),
+    ("deployments", "insert", None, {"github_deployment_id": "github_deployment_id + 1"}),
+    ("deployments", "delete", "DELETE FROM deployments WHERE id = :id", None),
+]
+
+
+@pytest.mark.parametrize(("table", "how", "statement", "detail"), TAMPERING,
+                         ids=[f"{t}-{h}" for t, h, _, _ in TAMPERING])
+async def test_every_write_outside_the_chain_is_named_with_its_row(
+    bot, changebot, table, how, statement, detail
+):
+    """Each table the pack reads, edited, inserted into, deleted from behind the bot's back
+    (a change is not deleted: its audit events hold it, and deleting them breaks the chain)."""
+    from storage.audit_rows import MODELS, table_of
+
+    change_id = await emergency_deployed(bot)
+    await approve(bot, "bob", change_id, at(28, 2, 30))
+    db = bot.ctx.db
+    if how == "insert":
+        every = [c.name for c in table_of(MODELS[table]).columns]
+        await sql(db, copy_row(table, every, detail), id=1)
+        async with db.engine.connect() as conn:
+            row_id = (await conn.execute(text(f"SELECT max(id) FROM {table}"))).scalar()
+        expected = f"  - {table} #{row_id}: it was inserted outside the audit chain"
+    else:
+        await sql(db, statement, id=1)
+        expected = (f"  - {table} #1, field {detail}: edited outside the audit chain"
+                    if how == "edit" else
+                    f"  - {table} #1: it was deleted outside the audit chain (last recorded")
+    code, out, err = await changebot()
+    assert (code, out) == (1, "")
+    problems = [line for line in err.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1 and problems[0].startswith(expected), err
