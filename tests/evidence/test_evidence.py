@@ -14,16 +14,18 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.evidence import witness
 from bot.evidence.export import export
 from bot.evidence.period import parse_period
 from bot.evidence.records import RULE_LABELS
+from bot.playground.standin.workspace import CHANGES
 from storage import audit_chain
 from tests import flows
 from tests.evidence_history import History, at, build, declare_emergency, modal, wait_until
 from tests.evidence_history import policy as history_policy
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS
-from tests.github_flows import TOKEN, start
+from tests.github_flows import TOKEN, pending, start
 
 ROOT = Path(__file__).resolve().parents[2]
 NOVEMBER = ("2026-11-01", "2026-11-30")
@@ -109,6 +111,14 @@ async def test_a_month_of_changes_in_json_csv_and_markdown(bot, github, tmp_path
     data = json.loads(out.read_text(encoding="utf-8"))
     check_json(data, chain_head, h)
     assert "5 change(s), 9 exception(s) (7 broken, 2 bypassed), 1 unmatched" in err
+    # The running bot posts the head that pack names to the audit channel.
+    [request] = await pending(bot, witness.CHECKPOINT)
+    assert request.payload == {"why": "evidence export"}
+    bot.clock.set(request.due_at)  # the command line's time: the bot's sweeper sends it then
+    await bot.sweep()
+    [posted] = [m for m in bot.slack.messages(CHANGES)
+                if (m.get("metadata") or {}).get("event_type") == witness.METADATA_TYPE]
+    assert posted["metadata"]["event_payload"]["head"] == chain_head
 
 
 def check_json(data: dict, chain_head: str, h: History) -> None:
