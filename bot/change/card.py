@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy import update
+from sqlmodel import col
 
 from bot.change.card_view import CardInput, card_message, review_buttons
 from bot.change.gates import gates
@@ -18,6 +19,10 @@ from bot.deployment import watch
 from bot.emergency import views as emergency
 from bot.github import views as github
 from bot.review import standard
+from bot.schedule.conflicts import Planned
+from bot.schedule.declared import declared_freezes
+from bot.schedule.freeze import Freeze
+from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
 from bot.slack.outbox import load_change, post_once
 from storage import repo
@@ -59,8 +64,9 @@ def card_buttons(card: CardInput) -> list[ButtonElement]:
     ]
 
 
-def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
-    facts = facts_of(change, approvals)
+def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
+               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = ()) -> CardInput:
+    facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
         revision=change.revision,
@@ -73,21 +79,29 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=(*card_notes(change, approvals), *standard.proposal_notes(facts, ctx.policy)),
+        notes=(*card_notes(change, approvals),
+               # When it may ship: its planned time against the freezes, and conflicts.
+               *planned_time_notes(ctx.policy, freezes, change), *conflict_notes(conflicts),
+               # Step 1 against the pull request: standard templates, suggested risk.
+               *standard.proposal_notes(facts, ctx.policy)),
     )
 
 
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
-    card = card_input(ctx, change, approvals)
+        freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
+        conflicts = [other for other, _ in await conflicting(session, ctx.policy, change)]
+    card = card_input(ctx, change, approvals, freezes, conflicts)
     return card_message(card, card_buttons(card))
 
 
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:
     async with ctx.db.session() as session:
         await session.exec(  # type: ignore[call-overload]
-            update(Change).where(Change.id == change_id).values(card_channel=channel, card_ts=ts)
+            update(Change)
+            .where(col(Change.id) == change_id)
+            .values(card_channel=channel, card_ts=ts)
         )
 
 
@@ -101,4 +115,5 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
         )
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
     else:
-        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
+        await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
+                                    **message)

@@ -9,17 +9,22 @@ changes.watch: who watches the production rollout until when, and whether that f
 their working hours in their Slack time zone (storage.shapes.Watch).
 
 Revision ID: 0008_roles_and_watch
-Revises: 0006_fixes_change
+Revises: 0007_freezes
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
+from storage import audit_rows
+
+_BATCH = 500
+
 revision: str = "0008_roles_and_watch"
-down_revision: str | None = "0006_fixes_change"
+down_revision: str | None = "0007_freezes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,6 +35,32 @@ def upgrade() -> None:
     ))
     json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
     op.add_column("changes", sa.Column("watch", json, nullable=False, server_default="{}"))
+    _rechain(["changes", "approvals"])
+
+
+def _rechain(names: list[str]) -> None:
+    """The rows as they now are, new columns included, snapshot again in the audit chain
+    (storage.audit_rows), so that `changebot audit verify` still finds them as recorded."""
+    connection = op.get_bind()
+    migrated_at = datetime.now(UTC)
+    chain = audit_rows.RowChain(context.config.attributes.get("audit_key"),
+                                lambda: migrated_at)
+    for name in names:
+        table = audit_rows.table_of(audit_rows.MODELS[name])
+        last_id = 0
+        while True:
+            rows = connection.execute(
+                sa.select(table).where(table.c.id > last_id).order_by(table.c.id)
+                .limit(_BATCH)
+            ).mappings().all()
+            if not rows:
+                break
+            chain.append(connection, [
+                audit_rows.snapshot(name, row["id"], "update",
+                                    audit_rows.row_values(name, row.get))
+                for row in rows
+            ])
+            last_id = rows[-1]["id"]
 
 
 def downgrade() -> None:

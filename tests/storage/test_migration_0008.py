@@ -1,0 +1,43 @@
+"""Migration 0008 on a database with rows: the new columns get their defaults, and the
+rows are chained again so that `changebot audit verify` still finds them as recorded."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, text
+
+from bot.evidence.verification import verify
+from storage.db import Database
+from storage.migrate import migrate
+from storage.models import Approval, Change, UTCDateTime
+
+
+async def test_rows_written_before_0008_still_verify_after_it(database_url):
+    db = Database(database_url)
+    try:
+        await migrate(db, "0007_freezes")
+        at = datetime(2026, 11, 25, 10, tzinfo=UTC)
+        moment = bindparam("at", type_=UTCDateTime())
+        async with db.engine.begin() as conn:  # as the bot wrote them before this revision
+            await conn.execute(text(
+                "INSERT INTO changes (id, title, description, category, risk, rollback_plan, "
+                "testing, security_notes, security_checkboxes, reviewers, impact, involved, "
+                "author_id, status, revision, created_at, updated_at, security_required, "
+                "security_triggers, pr_info, ci_state, ci_detail, staging_validation, "
+                "deploy_exceptions, verification, rollback, retrospective) VALUES (1, 't', "
+                "'d', 'normal', 'low', 'r', '', '', '[]', '[]', '', '[]', 'U0ALICE', "
+                "'in_review', 1, :at, :at, false, '[]', '{}', 'none', '{}', '{}', '[]', '{}', "
+                "'{}', '{}')").bindparams(moment), {"at": at})
+            await conn.execute(text(
+                "INSERT INTO approvals (id, change_id, revision, kind, decision, actor, "
+                "source, tech_lead, reason, created_at) VALUES (1, 1, 1, 'peer', "
+                "'approved', 'U0BOB', 'slack', false, '', :at)").bindparams(moment), {"at": at})
+        await migrate(db, "0008_roles_and_watch")  # 0005 chained them; 0008 adds columns
+        async with db.session() as session:
+            change = await session.get(Change, 1)
+            approval = await session.get(Approval, 1)
+        assert change is not None and change.watch == {}
+        assert approval is not None and approval.infrastructure is False
+        report = await verify(db, key=None)
+        assert report.rows is not None and report.rows.problems == []
+    finally:
+        await db.dispose()
