@@ -15,6 +15,9 @@ from handlers import (
     review,
     security,
 )
+from handlers.common import answer_failure
+
+__all__ = ["answer_failure", "register", "register_http"]
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
