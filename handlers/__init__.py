@@ -8,6 +8,7 @@ from handlers import (
     commands,
     deploy,
     emergency,
+    fallback,
     github,
     history,
     home,
@@ -30,6 +31,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)
+    fallback.register(app, ctx)  # last: what no listener above takes
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -167,7 +167,7 @@ class ViewShape(_Shape):
     id: SlackId = ""
     callback_id: SlackId = ""
     private_metadata: str = ""
-    state: dict[str, dict[str, dict[str, Any]]] = {}
+    state: dict[str, Any] = {}  # read field by field by bot.slack.forms
     blocks: list[dict[str, Any]] = []
 
 
