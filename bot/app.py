@@ -176,11 +176,18 @@ async def answer_slack(ctx: Context, bolt: AsyncApp, request: web.Request) -> we
             {"error": f"not a Slack request: {payloads.clip(str(exc), 300)} (nothing was done)"},
             status=400,
         )
-    bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
-                                    headers=dict(request.headers))
-    # Bolt would read a command whose text says "payload" as an empty body: use ours.
-    bolt_request.body = body
-    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    try:
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=dict(request.headers))
+        # Bolt would read a command whose text says "payload" as an empty body: use ours.
+        bolt_request.body = body
+        bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        # A field Bolt reads for routing (ids, channel, user) is of a shape Slack never sends.
+        return web.json_response(
+            {"error": "not a Slack request: ids of the wrong shape (nothing was done)"},
+            status=400,
+        )
     return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 

@@ -2,7 +2,7 @@
 answer the person, and explain a failure instead of leaving them with silence."""
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import aiohttp
@@ -134,7 +134,7 @@ def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: s
 
 
 async def read_modal(ack: AsyncAck, view: dict, default_field: str,
-                     fields: tuple[str, ...] = ()) -> tuple[int | None, dict[str, Any]] | None:
+                     fields: Mapping[str, type]) -> tuple[int | None, dict[str, Any]] | None:
     """The change a submitted modal is about and its values; None once the errors were
     answered (an out-of-date form, an unreadable or unstorable field)."""
     try:
@@ -150,12 +150,14 @@ async def read_modal(ack: AsyncAck, view: dict, default_field: str,
 
 
 def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
-               fields: Callable[[dict[str, Any]], dict[str, Any]], default_field: str) -> None:
-    """A modal's submission: recorded before the ack, so a refusal shows under its field."""
+               fields: Callable[[dict[str, Any]], dict[str, Any]], default_field: str,
+               inputs: Mapping[str, type]) -> None:
+    """A modal's submission: recorded before the ack, so a refusal shows under its field.
+    `inputs`: the modal's fields and the type of their values (see `read_values`)."""
 
     @app.view(callback_id)
     async def on_submit(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_modal(ack, view, default_field)
+        read = await read_modal(ack, view, default_field, inputs)
         if read is None:
             return
         change_id, values = read
@@ -176,13 +178,13 @@ async def submit_change_form(
     validate: Callable[[dict[str, Any], str], Any],
     create: Callable[..., Awaitable[Any]],
     first_field: str,
-    fields: tuple[str, ...],
+    fields: Mapping[str, type],
 ) -> None:
     """A change's form (proposal or emergency) submitted: answer errors under their fields,
     or record it — a revision when the form was opened from a card's Edit — then close it.
     Written before the answer, so that Slack's errors can still be shown in the modal.
-    `fields`: every input of the form, so that a block missing from the payload is
-    "required", not a crash."""
+    `fields`: every input of the form and its type, so that a block missing from the
+    payload is "required" and a value of another type an error, not a crash."""
     user = payloads.click(body).user
     read = await read_modal(ack, view, first_field, fields)
     if read is None:

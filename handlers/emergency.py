@@ -9,8 +9,9 @@ from bot.emergency import emergencies
 from bot.emergency import views as views
 from handlers.common import after_ack, command_who, step_button, step_modal, submit_change_form
 
-# Every input of the emergency form: a block missing from a submission reads as empty.
-EMERGENCY_FIELDS = ("impact", "description", "rollback_plan", "pr_url", "involved")
+# Every input of the emergency form and the type of its value (see `read_values`).
+EMERGENCY_FIELDS = {"impact": str, "description": str, "rollback_plan": str, "pr_url": str,
+                    "involved": list}
 
 
 async def open_emergency(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
@@ -50,4 +51,5 @@ def register(app: AsyncApp, ctx: Context) -> None:
     step_modal(app, ctx, views.RETROSPECTIVE_CALLBACK, emergencies.record_retrospective,
                lambda v: {"document": v.get("document") or "",
                           "root_cause": v.get("root_cause") or "",
-                          "follow_ups": v.get("follow_ups") or ""}, "document")
+                          "follow_ups": v.get("follow_ups") or ""}, "document",
+               {"document": str, "root_cause": str, "follow_ups": str})

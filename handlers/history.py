@@ -33,13 +33,18 @@ def register(app: AsyncApp, ctx: Context) -> None:
         who = payloads.click(body)
         try:
             wanted = payloads.history_page_ref(who.value)
+            if not who.view_id:  # the page buttons live in the history modal only
+                raise Refused(payloads.OUT_OF_DATE)
         except Refused as refused:
             await refuse_click(ctx, who, respond, refused)
             return
 
         async def work() -> None:
             page = await queries.history_page(ctx, wanted.change_id, wanted.page)
-            if page is not None and who.view_id:
-                await ctx.slack.views_update(view_id=who.view_id, view=history_modal(page))
+            if page is None:
+                await tell(ctx, who, respond,
+                           f"There is no {format_change_id(wanted.change_id)}.")
+                return
+            await ctx.slack.views_update(view_id=who.view_id, view=history_modal(page))
 
         after_ack(ctx, who, respond, work(), "history page")

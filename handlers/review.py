@@ -1,5 +1,6 @@
 """Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
 
+from datetime import datetime
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -37,10 +38,11 @@ async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, _ar
     after_ack(ctx, who, respond, work(), "open proposal modal")
 
 
-# Every input of the proposal form: a block missing from a submission reads as empty.
-PROPOSAL_FIELDS = ("title", "description", "category", "risk", "rollback_plan", "testing",
-                   "security_notes", "security_checkboxes", "pr_url", "reviewers",
-                   "planned_at")
+# Every input of the proposal form and the type of its value (see `read_values`).
+PROPOSAL_FIELDS = {"title": str, "description": str, "category": str, "risk": str,
+                   "rollback_plan": str, "testing": str, "security_notes": str,
+                   "security_checkboxes": list, "pr_url": str, "reviewers": list,
+                   "planned_at": datetime}
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -132,14 +134,14 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
 async def read_reason(ack: AsyncAck, view: dict) -> tuple[int, str] | None:
     """A reason modal's change and reason; None once its errors were answered."""
-    read = await read_modal(ack, view, "reason", ("reason",))
+    read = await read_modal(ack, view, "reason", {"reason": str})
     if read is None:
         return None
     change_id, values = read
     if change_id is None:
         await ack(response_action="errors", errors={"reason": payloads.FORM_OUT_OF_DATE})
         return None
-    reason = values["reason"] if isinstance(values["reason"], str) else ""
+    reason = values["reason"] or ""
     if not reason:
         await ack(response_action="errors", errors={"reason": "A reason is required."})
         return None

@@ -5,7 +5,7 @@ is missing from the payload, so "required" checks see it), and a value of the wr
 text the database cannot store is reported under its own field, never raised as a crash.
 """
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -73,10 +73,13 @@ def element_value(state: _Element) -> Any:
     return None
 
 
-def read_values(view: dict, fields: Collection[str] = ()) -> dict[str, Any]:
-    """{block_id: value} for every input of a submitted view (one element per input block),
-    and None for each of `fields` whose block is missing; FormErrors naming each unreadable
-    field."""
+def read_values(view: dict, fields: Mapping[str, type] | None = None) -> dict[str, Any]:
+    """{block_id: value} for every input of a submitted view (one element per input block).
+    `fields`: the form's inputs and the type of their values (str for text and single
+    choices, list for multiple choices, datetime): a block missing from the payload reads as
+    None, and a value of another type (an element Slack would not send there) is an error.
+    FormErrors names each unreadable field."""
+    fields = fields or {}
     values: dict[str, Any] = dict.fromkeys(fields)
     errors: dict[str, str] = {}
     state = view.get("state")
@@ -89,6 +92,10 @@ def read_values(view: dict, fields: Collection[str] = ()) -> dict[str, Any]:
             try:
                 value = element_value(_Element.model_validate(element))
             except ValidationError:
+                errors[block_id] = UNREADABLE
+                continue
+            expected = fields.get(block_id)
+            if value is not None and expected is not None and not isinstance(value, expected):
                 errors[block_id] = UNREADABLE
                 continue
             problem = _problem(value)

@@ -209,6 +209,8 @@ class SlashCommand(_Shape):
 
 class EventShape(_Shape):
     type: SlackId
+    user: SlackId | Ref | None = None  # an id, or the user object (team_join, user_change)
+    channel: SlackId | Ref | None = None
 
 
 class EventCallback(_Shape):
