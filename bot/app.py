@@ -195,6 +195,7 @@ async def close_context(ctx: Context) -> None:
     """Graceful stop: no new sweeps, finish in-flight work, then close connections."""
     ctx.sweeper.stop()
     await ctx.background.drain()
+    await ctx.sweeper.release_claims()  # what a sweep cancelled at the grace's end held
     if ctx.github is not None:
         await ctx.github.close()
     await ctx.db.dispose()
