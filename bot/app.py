@@ -18,16 +18,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-import bot.deployment.steps  # noqa: F401  (the monitoring-window reminders, card buttons)
-import bot.emergency.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
-import bot.github.emergency_label  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
-import bot.github.sync  # noqa: F401
-import bot.github.views  # noqa: F401
-import bot.review.reminders  # noqa: F401  (review reminder kinds and proposal hook)
-import bot.security.review  # noqa: F401  (security routing kinds, hooks, card parts)
-import bot.slack.outbox  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers
 from bot.context import Context
+from bot.flows.kinds import KINDS
+from bot.insights import gauges
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
@@ -68,7 +62,7 @@ def create_context(
         ),
         github=github,
     )
-    ctx.sweeper = Sweeper(ctx)
+    ctx.sweeper = Sweeper(ctx, KINDS)
     return ctx
 
 
@@ -151,6 +145,7 @@ def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     handlers.register_http(web_app, ctx)
+    gauges.install(ctx, web_app)  # changes, deployments, overdue work: read at scrape
 
     async def finish_work(_app: web.Application) -> None:
         await close_context(ctx)

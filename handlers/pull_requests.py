@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
-from bot.github import accounts, pull_requests
+from bot.github import accounts, linking
 from bot.github.client import parse_pr_url
 from bot.github.views import REFRESH_ACTION
 from bot.slack import payloads
@@ -29,7 +29,7 @@ async def link_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, comma
     who = command_who(command)
 
     async def work() -> None:
-        outcome = await pull_requests.link(ctx, change_id, who.user, args[1])
+        outcome = await linking.link(ctx, change_id, who.user, args[1])
         await respond(text=outcome.message, response_type="ephemeral")
 
     after_ack(ctx, who, respond, work(), "link pull request")
@@ -62,7 +62,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work(who: Click, change_id: int) -> None:
-            outcome = await pull_requests.refresh(ctx, change_id)
+            outcome = await linking.refresh(ctx, change_id)
             await tell(ctx, who, respond, outcome.message)
 
         await on_change_click(ctx, body, respond, work, "refresh from github")

@@ -1,6 +1,12 @@
 """The `/change help` answer."""
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.slack.blocks import to_dicts
 
@@ -16,13 +22,16 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
     ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
      "your DM"),
+    ("metrics [30d|90d]", "DORA's delivery metrics, their trend and cluster; a weekly chart "
+     "in your DM"),
     ("help", "this list"),
 ]
 
 
 def help_message(unknown: str | None = None) -> dict:
     lines = "\n".join(f"`/change {name}` — {what}" for name, what in SUBCOMMANDS)
-    blocks = [HeaderBlock(text="Changebot: production changes, reviewed and on record")]
+    title = "Changebot: production changes, reviewed and on record"
+    blocks: list[Block] = [HeaderBlock(text=title)]
     if unknown:
         blocks.append(
             SectionBlock(text=MarkdownTextObject(

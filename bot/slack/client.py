@@ -52,7 +52,7 @@ def make_slack_client(token: str, base_url: str, metrics: Metrics | None) -> Cou
     return client
 
 
-def posting_client(client: CountingWebClient) -> CountingWebClient:
+def posting_client(client: AsyncWebClient) -> CountingWebClient:
     """The same client, except that it does not repeat a request after a 5xx or a lost
     connection: Slack may have posted the message before failing to answer, so the caller
     looks for it before posting again (see outbox.post_once). A 429 is still retried: Slack
@@ -61,7 +61,7 @@ def posting_client(client: CountingWebClient) -> CountingWebClient:
         token=client.token, base_url=client.base_url, timeout=client.timeout,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
     )
-    posting.metrics = client.metrics
+    posting.metrics = getattr(client, "metrics", None)
     return posting
 
 

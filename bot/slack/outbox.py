@@ -1,7 +1,8 @@
 """Slack messages that must not be lost nor sent twice, carried by reminder rows.
 
 The core schedules a row (`card`, `dm`, `thread`, …) in the same transaction as the event;
-the sweeper sends it. `post_once` tags each message with our key in its metadata, so that a
+the sweeper sends it (`dm` and `thread` here, `card` by bot.change.card; the table of every
+kind is bot.flows.kinds). `post_once` tags each message with our key in its metadata, so that a
 retry after a crash between Slack's ok and our "sent" mark finds the message instead of
 posting it again.
 
@@ -31,9 +32,9 @@ import asyncio
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.runtime.sweeper import NotYet, Skip, kind
+from bot.runtime.sweeper import NotYet, Skip
 from bot.slack.client import may_have_been_done, posting_client
-from storage import reminder_store
+from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
 METADATA_TYPE = "changebot_notification"
@@ -99,8 +100,9 @@ async def find_all_posted(
             )
     except SlackApiError:
         return []  # cannot look: sending again is the lesser evil than losing it
-    found = []
-    for message in page.get("messages", []):
+    found: list[dict] = []
+    messages: list[dict] = page.get("messages", [])
+    for message in messages:
         payload = (message.get("metadata") or {}).get("event_payload") or {}
         if payload.get("key") == key:
             found.append({"channel": channel, "ts": message["ts"]})
@@ -136,8 +138,6 @@ async def schedule(
 
 
 async def load_change(ctx: Context, reminder: Reminder) -> Change:
-    from storage import repo
-
     async with ctx.db.session() as session:
         change = await repo.get_change(session, reminder.change_id or 0)
     if change is None:
@@ -145,25 +145,6 @@ async def load_change(ctx: Context, reminder: Reminder) -> Change:
     return change
 
 
-@kind("card")
-async def send_card(ctx: Context, reminder: Reminder) -> None:
-    """Post the change card, or bring the posted one up to date."""
-    from bot.change import card as cards
-
-    change = await load_change(ctx, reminder)
-    message = await cards.render(ctx, change)
-    if change.card_ts is None:
-        posted = await post_once(
-            ctx, reminder, channel=ctx.policy.channels.changes or "", **message
-        )
-        await cards.remember_card(ctx, change.id, posted["channel"], posted["ts"])
-        if posted["retried"]:
-            await point_extra_cards_to(ctx, change, reminder.key, posted)
-    else:
-        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
-
-
-@kind("dm")
 async def send_dm(ctx: Context, reminder: Reminder) -> None:
     """A direct message; `payload.link_card` appends a link to the change's card."""
     text = reminder.payload["text"]
@@ -181,7 +162,6 @@ async def send_dm(ctx: Context, reminder: Reminder) -> None:
     )
 
 
-@kind("thread")
 async def send_thread_note(ctx: Context, reminder: Reminder) -> None:
     """A note in the card's thread (the change's running log for the team)."""
     change = await load_change(ctx, reminder)

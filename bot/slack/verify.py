@@ -36,7 +36,8 @@ def signed_by_slack(secret: str, body: bytes, headers: Mapping[str, str], now: f
                           hashlib.sha256).hexdigest()
         expected = f"v0={digest}"
     else:
-        expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=text)
+        expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp,
+                                                                body=text) or ""
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
