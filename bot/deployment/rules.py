@@ -97,7 +97,8 @@ def may_operate(facts: ChangeFacts, user: str, is_deployer: bool, step: str) -> 
         return ALLOWED
     if facts.status in {*operation.moves.values(), *operation.emergency_moves.values()}:
         # Where this step leads: someone (or a double click) did it already.
-        return refuse(f"{this_is(facts.status)} already: nothing was changed.")
+        return refuse(f"You can't {operation.verb} now. {this_is(facts.status)} already: "
+                      "nothing was changed.")
     return refuse(f"You can't {operation.verb} now. {this_is(facts.status)}: {operation.hint}.")
 
 

@@ -296,7 +296,8 @@ async def test_a_double_click_on_deployed_to_staging_says_it_is_done_already(bot
                                 message=message)
         assert reply.status == 200
         await bot.settle()
-    assert last_answer(bot, "alice") == "This change is in staging already: nothing was changed."
+    assert last_answer(bot, "alice") == ("You can't deploy to staging now. This change is in "
+                                         "staging already: nothing was changed.")
 
 
 async def test_a_button_or_form_the_bot_does_not_know_is_answered(bot):
