@@ -1,6 +1,11 @@
-"""Answers for what no other listener takes: a button, form or command the bot does not (or
-no longer) know. Registered last; without them Bolt answers 404 and the person sees only
-Slack's generic error."""
+"""Answers for what no other listener takes: a button or command the bot does not (or no
+longer) know. Registered last; without them Bolt answers 404 and the person sees only
+Slack's generic error.
+
+Bolt also tries the next listener when one has not acknowledged within 3 seconds, so only
+listeners that acknowledge at once may have a catch-all behind them: buttons and commands
+do. A form's submission is acknowledged after its work (to show errors under the fields),
+so an unknown form is left to Bolt's 404 rather than risk calling a slow one out of date."""
 
 import re
 
@@ -8,7 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
 from bot.slack import payloads
-from bot.slack.payloads import FORM_OUT_OF_DATE, OUT_OF_DATE, Refused
+from bot.slack.payloads import OUT_OF_DATE, Refused
 from handlers.common import refuse_click
 
 ANYTHING = re.compile(".*")
@@ -19,15 +24,6 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def on_unknown_button(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
         await refuse_click(ctx, payloads.click(body), respond, Refused(OUT_OF_DATE))
-
-    @app.view(ANYTHING)
-    async def on_unknown_form(ack: AsyncAck, view: dict) -> None:
-        state = view.get("state") if isinstance(view, dict) else None
-        fields = list((state or {}).get("values") or {}) if isinstance(state, dict) else []
-        if fields and isinstance(fields[0], str):
-            await ack(response_action="errors", errors={fields[0]: FORM_OUT_OF_DATE})
-        else:
-            await ack()
 
     @app.view_closed(ANYTHING)
     async def on_closed(ack: AsyncAck) -> None:
