@@ -9,6 +9,7 @@ from handlers import (
     deploy,
     emergency,
     fallback,
+    freeze,
     github,
     history,
     home,
@@ -31,6 +32,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)
+    freeze.register(app, ctx)
     fallback.register(app, ctx)  # last: what no listener above takes
 
 

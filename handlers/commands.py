@@ -11,6 +11,7 @@ from bot.slack.payloads import Refused
 from handlers.common import after_ack, command_who, tell
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
+from handlers.freeze import calendar_command, freeze_command, unfreeze_command
 from handlers.insights import metrics_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
@@ -88,5 +89,8 @@ SUBCOMMANDS = {
     "link": link_command,
     "github": github_command,
     "evidence": evidence_command,
+    "freeze": freeze_command,
+    "unfreeze": unfreeze_command,
+    "calendar": calendar_command,
     "metrics": metrics_command,
 }
