@@ -293,8 +293,9 @@ async def test_rows_written_before_the_upgrade_are_chained_by_it(database_url):
         report = await verification.verify(db, key=KEY.encode())
         assert report.intact, report.lines()
         assert report.lines()[0].endswith("HMAC-SHA256 with CHANGEBOT_AUDIT_KEY throughout")
-        assert report.lines()[1].startswith("rows: 1 changes, 0 approvals, 0 deployments, 0 freezes: "
-                                            "every one as the audit chain records it")
+        assert report.lines()[1].startswith("rows: 1 changes, 0 approvals, 0 deployments, "
+                                            "0 freezes: every one as the audit chain "
+                                            "records it")
     finally:
         await db.dispose()
 
