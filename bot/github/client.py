@@ -35,6 +35,7 @@ from bot.github.errors import (
     translate,
 )
 from bot.github.reads import (
+    CHECK_NAME,
     Check,
     CheckState,
     CiResult,
@@ -255,6 +256,8 @@ class GitHubClient:
             commit = gh.get_repo(full_name).get_commit(sha)
             checks: list[Check] = []
             for run in commit.get_check_runs():
+                if run.name == CHECK_NAME:
+                    continue  # Changebot's own merge gate is not CI
                 checks.append(
                     Check(
                         name=run.name,
@@ -269,8 +272,8 @@ class GitHubClient:
                 statuses = list(commit.get_statuses())
             seen: set[str] = set()
             for status in statuses:
-                if status.context in seen:
-                    continue  # an older status of a context already counted
+                if status.context in seen or status.context == CHECK_NAME:
+                    continue  # an older status of a context already counted, or ours
                 seen.add(status.context)
                 checks.append(
                     Check(
