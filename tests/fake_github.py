@@ -164,6 +164,7 @@ class FakeGitHub:
         self.statuses_written: list[dict[str, Any]] = []
         # Deployment protection rules: answers received per (owner, repo, run id).
         self.protection_answers: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        self._protection_failures: list[int] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -348,6 +349,10 @@ class FakeGitHub:
     @property
     def tokens_issued(self) -> int:
         return sum(1 for r in self.log if r.method == "POST" and r.path.startswith("/app/"))
+
+    def fail_protection_rule(self, status: int = 502, times: int = 1) -> None:
+        """The next `times` answers to a protection rule fail with `status` (not recorded)."""
+        self._protection_failures += [status] * times
 
     def protection_answers_for(self, owner: str, repo: str, run_id: int) -> list[dict[str, Any]]:
         return list(self.protection_answers.get((owner, repo, run_id), []))
@@ -998,6 +1003,8 @@ class FakeGitHub:
                 or body.get("state") not in (None, "approved", "rejected")
                 or len(body.get("comment") or "") > 1024):
             return self._error(422, "Validation Failed")
+        if self._protection_failures:
+            return self._error(self._protection_failures.pop(0), "Server Error")
         answers = self.protection_answers.setdefault(key, [])
         if any(a.get("state") for a in answers):
             return self._error(422, "No pending deployment protection rule for this run")

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 APP_ID = 424242
-INSTALLATION = 2311213  # the installation id of the deployment_protection_rule fixture
+INSTALLATION = 1  # the installation of the octokit example payloads (and of our fixture)
 
 
 @cache
