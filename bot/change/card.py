@@ -18,8 +18,8 @@ from bot.emergency import views as emergency
 from bot.github import views as github
 from bot.security import views as security
 from bot.slack.outbox import load_change, post_once
-from storage import repo
-from storage.models import Approval, Change, Reminder
+from storage import github_store, repo
+from storage.models import Approval, Change, DeployGate, Reminder
 
 
 def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
@@ -28,7 +28,8 @@ def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
     return [f"Revision {change.revision}: approvals of earlier revisions were reset."]
 
 
-def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]:
+def card_notes(change: Change, approvals: Sequence[Approval],
+               deploy_gates: Sequence[DeployGate] = ()) -> tuple[str, ...]:
     """The context lines of the card, in the order of the process."""
     return (
         *revision_notes(change, approvals),  # Step 1: the proposal was revised
@@ -36,6 +37,7 @@ def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]
         *security.security_notes(change, approvals),  # Step 4: why a review is needed
         *security.security_decision_notes(change, approvals),  # ... what the team decided
         *deployment.deployment_notes(change, approvals),  # Steps 5-8
+        *github.deploy_gate_notes(deploy_gates),  # Step 6, a GitHub Actions job waiting
         *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
         *emergency.emergency_notes(change, approvals),  # an emergency's obligations
     )
@@ -56,7 +58,8 @@ def card_buttons(card: CardInput) -> list[ButtonElement]:
     ]
 
 
-def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
+def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
+               deploy_gates: Sequence[DeployGate] = ()) -> CardInput:
     facts = facts_of(change, approvals)
     return CardInput(
         change_id=change.id or 0,
@@ -70,14 +73,15 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=card_notes(change, approvals),
+        notes=card_notes(change, approvals, deploy_gates),
     )
 
 
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
-    card = card_input(ctx, change, approvals)
+        deploy_gates = await github_store.deploy_gates_of(session, change.id or 0)
+    card = card_input(ctx, change, approvals, deploy_gates)
     return card_message(card, card_buttons(card))
 
 

@@ -177,6 +177,7 @@ async def _decided(session: AsyncSession, ctx: Context, gate: DeployGate,
             text = (f":no_entry: GitHub Actions' deployment of {cid} to {gate.environment} "
                     f"({run}) was rejected: {answer.comment}")
         await thread_note(session, ctx, change, text)
+        await refresh_card(session, ctx, change)
     await _schedule_answer(session, ctx, gate, answer.state, answer.comment,
                            key=f"{ANSWER}:{gate.id}:final")
 

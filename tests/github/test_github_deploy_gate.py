@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import DeployGate
-from tests.flows import click, propose, staged, thread
+from tests.flows import card_text, click, propose, staged, thread
 from tests.github.gates_harness import (
     RUN_ID,
     answers,
@@ -56,6 +56,9 @@ async def test_a_waiting_job_is_approved_as_soon_as_the_last_gate_opens(bot, git
     assert any(f"GitHub Actions is waiting to deploy CHG-{change_id} to production" in t
                and f"run {RUN_ID}" in t for t in thread(bot, change_id))
 
+    assert "GitHub Actions is waiting to deploy to production (<https://github.com/" \
+           in card_text(bot, change_id)
+
     await click(bot, "bob", "change_approve", change_id)  # a real change: a new report
     assert len(answers(github)) == 2
     assert "Approvals" not in answers(github)[-1]["comment"]
@@ -67,6 +70,8 @@ async def test_a_waiting_job_is_approved_as_soon_as_the_last_gate_opens(bot, git
     assert [a.get("state") for a in answers(github)].count("approved") == 1
     assert any("GitHub Actions may deploy CHG-1 to production" in t
                for t in thread(bot, change_id))
+    assert "deployment to production (<" in card_text(bot, change_id)
+    assert "was approved by Changebot" in card_text(bot, change_id)
     actions = await audit_actions(bot, change_id)
     assert actions.count("deploy_gate_requested") == 1
     assert actions.count("deploy_gate_waiting") == 2
