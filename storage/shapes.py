@@ -69,6 +69,7 @@ class PullRequestInfo(Shape):
     files: list[str] = []
     previous_heads: list[str] = []
     reviews: list[PullRequestReview] = []
+    author_user: str | None = None  # the Slack user linked to `author`, when known
 
 
 class Validation(Shape):

@@ -262,6 +262,9 @@ class FakeGitHub:
     def set_head(self, owner: str, repo: str, number: int, sha: str) -> None:
         self._pull(owner, repo, number).head_sha = sha
 
+    def set_author(self, owner: str, repo: str, number: int, login: str) -> None:
+        self._pull(owner, repo, number).author = login
+
     def add_check_run(
         self,
         owner: str,

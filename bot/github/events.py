@@ -153,7 +153,8 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
         if loaded is None:
             continue
         if action == "synchronize":
-            await github_flow.pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"])
+            await github_flow.pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"],
+                                     before=payload.get("before"))
         elif action == "closed" and pr.get("merged") and pr.get("merge_commit_sha"):
             merged_by = (pr.get("merged_by") or payload.get("sender") or {}).get("login")
             await pull_requests.record_merge(loaded, ctx, pr["merge_commit_sha"],
