@@ -15,6 +15,7 @@ from storage.models import (
     DeployGate,
     Deployment,
     InboundRequest,
+    LoginClaim,
     MergeGate,
     Reminder,
     UserLink,
@@ -183,3 +184,9 @@ async def merge_gate(session: AsyncSession, change_id: int) -> MergeGate | None:
 
 async def deploy_gate(session: AsyncSession, gate_id: int) -> DeployGate | None:
     return await session.get(DeployGate, gate_id)
+
+
+async def claim_by_code(session: AsyncSession, code: str) -> LoginClaim | None:
+    """The claim with this one-time code, locked."""
+    query = select(LoginClaim).where(LoginClaim.code == code).with_for_update()
+    return (await session.exec(query)).first()

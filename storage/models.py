@@ -339,3 +339,18 @@ class MergeGate(SQLModel, table=True):
     text: str
     check_run_id: int | None = Field(default=None, sa_type=BigInteger)
     updated_at: datetime = utc_field(nullable=False)
+
+
+class LoginClaim(SQLModel, table=True):
+    """Someone in Slack says a GitHub login is theirs: linked once the login posts `code`
+    in a pull-request comment (read from the signed webhook), before `expires_at`."""
+
+    __tablename__ = "login_claims"
+
+    id: int = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    github_login: str = Field(max_length=100)  # lower case
+    slack_user_id: str = Field(max_length=32)
+    created_at: datetime = utc_field(nullable=False)
+    expires_at: datetime = utc_field(nullable=False)
+    used_at: datetime | None = utc_field()

@@ -7,7 +7,15 @@ from bot.change import card
 from bot.change.work import GATES_RECHECK
 from bot.deployment import monitoring
 from bot.emergency import after_deployment, broadcast
-from bot.github import deploy_gate, deployments, emergency_label, emergency_pr, merge_gate, sync
+from bot.github import (
+    deploy_gate,
+    deployments,
+    emergency_label,
+    emergency_pr,
+    login_proof,
+    merge_gate,
+    sync,
+)
 from bot.github.pull_requests import SYNC
 from bot.review import reminders
 from bot.runtime.sweeper import Handler
@@ -32,6 +40,8 @@ KINDS: dict[str, Handler] = {
     merge_gate.NO_CHANGE: merge_gate.no_change,
     deploy_gate.RECHECK_AT: deploy_gate.recheck_at,
     deploy_gate.ANSWER: deploy_gate.send_answer,
+    # A GitHub login proven by a pull-request comment: its reviews count.
+    login_proof.ADOPT: login_proof.adopt_proven,
     # Step 3: peer review reminders.
     reminders.PEER_REMINDER: reminders.remind_reviewer,
     reminders.PEER_ESCALATION: reminders.escalate_reviewers,

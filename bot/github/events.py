@@ -24,6 +24,7 @@ from bot.github import (
     deploy_gate,
     emergency_label,
     emergency_pr,
+    login_proof,
     merge_gate,
     pull_requests,
 )
@@ -230,4 +231,5 @@ EVENTS: dict[str, EventHandler] = {
     "pull_request_review": on_review,
     "deployment_status": github_deployments.on_deployment_status,
     "deployment_protection_rule": deploy_gate.on_protection_rule,
+    "issue_comment": login_proof.on_issue_comment,
 }

@@ -3,8 +3,13 @@ test that fails on the code before the fix."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlmodel import select
+
 from storage.models import UserLink
 from tests.flows import card_text, click, propose
+from tests.github.login_proof import code_of, pr_comment, prove_login
 from tests.github_flows import (
     BEFORE,
     HEAD,
@@ -99,3 +104,53 @@ def test_the_pull_requests_author_reviews_neither_its_security_nor_overrides_it(
     assert not may_decide_security(facts, "U0ERIN", True).allowed
     assert may_decide_security(facts, "U0CAROL", True).allowed
     assert not may_override_security(facts, "U0ERIN", True).allowed
+
+
+def approving_review(login: str, commit: str) -> dict:
+    payload = example("pull_request_review/submitted")
+    payload["review"].update(state="approved", commit_id=commit, id=7,
+                             submitted_at="2019-05-15T15:20:38Z")
+    payload["review"]["user"]["login"] = login
+    return payload
+
+
+async def test_claiming_someone_elses_login_links_nothing_without_the_logins_proof(bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    github.add_user("bob-gh")  # his email is private: nothing to contradict a claim
+    await bot.command("dave", "github bob-gh")  # dave claims bob's login
+    await bot.settle()
+    code = code_of(bot, "U0DAVE")
+    assert "do not count as yours" in bot.slack.responses("U0DAVE")[-1]["text"]
+
+    await webhook(bot, "pull_request_review", approving_review("bob-gh", BEFORE))
+    await bot.sweep()
+    # Before the fix dave was linked at once, and bob's approval counted as dave's.
+    assert (await change_row(bot, change_id)).status == "in_review"
+    assert "0 of 1 approval" in card_text(bot, change_id)
+
+    reply = await webhook(bot, "issue_comment", pr_comment("dave-gh", f"changebot verify {code}"))
+    assert "not by the login claimed" in reply.text  # someone else posting it proves nothing
+    bot.clock.advance(timedelta(hours=25))
+    reply = await webhook(bot, "issue_comment", pr_comment("bob-gh", f"changebot verify {code}"))
+    assert "no open login claim" in reply.text  # too late
+    await bot.sweep()
+    assert (await change_row(bot, change_id)).status == "in_review"
+    async with bot.ctx.db.session() as session:
+        assert (await session.exec(select(UserLink))).all() == []
+
+
+async def test_a_login_proven_by_its_comment_counts_its_reviews(bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    github.add_user("bob-gh")
+    await webhook(bot, "pull_request_review", approving_review("bob-gh", BEFORE))
+    await bot.sweep()
+    reply = await prove_login(bot, "bob", "U0BOB", "bob-gh")
+    assert reply.status == 200 and "proven and linked" in reply.text
+    assert (await change_row(bot, change_id)).status == "approved"
+    assert "Linked GitHub `bob-gh` to you" in bot.slack.dms("U0BOB")[-1]["text"]
+    # The code is spent: posting it again links nothing more.
+    again = await webhook(bot, "issue_comment", pr_comment("bob-gh", "changebot verify "
+                                                           + code_of(bot, "U0BOB")))
+    assert "no open login claim" in again.text

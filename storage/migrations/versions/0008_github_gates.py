@@ -1,5 +1,6 @@
 """deploy_gates and merge_gates: GitHub Actions jobs waiting on Changebot's deployment
-protection rule, and what the `Changebot` check said last on a pull request's head
+protection rule, and what the `Changebot` check said last on a pull request's head;
+login_claims: GitHub logins claimed in Slack, linked once proven by a PR comment
 
 Revision ID: 0008_github_gates
 Revises: 0006_fixes_change
@@ -50,9 +51,20 @@ def upgrade() -> None:
         sa.Column("check_run_id", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", utc, nullable=False),
     )
+    op.create_table(
+        "login_claims",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(length=16), nullable=False, unique=True),
+        sa.Column("github_login", sa.String(length=100), nullable=False),
+        sa.Column("slack_user_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", utc, nullable=False),
+        sa.Column("expires_at", utc, nullable=False),
+        sa.Column("used_at", utc, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("login_claims")
     op.drop_table("merge_gates")
     op.drop_index("ix_deploy_gates_state", table_name="deploy_gates")
     op.drop_index("ix_deploy_gates_change_id", table_name="deploy_gates")
