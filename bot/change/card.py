@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy import update
+from sqlmodel import col
 
 from bot.change.card_view import CardInput, card_message, review_buttons
 from bot.change.gates import gates
@@ -16,6 +17,10 @@ from bot.context import Context
 from bot.deployment import views as deployment
 from bot.emergency import views as emergency
 from bot.github import views as github
+from bot.schedule.conflicts import Planned
+from bot.schedule.declared import declared_freezes
+from bot.schedule.freeze import Freeze
+from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
 from bot.slack.outbox import load_change, post_once
 from storage import github_store, repo
@@ -59,8 +64,9 @@ def card_buttons(card: CardInput) -> list[ButtonElement]:
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
+               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = (),
                deploy_gates: Sequence[DeployGate] = ()) -> CardInput:
-    facts = facts_of(change, approvals)
+    facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
         revision=change.revision,
@@ -73,22 +79,28 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=card_notes(change, approvals, deploy_gates),
+        notes=(*card_notes(change, approvals, deploy_gates),
+               # When it may ship: its planned time against the freezes, and conflicts.
+               *planned_time_notes(ctx.policy, freezes, change), *conflict_notes(conflicts)),
     )
 
 
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
+        freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
+        conflicts = [other for other, _ in await conflicting(session, ctx.policy, change)]
         deploy_gates = await github_store.deploy_gates_of(session, change.id or 0)
-    card = card_input(ctx, change, approvals, deploy_gates)
+    card = card_input(ctx, change, approvals, freezes, conflicts, deploy_gates)
     return card_message(card, card_buttons(card))
 
 
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:
     async with ctx.db.session() as session:
         await session.exec(  # type: ignore[call-overload]
-            update(Change).where(Change.id == change_id).values(card_channel=channel, card_ts=ts)
+            update(Change)
+            .where(col(Change.id) == change_id)
+            .values(card_channel=channel, card_ts=ts)
         )
 
 
@@ -102,4 +114,5 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
         )
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
     else:
-        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
+        await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
+                                    **message)

@@ -7,6 +7,7 @@ from bot.change import card
 from bot.change.work import GATES_RECHECK
 from bot.deployment import monitoring
 from bot.emergency import after_deployment, broadcast
+from bot.evidence import witness
 from bot.github import (
     deploy_gate,
     deployments,
@@ -59,4 +60,6 @@ KINDS: dict[str, Handler] = {
     after_deployment.RETROSPECTIVE_WARNING: after_deployment.remind_retrospective,
     after_deployment.RETROSPECTIVE_DUE: after_deployment.remind_retrospective,
     after_deployment.RETROSPECTIVE_OVERDUE: after_deployment.escalate_retrospective,
+    # Evidence: the audit trail's head witnessed in Slack.
+    witness.CHECKPOINT: witness.send_checkpoint,
 }

@@ -91,7 +91,7 @@ async def on_protection_rule(session: AsyncSession, ctx: Context, payload: dict,
         answer = gate_rules.no_change_answer(ctx.policy, sha)
         await _decided(session, ctx, gate, answer, None)
         return f"run {run_id}: no change links {sha[:7]}, {answer.state}"
-    loaded = await lock(session, change.id or 0)
+    loaded = await lock(session, change.id or 0, now)
     assert loaded is not None
     gate.change_id = change.id
     cid = format_change_id(change.id or 0)
@@ -219,7 +219,7 @@ async def send_answer(ctx: Context, reminder: Reminder) -> None:
 async def recheck_at(ctx: Context, reminder: Reminder) -> None:
     """Time opened a gate (business hours): evaluate the change's waiting jobs again."""
     async with ctx.db.session() as session:
-        loaded = await lock(session, reminder.change_id or 0)
+        loaded = await lock(session, reminder.change_id or 0, ctx.clock.now())
         if loaded is None:
             raise Skip("no such change")
         for gate in await github_store.waiting_deploy_gates(session, loaded.change.id or 0):

@@ -13,7 +13,7 @@ the one approved, else a status report of what is missing, and the job keeps wai
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -23,6 +23,7 @@ from bot.change.gates import OPEN_GATE_STATES, Gate, gates
 from bot.change.states import Category, GateState, Status
 from bot.deployment.business_hours import next_business_time
 from bot.github.reads import CHECK_NAME
+from bot.schedule.freeze import thaw_at
 from bot.settings import Policy
 
 COMMENT_LIMIT = 1024  # GitHub's limit on a protection rule's comment
@@ -109,10 +110,26 @@ def deploy_answer(facts: ChangeFacts, policy: Policy, now: datetime, *, cid: str
             f"{cid} is cleared by Changebot ({kind}; approved by {who}); every production "
             f"gate is met for {sha[:7]}.{more}"), bypassed)
     recheck = None
-    if [g.key for g in blocking] == ["business_hours"]:
-        recheck = next_business_time(policy.business_hours, now)
+    if {g.key for g in blocking} <= set(_TIME_GATES):
+        # Only time holds it: look again when it opens (or at the next thing that holds it).
+        recheck = max(_TIME_GATES[g.key](facts, policy, now) for g in blocking)
     lines = "; ".join(f"{g.label}: {g.detail}" for g in blocking)
     return DeployAnswer(None, _fit(f"{cid} is not cleared yet — {lines}."), recheck_at=recheck)
+
+
+def _business_hours_open(facts: ChangeFacts, policy: Policy, now: datetime) -> datetime:
+    return next_business_time(policy.business_hours, now)
+
+
+def _freeze_thaws(facts: ChangeFacts, policy: Policy, now: datetime) -> datetime:
+    return thaw_at(policy, facts.freezes, now)
+
+
+# The gates that open by themselves as time passes, and when they next open.
+_TIME_GATES: dict[str, Callable[[ChangeFacts, Policy, datetime], datetime]] = {
+    "business_hours": _business_hours_open,
+    "freeze": _freeze_thaws,
+}
 
 
 def not_production_answer(environment: str) -> DeployAnswer:

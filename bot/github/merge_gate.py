@@ -36,7 +36,7 @@ _STATUS = {"pending": "pending", "success": "success", "failure": "failure",
 async def recheck(ctx: Context, reminder: Reminder) -> None:
     change_id = reminder.change_id or 0
     async with ctx.db.session() as session:
-        loaded = await lock(session, change_id)
+        loaded = await lock(session, change_id, ctx.clock.now())
         if loaded is None:
             raise Skip("no such change")
         for gate in await github_store.waiting_deploy_gates(session, change_id):

@@ -89,3 +89,18 @@ def test_comments_carry_no_slack_markup_and_fit_githubs_limit() -> None:
     long = answer(facts(ci_state="failure", ci_failing=tuple(f"check-{i}" * 20
                                                              for i in range(40))))
     assert len(long.comment) <= 1024
+
+
+def test_a_declared_freeze_holds_the_job_and_it_is_checked_again_when_it_thaws() -> None:
+    from datetime import timedelta
+
+    from bot.schedule.freeze import Freeze
+
+    thaw = WEDNESDAY_10AM + timedelta(hours=2)
+    frozen = approved(freezes=(Freeze("FRZ-1", "release of the app store build",
+                                      WEDNESDAY_10AM - timedelta(hours=1), thaw,
+                                      source="declared", freeze_id=1),))
+    got = answer(frozen)
+    assert got.state is None and "Freeze" in got.comment
+    assert got.recheck_at == thaw
+    assert answer(frozen, thaw).state == "approved"

@@ -3,7 +3,7 @@ protection rule, and what the `Changebot` check said last on a pull request's he
 login_claims: GitHub logins claimed in Slack, linked once proven by a PR comment
 
 Revision ID: 0008_github_gates
-Revises: 0006_fixes_change
+Revises: 0007_freezes
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0008_github_gates"
-down_revision: str | None = "0006_fixes_change"
+down_revision: str | None = "0007_freezes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
