@@ -164,7 +164,7 @@ class FakeGitHub:
         self.statuses_written: list[dict[str, Any]] = []
         # Deployment protection rules: answers received per (owner, repo, run id).
         self.protection_answers: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
-        self._protection_failures: list[int] = []
+        self._protection_failures: list[tuple[int, bool]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -353,9 +353,11 @@ class FakeGitHub:
     def tokens_issued(self) -> int:
         return sum(1 for r in self.log if r.method == "POST" and r.path.startswith("/app/"))
 
-    def fail_protection_rule(self, status: int = 502, times: int = 1) -> None:
-        """The next `times` answers to a protection rule fail with `status` (not recorded)."""
-        self._protection_failures += [status] * times
+    def fail_protection_rule(self, status: int = 502, times: int = 1, *,
+                             taken: bool = False) -> None:
+        """The next `times` answers to a protection rule fail with `status`; `taken`: GitHub
+        took the answer all the same (the response was lost on the way back)."""
+        self._protection_failures += [(status, taken)] * times
 
     def protection_answers_for(self, owner: str, repo: str, run_id: int) -> list[dict[str, Any]]:
         return list(self.protection_answers.get((owner, repo, run_id), []))
@@ -1006,12 +1008,15 @@ class FakeGitHub:
                 or body.get("state") not in (None, "approved", "rejected")
                 or len(body.get("comment") or "") > 1024):
             return self._error(422, "Validation Failed")
-        if self._protection_failures:
-            return self._error(self._protection_failures.pop(0), "Server Error")
+        failure = self._protection_failures.pop(0) if self._protection_failures else None
+        if failure is not None and not failure[1]:
+            return self._error(failure[0], "Server Error")
         answers = self.protection_answers.setdefault(key, [])
         if any(a.get("state") for a in answers):
             return self._error(422, "No pending deployment protection rule for this run")
         if body.get("state") is None and len(answers) >= 10:
             return self._error(422, "Status report limit reached for this deployment")
         answers.append(dict(body))
+        if failure is not None:
+            return self._error(failure[0], "Server Error")
         return web.Response(status=204, headers=self._rate_headers())

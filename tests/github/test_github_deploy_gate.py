@@ -24,6 +24,7 @@ from tests.github_flows import (
     PR_URL,
     audit_actions,
     audit_events,
+    pending,
     webhook,
 )
 
@@ -121,6 +122,20 @@ async def test_an_approval_lost_to_a_github_outage_is_retried_and_sent_once(bot,
     async with bot.ctx.db.session() as session:
         [gate] = (await session.exec(select(DeployGate))).all()
     assert gate.state == "approved"
+
+
+async def test_an_approval_github_took_before_the_answer_was_lost_is_not_sent_twice(
+        bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await click(bot, "bob", "change_approve", change_id)
+    await webhook(bot, "deployment_protection_rule", protection_rule())
+    github.fail_protection_rule(502, taken=True)  # GitHub has it; we heard a 502
+    await staged(bot, change_id)
+    bot.clock.advance(timedelta(seconds=16))
+    await bot.sweep()  # the retry is told it was answered already: done
+    assert [a.get("state") for a in answers(github)] == [None, "approved"]
+    assert await pending(bot, "github_gate_answer") == []
 
 
 async def test_a_redelivered_request_is_answered_once(bot, github):
