@@ -110,6 +110,18 @@ async def changes_by_author(session: AsyncSession, author: str) -> Sequence[Chan
     return (await session.exec(select(Change).where(Change.author_id == author))).all()
 
 
+async def changes_by_pr_author(session: AsyncSession, login: str) -> Sequence[Change]:
+    """Open changes whose linked pull request `login` wrote, locked."""
+    author = func.lower(col(Change.pr_info)["author"].as_string())
+    query = (
+        select(Change)
+        .where(author == login.lower(), col(Change.status).not_in(FINISHED))
+        .order_by(col(Change.id))
+        .with_for_update()
+    )
+    return (await session.exec(query)).all()
+
+
 async def deployment(session: AsyncSession, github_deployment_id: int) -> Deployment | None:
     query = select(Deployment).where(Deployment.github_deployment_id == github_deployment_id)
     return (await session.exec(query)).first()

@@ -200,6 +200,11 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
             approval.tech_lead = tech_lead
             session.add(approval)
             adopted += 1
+        for change in await github_store.changes_by_pr_author(session, login):
+            # The pull request's author counts as an author of the change (bot.change.facts).
+            change.pr_info = {**change.pr_info, "author_user": slack_user}
+            session.add(change)
+            touched[change.id or 0] = change
         for change in await github_store.changes_by_author(session, unlinked_author(login)):
             change.author_id = slack_user
             session.add(change)

@@ -154,3 +154,14 @@ async def test_a_login_proven_by_its_comment_counts_its_reviews(bot, github):
     again = await webhook(bot, "issue_comment", pr_comment("bob-gh", "changebot verify "
                                                            + code_of(bot, "U0BOB")))
     assert "no open login claim" in again.text
+
+
+async def test_the_pull_requests_author_linked_later_may_not_approve_either(bot, github):
+    github.set_author(OWNER, REPO, 2, "bob-gh")
+    github.add_user("bob-gh")  # private email: not linked when the pull request is read
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await prove_login(bot, "bob", "U0BOB", "bob-gh")
+    await click(bot, "bob", "change_approve", change_id)
+    assert "you wrote its pull request" in bot.slack.responses(user="U0BOB")[-1]["text"]
+    assert (await change_row(bot, change_id)).status == "in_review"
