@@ -8,8 +8,8 @@ group later does not rewrite what was approved.
 changes.watch: who watches the production rollout until when, and whether that falls outside
 their working hours in their Slack time zone (storage.shapes.Watch).
 
-Revision ID: 0008_roles_and_watch
-Revises: 0007_freezes
+Revision ID: 0009_roles_and_watch
+Revises: 0008_github_gates
 """
 
 from collections.abc import Sequence
@@ -23,8 +23,8 @@ from storage import audit_rows
 
 _BATCH = 500
 
-revision: str = "0008_roles_and_watch"
-down_revision: str | None = "0007_freezes"
+revision: str = "0009_roles_and_watch"
+down_revision: str | None = "0008_github_gates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

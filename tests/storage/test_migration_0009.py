@@ -1,4 +1,4 @@
-"""Migration 0008 on a database with rows: the new columns get their defaults, and the
+"""Migration 0009 on a database with rows: the new columns get their defaults, and the
 rows are chained again so that `changebot audit verify` still finds them as recorded."""
 
 from datetime import UTC, datetime
@@ -11,10 +11,10 @@ from storage.migrate import migrate
 from storage.models import Approval, Change, UTCDateTime
 
 
-async def test_rows_written_before_0008_still_verify_after_it(database_url):
+async def test_rows_written_before_0009_still_verify_after_it(database_url):
     db = Database(database_url)
     try:
-        await migrate(db, "0007_freezes")
+        await migrate(db, "0008_github_gates")
         at = datetime(2026, 11, 25, 10, tzinfo=UTC)
         moment = bindparam("at", type_=UTCDateTime())
         async with db.engine.begin() as conn:  # as the bot wrote them before this revision
@@ -31,7 +31,7 @@ async def test_rows_written_before_0008_still_verify_after_it(database_url):
                 "INSERT INTO approvals (id, change_id, revision, kind, decision, actor, "
                 "source, tech_lead, reason, created_at) VALUES (1, 1, 1, 'peer', "
                 "'approved', 'U0BOB', 'slack', false, '', :at)").bindparams(moment), {"at": at})
-        await migrate(db, "0008_roles_and_watch")  # 0005 chained them; 0008 adds columns
+        await migrate(db, "0009_roles_and_watch")  # 0005 chained them; 0009 adds columns
         async with db.session() as session:
             change = await session.get(Change, 1)
             approval = await session.get(Approval, 1)
