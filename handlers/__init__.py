@@ -11,6 +11,7 @@ from handlers import (
     github,
     history,
     home,
+    more,
     pull_requests,
     review,
     security,
@@ -27,6 +28,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)
+    more.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -21,13 +21,15 @@ SORRY = "Something went wrong on our side and nothing was changed. Please try ag
 def change_id_of(body: dict) -> int:
     """The change a button belongs to (its value) or a modal is about (private_metadata)."""
     if body.get("actions"):
-        return int(body["actions"][0]["value"].split(":")[0])
+        action = body["actions"][0]
+        value = (action.get("selected_option") or {}).get("value") or action["value"]
+        return int(value.split(":")[0])
     return int(json.loads(body["view"]["private_metadata"])["change_id"])
 
 
 def revision_of(body: dict) -> int | None:
     """The revision a button was shown for (`<id>:r<revision>`), when it carries one."""
-    _, _, revision = body["actions"][0]["value"].partition(":r")
+    _, _, revision = (body["actions"][0].get("value") or "").partition(":r")
     return int(revision) if revision.isdigit() else None
 
 
@@ -74,15 +76,16 @@ def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: s
     @app.action(action_id)
     async def on_click(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
+        after_ack(ctx, body, respond, run_step(ctx, body, respond, step), name)
 
-        async def work() -> None:
-            outcome = await step(ctx, change_id_of(body), body["user"]["id"])
-            if outcome.view is not None:
-                await ctx.slack.views_open(trigger_id=body["trigger_id"], view=outcome.view)
-            else:
-                await tell(ctx, body, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), name)
+async def run_step(ctx: Context, body: dict, respond: AsyncRespond | None, step: Step) -> None:
+    """A step asked for by a click (a button, or an option of the card's overflow menu)."""
+    outcome = await step(ctx, change_id_of(body), body["user"]["id"])
+    if outcome.view is not None:
+        await ctx.slack.views_open(trigger_id=body["trigger_id"], view=outcome.view)
+    else:
+        await tell(ctx, body, respond, outcome.message)
 
 
 def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,

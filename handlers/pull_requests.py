@@ -58,9 +58,10 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action(REFRESH_ACTION)
     async def on_refresh(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
+        after_ack(ctx, body, respond, refresh(ctx, body, respond), "refresh from github")
 
-        async def work() -> None:
-            outcome = await linking.refresh(ctx, change_id_of(body))
-            await tell(ctx, body, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), "refresh from github")
+async def refresh(ctx: Context, body: dict, respond: AsyncRespond | None) -> None:
+    """Refresh from GitHub (a button on older cards, the overflow menu now)."""
+    outcome = await linking.refresh(ctx, change_id_of(body))
+    await tell(ctx, body, respond, outcome.message)

@@ -8,8 +8,15 @@ from bot.change.states import Category, format_change_id
 from bot.context import Context
 from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
-from bot.proposal.views import PROPOSAL_CALLBACK, proposal_modal, reason_modal
-from bot.review.rules import may_reject, may_revise
+from bot.proposal.views import (
+    CANCEL_CALLBACK,
+    PROPOSAL_CALLBACK,
+    cancel_modal,
+    notice_modal,
+    proposal_modal,
+    reason_modal,
+)
+from bot.review.rules import may_cancel, may_reject, may_revise
 from bot.slack.forms import read_values
 from handlers.common import (
     after_ack,
@@ -91,25 +98,11 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("change_edit")
     async def on_edit(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        change_id = change_id_of(body)
-
-        async def work() -> None:
-            allowed = await changes.check(ctx, change_id, body["user"]["id"], may_revise)
-            if not allowed.ok or allowed.change is None:
-                await tell(ctx, body, respond, allowed.message)
-                return
-            change = allowed.change
-            if change.category == Category.emergency:  # its own form, so it stays one
-                modal = emergency_modal(ctx.policy, changes.proposal_of(change),
-                                        change_id=change_id)
-            else:
-                modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=modal)
-
-        after_ack(ctx, body, respond, work(), "open edit modal")
+        after_ack(ctx, body, respond, open_edit(ctx, body, respond), "open edit modal")
 
     @app.action("change_cancel")
     async def on_cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        """The button of cards posted before the overflow menu (its confirm was Slack's)."""
         await ack()
 
         async def work() -> None:
@@ -117,3 +110,38 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await tell(ctx, body, respond, outcome.message)
 
         after_ack(ctx, body, respond, work(), "cancel")
+
+    @app.view(CANCEL_CALLBACK)
+    async def on_cancel_confirmed(ack: AsyncAck, body: dict) -> None:
+        outcome = await changes.cancel(ctx, change_id_of(body), body["user"]["id"])
+        if not outcome.ok:
+            await ack(response_action="update", view=notice_modal(
+                f"Cancel {format_change_id(change_id_of(body))}", outcome.message))
+            return
+        await ack()
+
+
+async def open_edit(ctx: Context, body: dict, respond: AsyncRespond | None) -> None:
+    """Edit (or Revise): the change's own form, pre-filled; the author only."""
+    change_id = change_id_of(body)
+    allowed = await changes.check(ctx, change_id, body["user"]["id"], may_revise)
+    if not allowed.ok or allowed.change is None:
+        await tell(ctx, body, respond, allowed.message)
+        return
+    change = allowed.change
+    if change.category == Category.emergency:  # its own form, so it stays one
+        modal = emergency_modal(ctx.policy, changes.proposal_of(change), change_id=change_id)
+    else:
+        modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
+    await ctx.slack.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+async def open_cancel(ctx: Context, body: dict, respond: AsyncRespond | None) -> None:
+    """Cancel change… from the overflow menu: asked again in a modal, since it is final."""
+    change_id = change_id_of(body)
+    allowed = await changes.check(ctx, change_id, body["user"]["id"], may_cancel)
+    if not allowed.ok or allowed.change is None:
+        await tell(ctx, body, respond, allowed.message)
+        return
+    await ctx.slack.views_open(trigger_id=body["trigger_id"],
+                               view=cancel_modal(change_id, allowed.change.title))

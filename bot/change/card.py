@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ButtonElement
+from slack_sdk.models.blocks import BlockElement
 from sqlalchemy import update
 
-from bot.change.card_view import CardInput, card_message, review_buttons
+from bot.change.card_view import (
+    CardInput,
+    card_message,
+    more_menu,
+    review_buttons,
+    review_more,
+)
 from bot.change.gates import gates
 from bot.change.rows import facts_of
 from bot.change.states import CLOSED
@@ -41,19 +47,27 @@ def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]
     )
 
 
-def card_buttons(card: CardInput) -> list[ButtonElement]:
-    """What can be done now, in the order of the process; once the change is closed, only
-    what still applies (finishing a rollback, an emergency's retrospective)."""
+def card_buttons(card: CardInput) -> list[BlockElement]:
+    """What can be done now, in the order of the process, then the overflow menu of what is
+    rarely done. Once the change is closed, only what still applies (finishing a rollback,
+    an emergency's retrospective)."""
     if card.facts.status in CLOSED:
         return [*deployment.rollback_in_progress_buttons(card),
                 *emergency.retrospective_buttons(card)]
-    return [
-        *review_buttons(card),  # Steps 1 and 3: approve, reject, edit, cancel
-        *github.github_buttons(card),  # Step 2: read the pull request again
-        *security.security_buttons(card),  # Step 4
+    buttons: list[BlockElement] = [
+        *review_buttons(card),  # Steps 1 and 3: approve, reject; revise once rejected
+        *security.security_buttons(card),  # Step 4, while the review is awaited
         *deployment.deployment_buttons(card),  # Steps 5-8
         *emergency.retrospective_buttons(card),  # an emergency's retrospective
     ]
+    more = [
+        *review_more(card),  # edit, cancel
+        *github.github_more(card),  # Step 2: read the pull request again
+        *deployment.deployment_more(card),  # roll back a completed change
+    ]
+    if more:
+        buttons.append(more_menu(card.change_id, more))
+    return buttons
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
