@@ -44,7 +44,9 @@ async def test_after_its_approval_a_card_shows_at_most_four_and_only_what_applie
 
     await click(bot, "erin", "security_approve", change_id)
     assert buttons(card(bot, change_id)) == ["change_staging_deployed", "change_more"]
-    await staged(bot, change_id)
+    await click(bot, "alice", "change_staging_deployed", change_id)
+    await step(bot, "alice", "change_staging_verify", change_id,
+               {"checks": ["functional", "no_breaking_changes", "security"], "notes": None})
     assert buttons(card(bot, change_id)) == ["change_deploy", "change_more"]
     await deployed(bot, change_id)
     assert buttons(card(bot, change_id)) == ["change_verify", "change_rollback"]
