@@ -28,6 +28,7 @@ from bot.change.states import (
     PRE_PRODUCTION,
     Category,
     GateState,
+    Risk,
     Status,
     format_change_id,
 )
@@ -152,6 +153,17 @@ def status_label(facts: ChangeFacts) -> str:
     return STATUS_LABELS[facts.status]
 
 
+def risk_label(facts: ChangeFacts) -> str:
+    return facts.risk.value.capitalize()
+
+
+def kind_words(facts: ChangeFacts) -> str:
+    """Category and risk in a list's line, without saying "high" twice."""
+    if facts.category == Category.high_risk and facts.risk == Risk.high:
+        return facts.category.label
+    return f"{facts.category.label} · {facts.risk.value} risk"
+
+
 def card_message(card: CardInput, buttons: Sequence[BlockElement] = ()) -> dict:
     """The card's message; `buttons` (and the overflow menu) are gathered by bot.change.card
     from each step."""
@@ -162,7 +174,7 @@ def card_message(card: CardInput, buttons: Sequence[BlockElement] = ()) -> dict:
         MarkdownTextObject(text=f"*Status*\n{status}"),
         MarkdownTextObject(text=f"*Author*\n{user(card.author)}"),
         MarkdownTextObject(text=f"*Category*\n{facts.category.label}"),
-        MarkdownTextObject(text=f"*Risk*\n{facts.risk.value.capitalize()}"),
+        MarkdownTextObject(text=f"*Risk*\n{risk_label(facts)}"),
     ]
     if card.pr_url:
         fields.append(MarkdownTextObject(text=f"*Pull request*\n<{card.pr_url}>"))

@@ -105,7 +105,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                 initial_options=chosen_boxes or None,
             ),
         ),
-        text_input("pr_url", "Pull request (optional)",
+        text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
         InputBlock(
@@ -120,7 +120,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
         ),
         InputBlock(
             block_id="planned_at",
-            label="Planned deployment (optional)",
+            label="Planned deployment",
             hint="When you intend to deploy to production; must be in the future.",
             optional=True,
             element=DateTimePickerElement(
