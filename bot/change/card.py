@@ -15,6 +15,7 @@ from bot.change.card_view import (
     review_buttons,
     review_more,
 )
+from bot.change.dms import retire_stale_dms
 from bot.change.gates import gates
 from bot.change.rows import facts_of
 from bot.change.states import CLOSED
@@ -103,7 +104,8 @@ async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> 
 
 
 async def send_card(ctx: Context, reminder: Reminder) -> None:
-    """Post the change card, or bring the posted one up to date."""
+    """Post the change card, or bring the posted one up to date (and the DMs that asked
+    for what the change no longer needs)."""
     change = await load_change(ctx, reminder)
     message = await render(ctx, change)
     if change.card_ts is None:
@@ -113,3 +115,4 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
     else:
         await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
+    await retire_stale_dms(ctx, change)

@@ -44,16 +44,23 @@ async def post_once(
     blocks: list[dict] | None = None, thread_ts: str | None = None,
 ) -> dict:
     """chat.postMessage, unless an earlier attempt of this reminder already got through."""
+    found = None
     if reminder.attempts > 1:
         found = await find_posted(ctx, channel, reminder.key, thread_ts)
-        if found is not None:
-            return found
-    response = await ctx.slack.chat_postMessage(
-        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-        metadata={"event_type": METADATA_TYPE, "event_payload": {"key": reminder.key}},
-        unfurl_links=False,
-    )
-    return {"channel": response["channel"], "ts": response["ts"]}
+    if found is None:
+        response = await ctx.slack.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": reminder.key}},
+            unfurl_links=False,
+        )
+        found = {"channel": response["channel"], "ts": response["ts"]}
+    if reminder.recipient and reminder.id is not None:
+        # A DM may ask for something that stops applying (bot.change.dms updates it then).
+        kept = [b for b in blocks or [] if b.get("type") != "actions"]
+        async with ctx.db.session() as session:
+            await reminder_store.note_posted(session, reminder,
+                                             {**found, "text": text, "blocks": kept})
+    return found
 
 
 async def find_posted(

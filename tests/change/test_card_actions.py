@@ -12,6 +12,7 @@ from tests.flows import (
     click,
     click_stale,
     deployed,
+    dms,
     fill,
     last_answer,
     last_view,
@@ -117,3 +118,33 @@ async def test_an_approval_once_approvals_are_complete_is_refused(bot):
     await click_stale(bot, "carol", "change_approve", change_id)
     assert "approvals are already complete (1 of 1)" in last_answer(bot, "carol")
     assert "1 of 1 approval" in card_text(bot, change_id)
+
+
+# ---- DMs that asked for something the change no longer needs ---------------------------
+
+
+async def test_a_review_request_says_so_once_the_change_is_approved(bot):
+    change_id = await propose(bot, reviewers=["U0BOB"])
+    [request] = dms(bot, "bob")
+    assert "asked you to review" in request["text"]
+    await click(bot, "carol", "change_approve", change_id)
+    [request] = dms(bot, "bob")  # the same message, updated in place
+    text = str(request["blocks"])
+    assert "asked you to review" in text
+    assert f"Nothing to do here any more: CHG-{change_id} is approved." in text
+
+
+async def test_the_window_end_dm_loses_its_buttons_once_the_change_is_verified(bot):
+    change_id = await approved(bot)
+    await staged(bot, change_id)
+    await deployed(bot, change_id)
+    bot.clock.advance(timedelta(minutes=30))
+    await bot.sweep()
+    [window] = [m for m in dms(bot, "alice") if "monitoring window" in m["text"]]
+    assert buttons(window) == ["change_verify", "change_rollback"]
+    await step(bot, "alice", "change_verify", change_id,
+               {"checks": PRODUCTION_CHECKS, "notes": None})
+    [window] = [m for m in dms(bot, "alice") if "monitoring window" in m["text"]]
+    assert buttons(window) == []
+    assert f"Nothing to do here any more: CHG-{change_id} is completed." in str(window["blocks"])
+    assert "Your monitoring window" in str(window["blocks"])  # what it said is kept
