@@ -1,7 +1,8 @@
 """The card's overflow menu ("…"): each option routes to the handler of the action it names,
 the same one its button used to call."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -14,7 +15,7 @@ from handlers.common import after_ack, run_step, tell
 from handlers.pull_requests import refresh
 from handlers.review import open_cancel, open_edit
 
-Route = Callable[[Context, dict, AsyncRespond | None], Awaitable[None]]
+Route = Callable[[Context, dict, AsyncRespond | None], Coroutine[Any, Any, None]]
 
 
 async def _roll_back(ctx: Context, body: dict, respond: AsyncRespond | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import BlockElement
+from slack_sdk.models.blocks import InteractiveElement
 from sqlalchemy import update
 
 from bot.change.card_view import (
@@ -48,14 +48,14 @@ def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]
     )
 
 
-def card_buttons(card: CardInput) -> list[BlockElement]:
+def card_buttons(card: CardInput) -> list[InteractiveElement]:
     """What can be done now, in the order of the process, then the overflow menu of what is
     rarely done. Once the change is closed, only what still applies (finishing a rollback,
     an emergency's retrospective)."""
     if card.facts.status in CLOSED:
         return [*deployment.rollback_in_progress_buttons(card),
                 *emergency.retrospective_buttons(card)]
-    buttons: list[BlockElement] = [
+    buttons: list[InteractiveElement] = [
         *review_buttons(card),  # Steps 1 and 3: approve, reject; revise once rejected
         *security.security_buttons(card),  # Step 4, while the review is awaited
         *deployment.deployment_buttons(card),  # Steps 5-8

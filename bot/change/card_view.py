@@ -9,11 +9,11 @@ from datetime import datetime
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    BlockElement,
     ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    InteractiveElement,
     MarkdownTextObject,
     Option,
     OverflowMenuElement,
@@ -164,7 +164,7 @@ def kind_words(facts: ChangeFacts) -> str:
     return f"{facts.category.label} · {facts.risk.value} risk"
 
 
-def card_message(card: CardInput, buttons: Sequence[BlockElement] = ()) -> dict:
+def card_message(card: CardInput, buttons: Sequence[InteractiveElement] = ()) -> dict:
     """The card's message; `buttons` (and the overflow menu) are gathered by bot.change.card
     from each step."""
     facts = card.facts
