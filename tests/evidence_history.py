@@ -261,7 +261,8 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
     })
     await modal(bot, "alice", "change_deploy", h.emergency, at(28, 2, 10),
                 {"method": "rolling", "notes": None})
-    await modal(bot, "alice", "change_verify", h.emergency, at(28, 2, 45),
+    # An emergency is high-risk: its monitoring window is an hour.
+    await modal(bot, "alice", "change_verify", h.emergency, at(28, 3, 15),
                 {"checks": PRODUCTION_CHECKS, "notes": "Payments flowing."})
     await wait_until(bot, at(28, 6, 10))  # still not approved: the tech leads are chased
     await approve(bot, "bob", h.emergency, at(28, 9))  # after the deployment
