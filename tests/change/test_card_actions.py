@@ -148,3 +148,13 @@ async def test_the_window_end_dm_loses_its_buttons_once_the_change_is_verified(b
     assert buttons(window) == []
     assert f"Nothing to do here any more: CHG-{change_id} is completed." in str(window["blocks"])
     assert "Your monitoring window" in str(window["blocks"])  # what it said is kept
+
+
+async def test_the_security_teams_request_says_so_once_the_review_is_decided(bot):
+    change_id = await propose(bot, security_checkboxes=["crypto"])
+    [asked] = dms(bot, "erin")
+    assert "touches cryptography" in asked["text"]
+    await click(bot, "erin", "security_approve", change_id)
+    [asked] = [m for m in dms(bot, "erin") if "touches cryptography" in m["text"]]
+    assert (f"Nothing to do here any more: the security review of CHG-{change_id} is "
+            "approved.") in str(asked["blocks"])
