@@ -35,13 +35,10 @@ from pydantic_settings import (
 )
 
 from bot.runtime.durations import Duration
+from bot.runtime.policy_values import Section, parse_days
+from bot.schedule.policy import Calendar, Freezes
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
-_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Channels(Section):
@@ -113,24 +110,6 @@ class BusinessHours(Section):
         return parse_days(self.days)
 
 
-def parse_days(text: str) -> frozenset[int]:
-    """`mon-fri`, `mon,wed,fri` or `sun-thu` -> weekday numbers (Monday is 0)."""
-    days: set[int] = set()
-    for part in (p.strip().lower() for p in text.split(",")):
-        bounds = part.split("-")
-        if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
-            raise ValueError(
-                f"{text!r} is not a list of days: write e.g. mon-fri or mon,tue,thu"
-            )
-        first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
-        day = first
-        days.add(day)
-        while day != last:
-            day = (day + 1) % 7
-            days.add(day)
-    return frozenset(days)
-
-
 class Review(Section):
     standard: int = Field(1, ge=0)
     normal: int = Field(1, ge=0)
@@ -188,6 +167,8 @@ class Policy(BaseModel):
     security: Security = Security()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
+    freezes: Freezes = Freezes()
+    calendar: Calendar = Calendar()
     audit: Audit = Audit()
 
 

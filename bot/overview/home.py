@@ -45,7 +45,7 @@ def _section(title: str, summaries: list[Summary], links: dict[int, str], empty:
     return blocks
 
 
-def home_view(home: Home) -> View:
+def home_view(home: Home, this_week: list | None = None) -> View:
     blocks = [
         SectionBlock(text=MarkdownTextObject(
             text="*Changebot* carries production changes through review, deployment and "
@@ -62,4 +62,6 @@ def home_view(home: Home) -> View:
         *_section("Your open changes", home.mine, home.links,
                   "You have no open changes. `/change new` proposes one.", show_author=False),
     ]
+    if this_week:  # the change calendar's week (bot.schedule)
+        blocks += [DividerBlock(), *this_week]
     return View(type="home", blocks=blocks)
