@@ -11,15 +11,18 @@ from bot.context import Context
 from bot.deployment import rollback
 from bot.deployment import views as deployment_views
 from bot.github.views import REFRESH_ACTION
-from handlers.common import after_ack, run_step, tell
+from bot.slack import payloads
+from bot.slack.payloads import Click, Refused
+from handlers.common import after_ack, refuse_click, run_step
 from handlers.pull_requests import refresh
 from handlers.review import open_cancel, open_edit
 
-Route = Callable[[Context, dict, AsyncRespond | None], Coroutine[Any, Any, None]]
+Route = Callable[[Context, Click, AsyncRespond | None, int], Coroutine[Any, Any, None]]
 
 
-async def _roll_back(ctx: Context, body: dict, respond: AsyncRespond | None) -> None:
-    await run_step(ctx, body, respond, rollback.rollback_form)
+async def _roll_back(ctx: Context, who: Click, respond: AsyncRespond | None,
+                     change_id: int) -> None:
+    await run_step(ctx, who, respond, change_id, rollback.rollback_form)
 
 
 ROUTES: dict[str, Route] = {
@@ -30,20 +33,20 @@ ROUTES: dict[str, Route] = {
 }
 
 
-def chosen(body: dict) -> str:
-    """The action an option stands for: its value is `<change id>:<action_id>`."""
-    option = body["actions"][0].get("selected_option") or {}
-    _, _, action = str(option.get("value") or "").partition(":")
-    return action
-
-
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.action(MORE_ACTION)
     async def on_more(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        """An option's value is `<change id>:<action_id>`; one we no longer know, or that
+        does not parse, is answered "out of date" and changes nothing."""
         await ack()
-        route = ROUTES.get(chosen(body))
-        if route is None:
-            after_ack(ctx, body, respond, tell(ctx, body, respond, "I don't know that action "
-                                               "any more: nothing was changed."), "more")
+        who = payloads.click(body)
+        ref, _, action = (who.value or "").partition(":")
+        try:
+            route = ROUTES.get(action)
+            if route is None:
+                raise Refused(payloads.OUT_OF_DATE)
+            change_id = payloads.button_ref(ref).change_id
+        except Refused as refused:
+            await refuse_click(ctx, who, respond, refused)
             return
-        after_ack(ctx, body, respond, route(ctx, body, respond), f"more: {chosen(body)}")
+        after_ack(ctx, who, respond, route(ctx, who, respond, change_id), f"more: {action}")

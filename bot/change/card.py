@@ -29,7 +29,7 @@ from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
-from bot.slack.outbox import load_change, post_once
+from bot.slack.outbox import load_change, point_extra_cards_to, post_once
 from storage import repo
 from storage.models import Approval, Change, Reminder
 
@@ -125,6 +125,8 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
             ctx, reminder, channel=ctx.policy.channels.changes or "", **message
         )
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
+        if posted["retried"]:  # a post that may have got through twice: keep one card
+            await point_extra_cards_to(ctx, change, reminder.key, posted)
     else:
         await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
                                     **message)
