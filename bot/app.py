@@ -23,18 +23,27 @@ from bot.context import Context
 from bot.evidence.verification import audit_key
 from bot.evidence.witness import keep_scheduled
 from bot.flows.kinds import KINDS
+from bot.github.app_auth import AppCredentials
 from bot.insights import gauges
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
 from bot.runtime.sweeper import Sweeper
-from bot.settings import Config, ConfigError
+from bot.settings import Config, ConfigError, Settings, github_app_key
 from bot.slack import payloads, verify
 from bot.slack.client import make_slack_client
 from storage.db import Database
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
+
+
+def github_app_credentials(settings: Settings) -> AppCredentials | None:
+    """GitHub App mode when the App's id and key are set (load_config checked them)."""
+    if not settings.github_app_id:
+        return None
+    key = github_app_key(settings)
+    return AppCredentials(settings.github_app_id.strip(), key) if key else None
 
 
 def create_context(
@@ -44,13 +53,14 @@ def create_context(
     metrics = Metrics()
     clock = clock or SystemClock()
     github = None
-    if settings.github_token:
+    app = github_app_credentials(settings)
+    if settings.github_token or app is not None:
         from bot.github.client import GitHubClient
 
         def count_call(operation: str, outcome: str) -> None:
             metrics.github_calls.labels(operation, outcome).inc()
 
-        github = GitHubClient(settings.github_token, settings.github_api_url,
+        github = GitHubClient(settings.github_token, settings.github_api_url, app=app,
                               timeout=settings.github_timeout, clock=clock, on_call=count_call)
     ctx = Context(
         settings=settings,

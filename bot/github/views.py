@@ -9,7 +9,7 @@ from bot.change.card_view import CardInput, MoreItem
 from bot.change.states import CLOSED
 from bot.deployment.rules import describe_deploy_exception
 from bot.slack.text import escape, user
-from storage.models import Approval, Change
+from storage.models import Approval, Change, DeployGate
 
 REFRESH_ACTION = "change_github_refresh"
 _SHOWN_REVIEWS = 5
@@ -74,3 +74,20 @@ def github_more(card: CardInput) -> list[MoreItem]:
     if not card.pr_url or card.facts.status in CLOSED:
         return []
     return [MoreItem(REFRESH_ACTION, "Refresh from GitHub")]
+
+
+def deploy_gate_notes(deploy_gates: Sequence[DeployGate]) -> list[str]:
+    """GitHub Actions jobs waiting on the deploy gate, and how the last ones were answered."""
+    notes = []
+    for gate in list(deploy_gates)[-3:]:
+        run = f"<{gate.run_url}|run {gate.run_id}>" if gate.run_url else f"run {gate.run_id}"
+        if gate.state == "waiting":
+            notes.append(f":hourglass_flowing_sand: GitHub Actions is waiting to deploy to "
+                         f"{gate.environment} ({run}) until every gate is met.")
+        elif gate.state == "approved":
+            notes.append(f":white_check_mark: GitHub Actions' deployment to {gate.environment} "
+                         f"({run}) was approved by Changebot.")
+        else:
+            notes.append(f":no_entry: GitHub Actions' deployment to {gate.environment} ({run}) "
+                         f"was rejected: {gate.reason or 'the change may not ship'}")
+    return notes
