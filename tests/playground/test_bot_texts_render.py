@@ -10,7 +10,9 @@ from bot.playground.standin.workspace import demo_policy
 from bot.proposal.views import proposal_modal
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-SHORTCODE = re.compile(r"(?<![\w:]):([a-z0-9_+\-]+):(?![\w:])")
+# A shortcode as texts write it: after a space, a quote or the start of a line, before a
+# space, a quote or punctuation (not a key such as `answer:{id}:report:{n}`).
+SHORTCODE = re.compile(r"(?<![^\s\"'(]):([a-z0-9_+\-]+):(?![^\s\"'),.*])")
 
 
 def shortcodes_the_bot_writes() -> set[str]:
