@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.change.audit_actions import SELF_APPROVAL_REFUSED
 from bot.change.decisions import Decision
 from bot.change.facts import ChangeFacts
-from bot.change.states import IN_PRODUCTION, Status, format_change_id
+from bot.change.gates import infrastructure_gate
+from bot.change.states import IN_PRODUCTION, GateState, Status, format_change_id
 from bot.change.transition import transition
 from bot.change.work import Outcome, audit, editing, refresh_card, refused, use_case
 from bot.context import Context
@@ -24,7 +25,7 @@ from bot.proposal.proposals import Proposal
 from bot.review.rules import (
     approval_progress,
     approval_rule,
-    may_approve,
+    may_add_approval,
     may_cancel,
     may_count_approval,
     may_reject,
@@ -116,7 +117,10 @@ async def approve(ctx: Context, change_id: int, user: str,
                     f"{format_change_id(change_id)} changed since that card was shown "
                     f"(revision {change.revision}: a revision or a new commit). Nothing was "
                     "recorded: look at it again on the updated card, then approve it there.")
-            decision = may_approve(facts, user)
+            infrastructure_pending = bool(infrastructure) and infrastructure_gate(
+                facts, ctx.policy, ctx.clock.now()).state == GateState.pending
+            decision = may_add_approval(facts, user, ctx.policy,
+                                        completes_infrastructure=infrastructure_pending)
             if not decision.allowed:
                 if user == change.author_id:
                     # Evidence that segregation of duties held (bot.evidence reads it).
