@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,6 +95,99 @@ async def test_the_command_needs_no_configuration_and_prints_the_page_address(tm
         async with asyncio.timeout(15):
             code = await process.wait()
     assert code == 0
+
+
+def playground_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "DATABASE_URL", "CHANGEBOT_", "GITHUB_", "PORT"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+async def playground_process(folder: Path, port: int,
+                             ) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """`changebot playground` in `folder`, once it has printed its start-up lines."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "playground", "--port", str(port), cwd=folder,
+        env=playground_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    lines: list[str] = []
+    async with asyncio.timeout(30):
+        while not lines or lines[-1] != "Press Ctrl+C to stop.":
+            line = (await process.stdout.readline()).decode()  # type: ignore[union-attr]
+            assert line, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+            lines.append(line.rstrip("\n"))
+    return process, lines
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(15):
+        out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_a_second_playground_never_deletes_the_running_ones_database(tmp_path):
+    port = free_port()
+    first, lines = await playground_process(tmp_path, port)
+    url = lines[0].split("open ", 1)[1].split()[0]
+    try:
+        async with aiohttp.ClientSession() as http, http.post(url + "playground/command", json={
+                "user": ALICE.id, "channel": CHANGES, "text": "/change help"}) as done:
+            assert (await done.json())["ok"] is True
+        database = (tmp_path / "playground.db").stat().st_ino
+
+        same_port = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "playground", "--port", str(port), cwd=tmp_path,
+            env=playground_env(), stderr=asyncio.subprocess.PIPE)
+        _, err = await same_port.communicate()
+        assert same_port.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err.decode()
+
+        other_port = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "playground", "--port", str(free_port()),
+            cwd=tmp_path, env=playground_env(), stderr=asyncio.subprocess.PIPE)
+        _, err = await other_port.communicate()
+        assert other_port.returncode == 1
+        assert err.decode() == ("changebot playground: playground.db in this folder is open in "
+                                "another process (a playground still running?); stop it, or "
+                                "start this one in another folder.\n")
+
+        assert (tmp_path / "playground.db").stat().st_ino == database
+        async with aiohttp.ClientSession() as http, \
+                http.get(url + f"playground/state?user={ALICE.id}") as seen:
+            assert "/change new" in (await seen.json())["messages"][-1]["html"]  # still there
+    finally:
+        code, _ = await stop(first)
+    assert code == 0
+
+
+async def test_the_playground_prints_the_command_that_exports_its_evidence(tmp_path):
+    process, lines = await playground_process(tmp_path, 0)
+    try:
+        command = lines[lines.index("  Export this run's evidence pack (from another terminal, "
+                                    "or after stopping):") + 1].split()
+    finally:
+        code, out = await stop(process)
+    assert code == 0
+    assert command[0] == f"DATABASE_URL=sqlite+aiosqlite:///{tmp_path}/playground.db"
+    assert command[1:3] == ["changebot", "evidence"]
+    stopped = out.splitlines()[-1].split()
+    assert stopped[:3] == command[:3] and stopped[3:5] == command[3:5]  # same first day
+
+    env = {**playground_env(), "DATABASE_URL": command[0].split("=", 1)[1]}
+    exported = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *command[2:], cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out_bytes, err = await exported.communicate()
+    assert exported.returncode == 0, err.decode()
+    assert out_bytes.decode().startswith("# Change evidence pack: ")
 
 
 # ---- one code path ----------------------------------------------------------------------
