@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.playground.server import Playground, start, start_time
 from bot.playground.standin import requests as slack_requests
@@ -250,6 +252,38 @@ async def test_field_errors_come_back_for_the_page_and_the_modal_stays(playgroun
     assert "Paste a link like https://github.com/acme/api/pull/123" in answer["errors"]["pr_url"]
     assert len(playground.slack.view_stack(ALICE.id)) == 1
     assert playground.slack.calls_to("chat.postMessage") == []
+
+
+# ---- files and the icon -----------------------------------------------------------------
+
+
+async def test_a_shared_file_shows_with_a_download_link_and_a_markdown_preview(playground, http):
+    bot = AsyncWebClient(token=playground.slack.bot_token, base_url=playground.slack.base_url)
+    pack = (b"# Evidence pack\n\n| Change | Status |\n|---|---|\n| CHG-1 | **done** |\n"
+            b"<script>x</script>\n")
+    await bot.files_upload_v2(channel=CHANGES, content=pack, filename="evidence.md",
+                              initial_comment="The evidence pack is ready below")
+    (shown,) = [m for m in (await state(http, playground))["messages"] if "bk-file" in m["html"]]
+    html = shown["html"]
+    assert "The evidence pack is ready below" in html
+    assert "<h1>Evidence pack</h1>" in html
+    assert "<td>CHG-1</td>" in html and "<strong>done</strong>" in html
+    assert "<script>" not in html  # raw HTML in a file is text
+    link = re.search(r'href="(/playground/files/[^"]+)"', html)
+    assert link, html
+    async with http.get(playground.url.rstrip("/") + link.group(1)) as download:
+        assert download.status == 200
+        assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''evidence.md"
+        assert await download.read() == pack
+    async with http.get(playground.url + "playground/files/F0NOPE/x.md") as missing:
+        assert missing.status == 404
+
+
+async def test_the_page_has_an_icon(playground, http):
+    async with http.get(playground.url + "favicon.ico") as icon:
+        assert icon.status == 200
+        assert icon.headers["Content-Type"] == "image/svg+xml"
+        assert (await icon.text()).startswith("<svg")
 
 
 # ---- the clock --------------------------------------------------------------------------
