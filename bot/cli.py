@@ -115,13 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.command in ("audit", "evidence"):
-        # They only read: never create a database, and say in one line what to do.
-        problem = _unreadable(_config("cli").settings.database_url)
-        if problem:
-            print(f"changebot {args.command}: {problem}", file=sys.stderr)
-            return EXIT_CONFIG
     if args.command == "audit":
+        if _refuse_unreadable(args.command):
+            return EXIT_CONFIG
         return asyncio.run(_audit_verify(_config("cli"), args.expect_head))
     if args.command == "evidence":
         from bot.evidence.pack import parse_period
@@ -131,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             period = parse_period(args.start, args.end, config.policy.business_hours.zone)
         except ValueError as exc:
             print(f"changebot evidence: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        if _refuse_unreadable(args.command):
             return EXIT_CONFIG
         return asyncio.run(_evidence(config, period, args))
 
@@ -167,6 +165,15 @@ def _sqlite_file(url: str) -> Path | None:
 def _where(url: str) -> str:
     file = _sqlite_file(url)
     return str(file) if file else make_url(url).render_as_string(hide_password=True)
+
+
+def _refuse_unreadable(command: str) -> bool:
+    """For the commands that only read: never create a database; say in one line what to
+    do when there is none to read."""
+    problem = _unreadable(_config("cli").settings.database_url)
+    if problem:
+        print(f"changebot {command}: {problem}", file=sys.stderr)
+    return problem is not None
 
 
 def _unreadable(url: str) -> str | None:

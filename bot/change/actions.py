@@ -114,7 +114,8 @@ def update_security(ctx: Context, change: Change) -> None:
     evidence = security.Evidence(
         category=change.category,
         checkboxes=tuple(change.security_checkboxes),
-        texts=(change.title, change.description, change.security_notes),
+        texts=(change.title, change.description),
+        notes=change.security_notes or "",
         changed_files=tuple(change.pr_info.get("files", [])),
     )
     triggers = security.triggers(evidence, ctx.policy)
