@@ -14,6 +14,7 @@ from handlers import (
     pull_requests,
     review,
     security,
+    security_dismissal,
 )
 
 
@@ -22,6 +23,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     commands.register(app, ctx)
     review.register(app, ctx)
     security.register(app, ctx)
+    security_dismissal.register(app, ctx)
     deploy.register(app, ctx)
     emergency.register(app, ctx)
     home.register(app, ctx)

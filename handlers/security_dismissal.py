@@ -1,0 +1,46 @@
+"""Step 4 in Slack: "No security review needed", for a review keywords alone asked for."""
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.change.states import format_change_id
+from bot.context import Context
+from bot.proposal.views import reason_modal
+from bot.security import dismissal
+from bot.slack.forms import read_values
+from handlers.common import after_ack, change_id_of, tell
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.action(dismissal.DISMISS)
+    async def on_dismiss(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        change_id = change_id_of(body)
+
+        async def work() -> None:
+            allowed = await dismissal.check_dismisser(ctx, change_id, body["user"]["id"])
+            if not allowed.ok or allowed.change is None:
+                await tell(ctx, body, respond, allowed.message)
+                return
+            cid = format_change_id(change_id)
+            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+                callback_id=dismissal.DISMISS_CALLBACK, change_id=change_id,
+                title="No review needed", submit="Dismiss review",
+                intro=f"*{cid}: {allowed.change.title}* was sent for a security review by "
+                "keywords alone. Say why it needs none.",
+                label="Why is no security review needed?",
+                hint="Kept on the record with your name; the card shows it.",
+            ))
+
+        after_ack(ctx, body, respond, work(), "open security dismissal modal")
+
+    @app.view(dismissal.DISMISS_CALLBACK)
+    async def on_dismiss_reason(ack: AsyncAck, body: dict, view: dict) -> None:
+        reason = read_values(view).get("reason") or ""
+        if not reason.strip():
+            await ack(response_action="errors", errors={"reason": "A reason is required."})
+            return
+        outcome = await dismissal.dismiss(ctx, change_id_of(body), body["user"]["id"], reason)
+        if not outcome.ok:
+            await ack(response_action="errors", errors={"reason": outcome.message})
+            return
+        await ack()
