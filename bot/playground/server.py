@@ -15,11 +15,13 @@ bot's clock is a ManualClock that moves only when the page says so.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
 import secrets
 import shlex
+import signal
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import _wait_for_stop_signal, create_bolt_app, create_context, create_web_app, identify
+from bot.app import create_bolt_app, create_context, create_web_app, identify
 from bot.context import Context
 from bot.deployment.business_hours import next_business_time
 from bot.playground.standin.api import FakeSlack
@@ -214,6 +216,10 @@ async def run(port: int, host: str = "127.0.0.1") -> None:
     except BaseException:
         sock.close()
         raise
+    # Listen for Ctrl+C before saying where the page is: whoever reads that may stop us.
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     where = (f"{DEFAULT_DATABASE_FILE} (fresh for this run)"
              if database_url == DEFAULT_DATABASE else "DATABASE_URL")
     people = ", ".join(f"{p.name} ({p.role})" for p in PEOPLE)
@@ -227,7 +233,7 @@ async def run(port: int, host: str = "127.0.0.1") -> None:
           f"    {evidence_command(database_url, started, started + timedelta(days=7))}\n"
           "Press Ctrl+C to stop.", flush=True)
     try:
-        await _wait_for_stop_signal()
+        await stop.wait()
     finally:
         await playground.stop()
         print("Stopped. This run's evidence pack, up to where its clock got:\n"
