@@ -13,16 +13,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.errors import SlackApiError
 
-import bot.deployment.steps  # noqa: F401  (the monitoring-window reminders, card buttons)
-import bot.emergency.emergencies  # noqa: F401  (broadcast, retrospective and approval reminders, hooks)
-import bot.github.emergency_label  # noqa: F401  (GitHub reminder kinds, hooks and card notes)
-import bot.github.sync  # noqa: F401
-import bot.github.views  # noqa: F401
-import bot.review.reminders  # noqa: F401  (review reminder kinds and proposal hook)
-import bot.security.review  # noqa: F401  (security routing kinds, hooks, card parts)
-import bot.slack.outbox  # noqa: F401  (registers the notification kinds with the sweeper)
 import handlers
 from bot.context import Context
+from bot.flows.kinds import KINDS
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
@@ -62,7 +55,7 @@ def create_context(
         ),
         github=github,
     )
-    ctx.sweeper = Sweeper(ctx)
+    ctx.sweeper = Sweeper(ctx, KINDS)
     return ctx
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -15,7 +15,21 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.github.client import GitHubClient
-    from bot.runtime.sweeper import Sweeper
+
+
+class Sweeper(Protocol):
+    """What the bot asks of bot.runtime.sweeper.Sweeper (which is built with a Context, so
+    this module does not import it): send what was just scheduled, soon; run and stop."""
+
+    max_attempts: int
+
+    def kick(self) -> None: ...
+
+    def start(self, interval: float = 5.0) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def run_once(self) -> int: ...
 
 
 @dataclass

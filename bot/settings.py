@@ -13,10 +13,18 @@ import tomllib
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -88,7 +96,7 @@ class BusinessHours(Section):
 
     @field_validator("end")
     @classmethod
-    def _after_start(cls, value: time, info) -> time:
+    def _after_start(cls, value: time, info: ValidationInfo) -> time:
         start = info.data.get("start")
         if start is not None and value <= start:
             raise ValueError("end must be later than start, e.g. start 09:00 and end 17:00")
@@ -265,7 +273,7 @@ def _policy_settings_class(toml_file: Path | None, env_file: str | None) -> type
     return PolicySettings
 
 
-def _describe(error: dict, *, policy: bool) -> str:
+def _describe(error: ErrorDetails, *, policy: bool) -> str:
     loc = [str(part) for part in error["loc"]]
     if policy:
         name = ".".join(loc) + f" ({policy_env_name(*loc[:2])})"
@@ -355,9 +363,10 @@ def _missing(mode: Mode, settings: Settings | None, policy: Policy | None) -> li
     if mode in ("migrate", "playground", "cli"):
         return []
     if settings is None:  # invalid itself (reported): still say what else is missing
-        settings = Settings.model_construct(**{
-            name: os.environ.get(env) for name, env in _ENV_NAMES.items() if env in os.environ
-        })
+        known: dict[str, Any] = {
+            name: os.environ[env] for name, env in _ENV_NAMES.items() if env in os.environ
+        }
+        settings = Settings.model_construct(**known)
     problems = []
     if not settings.slack_bot_token:
         problems.append(

@@ -5,7 +5,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from bot.deployment import steps as deployments
+from bot.deployment import production, rollback, staging, verification
 from bot.deployment import views as views
 from handlers.common import step_button, step_modal
 
@@ -15,22 +15,22 @@ def _checks(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    step_button(app, ctx, views.STAGING_DEPLOYED, deployments.mark_staging_deployed,
+    step_button(app, ctx, views.STAGING_DEPLOYED, staging.mark_staging_deployed,
                 "staging deployed")
-    step_button(app, ctx, views.STAGING_VERIFY, deployments.staging_form, "open staging modal")
-    step_button(app, ctx, views.DEPLOY, deployments.deploy_form, "open deploy modal")
-    step_button(app, ctx, views.VERIFY, deployments.verification_form,
+    step_button(app, ctx, views.STAGING_VERIFY, staging.staging_form, "open staging modal")
+    step_button(app, ctx, views.DEPLOY, production.deploy_form, "open deploy modal")
+    step_button(app, ctx, views.VERIFY, verification.verification_form,
                 "open verification modal")
-    step_button(app, ctx, views.ROLLBACK, deployments.rollback_form, "open rollback modal")
-    step_button(app, ctx, views.ROLLBACK_FINISHED, deployments.finish_rollback,
+    step_button(app, ctx, views.ROLLBACK, rollback.rollback_form, "open rollback modal")
+    step_button(app, ctx, views.ROLLBACK_FINISHED, rollback.finish_rollback,
                 "rollback finished")
 
-    step_modal(app, ctx, views.STAGING_VERIFIED_CALLBACK, deployments.verify_staging, _checks,
+    step_modal(app, ctx, views.STAGING_VERIFIED_CALLBACK, staging.verify_staging, _checks,
                "checks")
-    step_modal(app, ctx, views.DEPLOY_CALLBACK, deployments.deploy,
+    step_modal(app, ctx, views.DEPLOY_CALLBACK, production.deploy,
                lambda v: {"method": v.get("method"), "notes": v.get("notes") or ""}, "method")
-    step_modal(app, ctx, views.VERIFIED_CALLBACK, deployments.verify_production, _checks,
+    step_modal(app, ctx, views.VERIFIED_CALLBACK, verification.verify_production, _checks,
                "checks")
-    step_modal(app, ctx, views.ROLLBACK_CALLBACK, deployments.start_rollback,
+    step_modal(app, ctx, views.ROLLBACK_CALLBACK, rollback.start_rollback,
                lambda v: {"trigger": v.get("trigger"), "method": v.get("method"),
                           "notes": v.get("notes") or ""}, "trigger")

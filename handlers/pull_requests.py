@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.change.states import parse_change_id
 from bot.context import Context
-from bot.github import accounts, pull_requests
+from bot.github import accounts, linking
 from bot.github.client import parse_pr_url
 from bot.github.views import REFRESH_ACTION
 from handlers.common import after_ack, change_id_of, tell
@@ -28,7 +28,7 @@ async def link_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, comma
     await ack()
 
     async def work() -> None:
-        outcome = await pull_requests.link(ctx, change_id, command["user_id"], args[1])
+        outcome = await linking.link(ctx, change_id, command["user_id"], args[1])
         await respond(text=outcome.message, response_type="ephemeral")
 
     after_ack(ctx, command_body(command), respond, work(), "link pull request")
@@ -60,7 +60,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work() -> None:
-            outcome = await pull_requests.refresh(ctx, change_id_of(body))
+            outcome = await linking.refresh(ctx, change_id_of(body))
             await tell(ctx, body, respond, outcome.message)
 
         after_ack(ctx, body, respond, work(), "refresh from github")

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Approval, Change, Deployment, InboundRequest, Reminder, UserLink
-from storage.repo import CLOSED_STATUSES
+from storage.repo import CLOSED_STATUSES, is_postgresql
 
 # A cancelled or rolled-back change no longer follows its pull request.
 FINISHED = ("cancelled", "rolled_back")
@@ -23,7 +23,7 @@ def repo_key(full_name: str) -> str:
 
 async def first_delivery(session: AsyncSession, key: str, now: datetime) -> bool:
     """Record a delivery key in the caller's transaction; False when it was handled before."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if is_postgresql(session) else sqlite
     statement = (
         dialect.insert(InboundRequest)
         .values(key=key, received_at=now)
@@ -58,13 +58,13 @@ async def change_for_commit(session: AsyncSession, repo: str, sha: str) -> Chang
     change still open wins; else the newest of all."""
     query = (
         select(Change)
-        .where(Change.pr_repo == repo_key(repo))
-        .where(or_(Change.head_sha == sha, Change.merge_sha == sha))
+        .where(col(Change.pr_repo) == repo_key(repo))
+        .where(or_(col(Change.head_sha) == sha, col(Change.merge_sha) == sha))
         .order_by(col(Change.id).desc())
     )
     found = (await session.exec(query)).all()
     open_ = [c for c in found if c.status not in CLOSED_STATUSES]
-    return (open_ or list(found) or [None])[0]
+    return next(iter(open_ or found), None)
 
 
 async def user_link(session: AsyncSession, login: str) -> UserLink | None:
@@ -75,7 +75,7 @@ async def add_user_link(
     session: AsyncSession, *, login: str, slack_user: str, how: str, now: datetime
 ) -> bool:
     """Link a GitHub login to a Slack user unless it is linked already; True when added."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if is_postgresql(session) else sqlite
     statement = (
         dialect.insert(UserLink)
         .values(github_login=login.lower(), slack_user_id=slack_user, linked_by=how,

@@ -1,24 +1,51 @@
 """The tables. Times are aware UTC on SQLite and PostgreSQL alike (`UTCDateTime`).
 
-Enums are stored as short strings (see bot.lifecycle for their values). JSON columns hold
-lists and small records that are read whole and written whole, never edited in place.
+Status, category and risk are their enums in Python and short strings in the database
+(storage.enums). JSON columns hold lists and small records that are read whole and written
+whole, never edited in place; each write is checked against its shape (storage.shapes).
+
+Ids are `int`: the database gives them when the row is flushed, and nothing reads an id
+before that.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from pydantic import TypeAdapter
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
+from storage.enums import Category, Risk, Status
+from storage.shapes import (
+    CiDetail,
+    PullRequestInfo,
+    Retrospective,
+    Rollback,
+    SecurityTrigger,
+    Validation,
+)
 
-class UTCDateTime(TypeDecorator):
+
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, even on SQLite which keeps no zone."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -26,7 +53,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -34,7 +61,54 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class ShortEnum(TypeDecorator[E]):
+    """A StrEnum stored as its value in a VARCHAR: the enum in Python, a short string in the
+    database (the schema of the migrations, no native enum type)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)
+
+
+def enum_field(enum_class: type[StrEnum], length: int, *, index: bool = False) -> Any:
+    return Field(sa_column=Column(ShortEnum(enum_class, length), nullable=False, index=index))
+
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ShapedJSON(TypeDecorator[Any]):
+    """A JSON column whose every write is checked against a pydantic shape; the stored JSON
+    is the record as written (a bad key or type raises before anything is sent)."""
+
+    impl = JSONType
+    cache_ok = True
+
+    def __init__(self, shape: Any) -> None:
+        super().__init__()
+        self.shape = shape
+        self._adapter: TypeAdapter[Any] = TypeAdapter(shape)
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is not None:
+            self._adapter.validate_python(value)
+        return value
 
 
 def utc_field(*, nullable: bool = True, index: bool = False) -> Any:
@@ -43,8 +117,10 @@ def utc_field(*, nullable: bool = True, index: bool = False) -> Any:
     )
 
 
-def json_field(default_factory=list) -> Any:
-    return Field(default_factory=default_factory, sa_column=Column(JSONType, nullable=False))
+def json_field(default_factory: Callable[[], Any] = list, shape: Any = None) -> Any:
+    """A JSON column; `shape` (a pydantic model, or e.g. `list[Model]`) checks each write."""
+    column_type = JSONType if shape is None else ShapedJSON(shape)
+    return Field(default_factory=default_factory, sa_column=Column(column_type, nullable=False))
 
 
 class Change(SQLModel, table=True):
@@ -52,11 +128,11 @@ class Change(SQLModel, table=True):
 
     __tablename__ = "changes"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     title: str = Field(max_length=150)
     description: str
-    category: str = Field(max_length=16)
-    risk: str = Field(max_length=8)
+    category: Category = enum_field(Category, 16)
+    risk: Risk = enum_field(Risk, 8)
     rollback_plan: str
     testing: str = ""
     security_notes: str = ""
@@ -69,7 +145,7 @@ class Change(SQLModel, table=True):
 
     # A Slack user id, or gh:<login> for a change opened from GitHub by an unlinked person.
     author_id: str = Field(max_length=64, index=True)
-    status: str = Field(max_length=16, index=True)
+    status: Status = enum_field(Status, 16, index=True)
     revision: int = 1
     created_at: datetime = utc_field(nullable=False)
     updated_at: datetime = utc_field(nullable=False)
@@ -82,7 +158,7 @@ class Change(SQLModel, table=True):
 
     # Step 4: security review
     security_required: bool = False
-    security_triggers: list[dict] = json_field()
+    security_triggers: list[dict[str, Any]] = json_field(list, list[SecurityTrigger])
     # When the security team was last asked (DMs and mention scheduled) for this revision;
     # why it could not be reached yet while the routing is being retried.
     security_routed_at: datetime | None = utc_field()
@@ -91,35 +167,35 @@ class Change(SQLModel, table=True):
     # Step 2: the linked pull request and its CI, as last read from GitHub
     pr_repo: str | None = Field(default=None, max_length=200)
     pr_number: int | None = None
-    pr_info: dict = json_field(dict)
+    pr_info: dict[str, Any] = json_field(dict, PullRequestInfo)
     head_sha: str | None = Field(default=None, max_length=64, index=True)
     merge_sha: str | None = Field(default=None, max_length=64, index=True)
     ci_state: str = Field(default="none", max_length=16)
-    ci_detail: dict = json_field(dict)
+    ci_detail: dict[str, Any] = json_field(dict, CiDetail)
     github_error: str | None = None
     github_checked_at: datetime | None = utc_field()
 
     # Steps 5-8
     staging_deployed_at: datetime | None = utc_field()
     staging_verified_at: datetime | None = utc_field()
-    staging_validation: dict = json_field(dict)
+    staging_validation: dict[str, Any] = json_field(dict, Validation)
     deployed_at: datetime | None = utc_field(index=True)
     deployed_by: str | None = Field(default=None, max_length=64)
     deploy_method: str | None = Field(default=None, max_length=32)
     deploy_exceptions: list[str] = json_field()
     monitoring_ends_at: datetime | None = utc_field()
     verified_at: datetime | None = utc_field()
-    verification: dict = json_field(dict)
+    verification: dict[str, Any] = json_field(dict, Validation)
     rollback_started_at: datetime | None = utc_field()
     rollback_finished_at: datetime | None = utc_field()
-    rollback: dict = json_field(dict)
+    rollback: dict[str, Any] = json_field(dict, Rollback)
 
     # Emergencies
     broadcast_channel: str | None = Field(default=None, max_length=32)
     broadcast_ts: str | None = Field(default=None, max_length=32)
     retrospective_due_at: datetime | None = utc_field(index=True)
     retrospective_done_at: datetime | None = utc_field()
-    retrospective: dict = json_field(dict)
+    retrospective: dict[str, Any] = json_field(dict, Retrospective)
 
 
 class Approval(SQLModel, table=True):
@@ -131,7 +207,7 @@ class Approval(SQLModel, table=True):
         UniqueConstraint("change_id", "revision", "kind", "actor", name="uq_approval_once"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     change_id: int = Field(foreign_key="changes.id", index=True)
     revision: int
     kind: str = Field(max_length=16)  # peer | security
@@ -156,12 +232,12 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     at: datetime = utc_field(nullable=False, index=True)
     actor: str = Field(max_length=120)
     action: str = Field(max_length=48)
-    detail: dict = json_field(dict)
+    detail: dict[str, Any] = json_field(dict)  # what the action says about itself
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 
@@ -172,12 +248,12 @@ class Reminder(SQLModel, table=True):
     __tablename__ = "reminders"
     __table_args__ = (Index("ix_reminders_pending", "sent_at", "cancelled_at", "due_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=48)
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     recipient: str | None = Field(default=None, max_length=32)
-    payload: dict = json_field(dict)
+    payload: dict[str, Any] = json_field(dict)
     due_at: datetime = utc_field(nullable=False)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = utc_field()
@@ -213,7 +289,7 @@ class Deployment(SQLModel, table=True):
 
     __tablename__ = "deployments"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     github_deployment_id: int = Field(unique=True)
     repo: str = Field(max_length=200)
     environment: str = Field(max_length=100)

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Reminder
+from storage.repo import is_postgresql
 
 
 async def schedule(
@@ -32,7 +33,7 @@ async def schedule(
         key=key, kind=kind, due_at=due_at, created_at=now, change_id=change_id,
         recipient=recipient, payload=payload or {}, attempts=0,
     )
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if is_postgresql(session) else sqlite
     statement = (
         dialect.insert(Reminder).values(**values).on_conflict_do_nothing(index_elements=["key"])
     )
@@ -71,7 +72,7 @@ async def claim_due(
         .order_by(col(Reminder.due_at), col(Reminder.id))
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         due = due.with_for_update(skip_locked=True)
     statement = (
         update(Reminder)

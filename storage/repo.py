@@ -8,9 +8,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import audit_chain
+from storage.enums import Status
 from storage.models import Approval, AuditEvent, Change
 
-CLOSED_STATUSES = ("completed", "cancelled", "rolled_back")
+CLOSED_STATUSES = (Status.completed, Status.cancelled, Status.rolled_back)
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    """Upserts and row locks are spelled per dialect; everything else is the same SQL."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def get_change(session: AsyncSession, change_id: int, *, lock: bool = False) -> Change | None:
@@ -24,7 +30,7 @@ async def open_changes(session: AsyncSession, first_author: str | None = None) -
     """Changes not yet closed; `first_author`'s own first, then newest first."""
     query = select(Change).where(col(Change.status).not_in(CLOSED_STATUSES))
     if first_author:
-        query = query.order_by(case((Change.author_id == first_author, 0), else_=1))
+        query = query.order_by(case((col(Change.author_id) == first_author, 0), else_=1))
     query = query.order_by(col(Change.id).desc())
     return (await session.exec(query)).all()
 

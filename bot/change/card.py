@@ -1,28 +1,25 @@
-"""Gathers what a change card shows and keeps the card's address."""
+"""Gathers what a change card shows from each step of the process, posts or updates it (the
+`card` reminder kind), and keeps the card's address."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy import update
 
-from bot.change.card_view import CardInput, card_message
+from bot.change.card_view import CardInput, card_message, review_buttons
 from bot.change.gates import gates
 from bot.change.rows import facts_of
+from bot.change.states import CLOSED
 from bot.context import Context
+from bot.deployment import views as deployment
+from bot.emergency import views as emergency
+from bot.github import views as github
+from bot.security import views as security
+from bot.slack.outbox import load_change, post_once
 from storage import repo
-from storage.models import Approval, Change
-
-NoteProvider = Callable[[Change, Sequence[Approval]], list[str]]
-
-
-def security_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
-    if not change.security_required:
-        return []
-    from bot.security.triggers import Trigger, summary
-
-    triggers = [Trigger(**t) for t in change.security_triggers]
-    return [f":shield: Security review required — {summary(triggers)}"] if triggers else []
+from storage.models import Approval, Change, Reminder
 
 
 def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
@@ -31,8 +28,32 @@ def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
     return [f"Revision {change.revision}: approvals of earlier revisions were reset."]
 
 
-# Later steps add what they know (PR state, deployment, monitoring window, …).
-NOTE_PROVIDERS: list[NoteProvider] = [security_notes, revision_notes]
+def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]:
+    """The context lines of the card, in the order of the process."""
+    return (
+        *revision_notes(change, approvals),  # Step 1: the proposal was revised
+        *github.pull_request_notes(change, approvals),  # Step 2: the PR, CI, its reviews
+        *security.security_notes(change, approvals),  # Step 4: why a review is needed
+        *security.security_decision_notes(change, approvals),  # ... what the team decided
+        *deployment.deployment_notes(change, approvals),  # Steps 5-8
+        *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
+        *emergency.emergency_notes(change, approvals),  # an emergency's obligations
+    )
+
+
+def card_buttons(card: CardInput) -> list[ButtonElement]:
+    """What can be done now, in the order of the process; once the change is closed, only
+    what still applies (finishing a rollback, an emergency's retrospective)."""
+    if card.facts.status in CLOSED:
+        return [*deployment.rollback_in_progress_buttons(card),
+                *emergency.retrospective_buttons(card)]
+    return [
+        *review_buttons(card),  # Steps 1 and 3: approve, reject, edit, cancel
+        *github.github_buttons(card),  # Step 2: read the pull request again
+        *security.security_buttons(card),  # Step 4
+        *deployment.deployment_buttons(card),  # Steps 5-8
+        *emergency.retrospective_buttons(card),  # an emergency's retrospective
+    ]
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
@@ -49,14 +70,15 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=tuple(note for provider in NOTE_PROVIDERS for note in provider(change, approvals)),
+        notes=card_notes(change, approvals),
     )
 
 
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
-    return card_message(card_input(ctx, change, approvals))
+    card = card_input(ctx, change, approvals)
+    return card_message(card, card_buttons(card))
 
 
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:
@@ -64,3 +86,16 @@ async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> 
         await session.exec(  # type: ignore[call-overload]
             update(Change).where(Change.id == change_id).values(card_channel=channel, card_ts=ts)
         )
+
+
+async def send_card(ctx: Context, reminder: Reminder) -> None:
+    """Post the change card, or bring the posted one up to date."""
+    change = await load_change(ctx, reminder)
+    message = await render(ctx, change)
+    if change.card_ts is None:
+        posted = await post_once(
+            ctx, reminder, channel=ctx.policy.channels.changes or "", **message
+        )
+        await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
+    else:
+        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)

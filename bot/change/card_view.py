@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 
 from bot.change.facts import ChangeFacts
 from bot.change.gates import Gate
-from bot.change.states import CLOSED, Category, GateState, Status, format_change_id
+from bot.change.states import Category, GateState, Status, format_change_id
 from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape, slack_date, user
 
@@ -64,9 +64,6 @@ class CardInput:
     revision: int = 1  # what an Approve click approves (see review_buttons)
 
 
-ButtonProvider = Callable[[CardInput], list[ButtonElement]]
-
-
 def _button(action_id: str, text: str, change_id: int, *, style: str | None = None,
             confirm: ConfirmObject | None = None) -> ButtonElement:
     return ButtonElement(
@@ -105,12 +102,6 @@ def review_buttons(card: CardInput) -> list[ButtonElement]:
     return buttons
 
 
-# Later steps add their buttons here (security review, staging, deploy, rollback, …).
-BUTTON_PROVIDERS: list[ButtonProvider] = [review_buttons]
-# ... and here the few that still apply once a change is closed (a rollback in progress).
-CLOSED_BUTTON_PROVIDERS: list[ButtonProvider] = []
-
-
 def gate_line(gate: Gate) -> str:
     line = f"{STATE_ICONS[gate.state]} *{gate.label}*: {gate.detail}"
     if gate.how_to_open and gate.state not in (GateState.met, GateState.not_required):
@@ -118,7 +109,8 @@ def gate_line(gate: Gate) -> str:
     return line
 
 
-def card_message(card: CardInput) -> dict:
+def card_message(card: CardInput, buttons: Sequence[ButtonElement] = ()) -> dict:
+    """The card's message; `buttons` are gathered by bot.change.card from each step."""
     facts = card.facts
     cid = format_change_id(card.change_id)
     status = STATUS_LABELS[facts.status]
@@ -148,10 +140,8 @@ def card_message(card: CardInput) -> dict:
         blocks.append(ContextBlock(elements=[
             MarkdownTextObject(text=clip(note, 2000)) for note in card.notes[:10]
         ]))
-    providers = CLOSED_BUTTON_PROVIDERS if facts.status in CLOSED else BUTTON_PROVIDERS
-    buttons = [b for provider in providers for b in provider(card)]
     if buttons:
-        blocks.append(ActionsBlock(block_id="change_actions", elements=buttons[:25]))
+        blocks.append(ActionsBlock(block_id="change_actions", elements=list(buttons[:25])))
     text = f"{cid} · {card.title} — {status}"
     return {"text": text, "blocks": to_dicts(blocks)}
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot.change.states import Status
 
@@ -49,13 +48,3 @@ def this_is(status: Status) -> str:
 
 def joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def spell_duration(delta: timedelta) -> str:
-    """`30 minutes`, `1 hour`, `90 seconds`."""
-    seconds = int(delta.total_seconds())
-    for unit, size in (("hour", 3600), ("minute", 60)):
-        if seconds and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{seconds} seconds"

@@ -6,13 +6,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.change.decisions import ALLOWED, Decision, joined, refuse, spell_duration, this_is
+from bot.change.decisions import ALLOWED, Decision, joined, refuse, this_is
 from bot.change.facts import ChangeFacts
 from bot.change.gates import GATE_LABELS, Gate, production_blockers
 from bot.change.states import EMERGENCY_SHORTCUTS, IN_PRODUCTION, PRE_PRODUCTION, Category, Status
 from bot.deployment.business_hours import (
     format_moment,
 )
+from bot.runtime.durations import spell
 from bot.settings import Policy
 
 
@@ -321,7 +322,7 @@ def may_complete(facts: ChangeFacts, policy: Policy, now: datetime) -> Decision:
         return refuse(f"{this_is(facts.status)}: only a change being monitored can complete.")
     ends = monitoring_ends_at(facts, policy)
     if ends is not None and now < ends:
-        window = spell_duration(monitoring_window(policy, facts.category))
+        window = spell(monitoring_window(policy, facts.category), words=True)
         return refuse(
             f"Keep monitoring until {format_moment(policy.business_hours, ends)}: the "
             f"process asks for {window} of monitoring after the deployment."

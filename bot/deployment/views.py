@@ -33,6 +33,7 @@ from bot.deployment.rules import (
     STAGING_CHECKS,
     required_staging_checks,
 )
+from bot.runtime.durations import spell
 from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape, slack_date, user
 from storage.models import Approval, Change
@@ -129,16 +130,6 @@ def rollback_note(change: Change) -> str:
         return note + ". In progress."
     took = spell(change.rollback_finished_at - change.rollback_started_at)
     return note + f". Finished {slack_date(change.rollback_finished_at)}: took {took}."
-
-
-def spell(delta: timedelta) -> str:
-    """`1 h 5 min`, `12 min 30 s`, `45 s`: a duration as people read it."""
-    seconds = max(int(delta.total_seconds()), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "",
-             f"{seconds} s" if seconds and not hours else ""]
-    return " ".join(p for p in parts if p) or "0 s"
 
 
 def quote(notes: str) -> str:

@@ -58,6 +58,7 @@ from bot.change.states import Category, Status, format_change_id
 from bot.deployment.business_hours import is_business_time
 from bot.deployment.rules import DEPLOY_EXCEPTION_LABELS, monitoring_window, parse_deploy_exception
 from bot.review.rules import approval_progress, approval_rule, counted_approvers
+from bot.runtime.durations import spell
 from bot.settings import Policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
@@ -649,11 +650,7 @@ def _emergency(change: Change, approvals: Sequence[Approval], policy: Policy,
 
 
 def _spell(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+    return spell(delta, smallest="min")
 
 
 def _with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Policy,

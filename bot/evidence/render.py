@@ -33,6 +33,7 @@ from bot.evidence.pack import (
     RuleException,
     Summary,
 )
+from bot.runtime.durations import spell
 
 TITLE = "Change evidence pack"
 CONTROL = "OPS-01 (change management)"
@@ -57,14 +58,7 @@ def stamp(moment: datetime | None) -> str:
 
 
 def duration(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    delta = timedelta(seconds=seconds)
-    hours, rest = divmod(int(delta.total_seconds()), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return "" if seconds is None else spell(timedelta(seconds=seconds))
 
 
 def yes_no(value: bool | None, unknown: str = "") -> str:

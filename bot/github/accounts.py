@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.change.actions import refresh_card
+from bot.change.facts import ChangeFacts
 from bot.change.rows import facts_of
+from bot.change.work import refresh_card
 from bot.context import Context
+from bot.flows import review as review_flow
 from bot.github.client import GitHubError, GitHubNotFound
-from bot.review.rules import status_after_vote
+from bot.runtime.clock import ttl_cache
 from bot.slack import directory
 from storage import github_store, repo
 from storage.models import Change
@@ -60,10 +62,9 @@ async def slack_user_for(ctx: Context, login: str) -> str | None:
         return link.slack_user_id
     if ctx.github is None:
         return None
-    misses: dict = ctx.cache.setdefault("github_email_misses", {})
+    misses = ttl_cache(ctx.cache, "github_email_misses", ctx.clock, EMAIL_RETRY)
     now = ctx.clock.now()
-    missed = misses.get(login.lower())
-    if missed is not None and now - missed < EMAIL_RETRY:
+    if login.lower() in misses:
         return None
     slack_user = await _by_email(ctx, login)
     if slack_user is None:
@@ -173,11 +174,14 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
     adopted = 0
     async with ctx.db.session() as session:
         touched: dict[int, Change] = {}
+        before: dict[int, ChangeFacts] = {}  # as they stood before the reviews counted
         reviews = await github_store.unlinked_reviews(session, login)
         for change_id in sorted({a.change_id for a in reviews}):
             change = await repo.get_change(session, change_id, lock=True)
             if change is not None:
                 touched[change_id] = change
+                before[change_id] = facts_of(change, await repo.approvals_of(session,
+                                                                             change_id))
         for approval in reviews:
             approval.user_id = slack_user
             approval.tech_lead = tech_lead
@@ -191,16 +195,11 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
                 session, at=now, actor="changebot", action="author_linked",
                            change_id=change.id, detail={"login": login, "slack_user": slack_user})
         await session.flush()
-        for change in touched.values():
-            facts = facts_of(change, await repo.approvals_of(session, change.id or 0))
-            after = status_after_vote(facts, ctx.policy)
-            if after != facts.status:
-                change.status = after.value
-                change.updated_at = now
-                await repo.add_audit(
-                session, at=now, actor="changebot", action="approved",
-                               change_id=change.id,
-                               detail={"approvers": [v.user for v in facts.approvals]})
+        for change_id, change in touched.items():
+            after = facts_of(change, await repo.approvals_of(session, change_id))
+            await review_flow.approval_counted(session, ctx, change,
+                                               before.get(change_id, after), after,
+                                               by=slack_user)
             await refresh_card(session, ctx, change)
         if adopted:
             await repo.add_audit(

@@ -5,6 +5,8 @@ on the event loop. A PyGithub connection object is not safe to share between thr
 keeps the pending request on itself), so each worker thread gets its own `github.Github`.
 
 Handlers only ever see `GitHubError` subclasses, each with a `message` fit to show a person.
+What a read returns (bot.github.reads) and the errors (bot.github.errors) are importable from
+here too: the callers of the client need nothing else.
 """
 
 from __future__ import annotations
@@ -15,19 +17,35 @@ import hashlib
 import hmac
 import logging
 import math
-import re
 import threading
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import github
-import requests
 from github import Auth, Github
-from github.GithubException import BadAttributeException, GithubException
 
+from bot.github.errors import (
+    GitHubAuthError,
+    GitHubError,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnavailable,
+    translate,
+)
+from bot.github.reads import (
+    Check,
+    CheckState,
+    CiResult,
+    CiState,
+    PrRef,
+    PullInfo,
+    Review,
+    check_run_state,
+    combine_checks,
+    parse_pr_url,
+    status_state,
+)
 from bot.runtime.clock import Clock, SystemClock
 
 T = TypeVar("T")
@@ -50,276 +68,6 @@ __all__ = [
     "parse_pr_url",
     "verify_webhook_signature",
 ]
-
-
-# --------------------------------------------------------------------------- references
-
-
-@dataclass(frozen=True)
-class PrRef:
-    """A pull request as people link it: `https://<host>/<owner>/<repo>/pull/<number>`."""
-
-    host: str
-    owner: str
-    repo: str
-    number: int
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.repo}"
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}/{self.owner}/{self.repo}/pull/{self.number}"
-
-    def __str__(self) -> str:
-        return f"{self.full_name}#{self.number}"
-
-
-_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-_REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_EXAMPLE = "https://github.com/OWNER/REPO/pull/NUMBER"
-
-
-def parse_pr_url(text: str) -> PrRef:
-    """Read a pull-request link; raise `ValueError` with a message for a person otherwise.
-
-    Accepts github.com and GitHub Enterprise hosts, trailing parts such as `/files`,
-    `/commits`, a query or a `#fragment`, and Slack's `<url|label>` link markup.
-    """
-    raw = (text or "").strip()
-    shown = raw if len(raw) <= 200 else raw[:200] + "…"
-    if raw.startswith("<") and raw.endswith(">"):  # Slack wraps links: <url> or <url|label>
-        raw = raw[1:-1].split("|", 1)[0].strip()
-    if not raw:
-        raise ValueError(f"Give a pull request link, like {_EXAMPLE}.")
-    parsed = urllib.parse.urlsplit(raw)
-    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
-        raise ValueError(
-            f"“{shown}” is not a pull request link: expected a web address like {_EXAMPLE}."
-        )
-    host = parsed.hostname.lower()
-    if host == "www.github.com":
-        host = "github.com"
-    if parsed.port is not None:
-        host = f"{host}:{parsed.port}"
-    parts = [urllib.parse.unquote(p) for p in parsed.path.split("/") if p]
-    if len(parts) >= 3 and parts[2] in ("issues", "discussions", "commit", "tree", "blob"):
-        kind = {"issues": "an issue", "discussions": "a discussion", "commit": "a commit"}.get(
-            parts[2], "a file or branch"
-        )
-        raise ValueError(f"“{shown}” is a link to {kind}, not to a pull request ({_EXAMPLE}).")
-    if len(parts) < 3 or parts[2] != "pull":
-        raise ValueError(f"“{shown}” is not a pull request link: expected {_EXAMPLE}.")
-    if len(parts) < 4 or not parts[3].isdigit() or not parts[3].isascii():
-        raise ValueError(
-            f"“{shown}” has no pull request number: expected {_EXAMPLE}."
-        )
-    owner, repo, number = parts[0], parts[1], int(parts[3])
-    if number <= 0:
-        raise ValueError(f"“{shown}” has no valid pull request number (it must be 1 or more).")
-    if not _OWNER_RE.match(owner) or not _REPO_RE.match(repo) or repo in (".", ".."):
-        raise ValueError(f"“{shown}” does not name a valid repository: expected {_EXAMPLE}.")
-    return PrRef(host=host, owner=owner, repo=repo, number=number)
-
-
-# --------------------------------------------------------------------------- results
-
-CheckState = Literal[
-    "success", "failure", "pending", "neutral", "skipped", "cancelled", "timed_out", "error"
-]
-CiState = Literal["success", "failure", "pending"]
-
-_GREEN: frozenset[str] = frozenset({"success", "neutral", "skipped"})
-_RED: frozenset[str] = frozenset({"failure", "cancelled", "timed_out", "error"})
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    ref: PrRef
-    title: str
-    author: str
-    base: str
-    head: str
-    head_sha: str
-    state: str  # "open" or "closed" (a merged pull request is closed and merged)
-    merged: bool
-    merge_sha: str | None  # only when merged; GitHub's test-merge sha of an open PR is dropped
-    url: str
-    files: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check run (by name) or commit status (by context), normalised."""
-
-    name: str
-    state: CheckState
-    url: str | None
-
-
-@dataclass(frozen=True)
-class CiResult:
-    sha: str
-    state: CiState
-    checks: tuple[Check, ...]
-
-    @property
-    def failing(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if c.state in _RED)
-
-    @property
-    def pending(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if c.state == "pending")
-
-
-@dataclass(frozen=True)
-class Review:
-    login: str
-    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
-    submitted_at: datetime  # aware, UTC
-    commit_id: str
-    id: int = 0  # GitHub's review id: the same review read twice is recorded once
-
-
-def _check_run_state(status: str | None, conclusion: str | None) -> CheckState:
-    if (status or "").lower() != "completed":
-        return "pending"  # queued, in_progress, waiting, requested, pending
-    c = (conclusion or "").lower()
-    if c in ("success", "neutral", "skipped", "cancelled", "timed_out", "failure"):
-        return c  # type: ignore[return-value]
-    if c in ("action_required", "startup_failure"):
-        return "failure"
-    return "pending"  # stale, or a conclusion GitHub may add later: never counts as green
-
-
-def _status_state(state: str | None) -> CheckState:
-    s = (state or "").lower()
-    if s in ("success", "failure", "error"):
-        return s  # type: ignore[return-value]
-    return "pending"
-
-
-def combine_checks(checks: Iterable[Check]) -> CiState:
-    """All green → success; any red → failure; otherwise (or nothing at all) → pending."""
-    states = [c.state for c in checks]
-    if any(s in _RED for s in states):
-        return "failure"
-    if states and all(s in _GREEN for s in states):
-        return "success"
-    return "pending"
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class GitHubError(Exception):
-    """Anything that went wrong talking to GitHub; `message` is for people."""
-
-    default_message = "GitHub could not do that"
-
-    def __init__(self, message: str | None = None, *, status: int | None = None) -> None:
-        self.message = message or self.default_message
-        self.status = status
-        super().__init__(self.message)
-
-
-class GitHubNotFound(GitHubError):
-    default_message = "the pull request does not exist or the token cannot see it"
-
-
-class GitHubAuthError(GitHubError):
-    default_message = "GitHub refused the token (bad credentials or missing permission)"
-
-
-class GitHubRateLimited(GitHubError):
-    def __init__(
-        self, reset_at: datetime, message: str | None = None, *, status: int | None = None
-    ) -> None:
-        self.reset_at = reset_at
-        super().__init__(
-            message or f"GitHub's rate limit is used up until {reset_at:%H:%M} UTC; try again then",
-            status=status,
-        )
-
-
-class GitHubUnavailable(GitHubError):
-    default_message = "GitHub is not answering right now; try again in a minute"
-
-
-def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return None if value is None else str(value)
-    return None
-
-
-def _translate_github_exception(
-    exc: GithubException, *, not_found: str, now: datetime
-) -> GitHubError:
-    status = exc.status
-    headers = exc.headers
-    data = exc.data if isinstance(exc.data, dict) else {}
-    gh_message = str(data.get("message") or "").strip()
-    remaining = _header(headers, "x-ratelimit-remaining")
-    retry_after = _header(headers, "retry-after")
-    rate_limited = status == 429 or (
-        status == 403
-        and (
-            remaining == "0"
-            or retry_after is not None
-            or "rate limit" in gh_message.lower()
-        )
-    )
-    if rate_limited:
-        reset_at = now + timedelta(minutes=1)
-        reset = _header(headers, "x-ratelimit-reset")
-        if retry_after is not None and retry_after.strip().isdigit():
-            reset_at = now + timedelta(seconds=int(retry_after))
-        elif reset is not None:
-            with contextlib.suppress(ValueError, OverflowError, OSError):
-                reset_at = datetime.fromtimestamp(int(float(reset)), UTC)
-        return GitHubRateLimited(reset_at, status=status)
-    if status == 401:
-        return GitHubAuthError(
-            "GitHub rejected the token (bad credentials): check GITHUB_TOKEN", status=status
-        )
-    if status == 403:
-        detail = f" ({gh_message})" if gh_message else ""
-        return GitHubAuthError(
-            f"the GitHub token is not allowed to do that{detail}", status=status
-        )
-    if status in (404, 410):
-        return GitHubNotFound(not_found, status=status)
-    if status >= 500:
-        return GitHubUnavailable(
-            f"GitHub answered with an error ({status}); try again in a minute", status=status
-        )
-    detail = f": {gh_message}" if gh_message else ""
-    return GitHubError(f"GitHub refused the request ({status}){detail}", status=status)
-
-
-def _translate(exc: BaseException, *, not_found: str, now: datetime, timeout: float) -> GitHubError:
-    if isinstance(exc, GitHubError):
-        return exc
-    if isinstance(exc, GithubException):
-        return _translate_github_exception(exc, not_found=not_found, now=now)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return GitHubUnavailable(f"GitHub did not answer within {timeout:g} s; try again later")
-    if isinstance(exc, (requests.exceptions.RequestException, OSError)):
-        return GitHubUnavailable("could not reach GitHub; try again in a minute")
-    # Not a failure of GitHub's: a bad answer, a wrong GITHUB_API_URL (PyGithub asserts that
-    # URLs in answers belong to the configured server), or a bug. Logged with its traceback.
-    log.error("unexpected error while calling GitHub", exc_info=exc)
-    if isinstance(exc, BadAttributeException):
-        return GitHubError("GitHub sent an answer the bot could not read")
-    if isinstance(exc, AssertionError):
-        return GitHubError(
-            "the bot could not use GitHub's answer: check GITHUB_API_URL"
-        )
-    return GitHubError(f"unexpected problem talking to GitHub ({type(exc).__name__})")
 
 
 # --------------------------------------------------------------------------- client
@@ -410,7 +158,7 @@ class GitHubClient:
             try:
                 return work(self._github())
             except Exception as exc:  # every failure becomes a GitHubError
-                raise _translate(
+                raise translate(
                     exc, not_found=not_found, now=self._clock.now(), timeout=self.timeout
                 ) from exc
 
@@ -467,7 +215,7 @@ class GitHubClient:
                 checks.append(
                     Check(
                         name=run.name,
-                        state=_check_run_state(run.status, run.conclusion),
+                        state=check_run_state(run.status, run.conclusion),
                         url=run.html_url or run.details_url,
                     )
                 )
@@ -484,7 +232,7 @@ class GitHubClient:
                 checks.append(
                     Check(
                         name=status.context,
-                        state=_status_state(status.state),
+                        state=status_state(status.state),
                         url=status.target_url,
                     )
                 )

@@ -13,14 +13,13 @@ A production deployment that matches no change is kept as an *unmatched deployme
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import Loaded, audit, dm, refresh_card, thread_note
 from bot.change.audit_actions import DEPLOYED_TO_PRODUCTION
-from bot.change.facts import ChangeFacts
 from bot.change.states import Status, format_change_id
+from bot.change.transition import transition
+from bot.change.work import Loaded, audit, dm, is_slack_user, lock, refresh_card, thread_note
 from bot.context import Context
 from bot.deployment.rules import (
     closed_change_deployed,
@@ -28,18 +27,12 @@ from bot.deployment.rules import (
     describe_deploy_exception,
     monitoring_ends_at,
 )
+from bot.flows import deployment as deployment_flow
 from bot.github import pull_requests
-from bot.runtime.sweeper import kind
 from bot.slack.outbox import post_once, schedule
 from bot.slack.text import slack_date, user
 from storage import github_store, repo
 from storage.models import Deployment, Reminder
-
-# Run inside the transaction that recorded a change's production deployment from GitHub,
-# with the change's facts before it and who deployed: the monitoring window (bot.deployments)
-# and the emergency path plug in here.
-DeployHook = Callable[[Loaded, Context, ChangeFacts, str], Awaitable[None]]
-DEPLOY_HOOKS: list[DeployHook] = []
 
 
 async def on_deployment_status(session: AsyncSession, ctx: Context, payload: dict,
@@ -74,7 +67,7 @@ async def on_deployment_status(session: AsyncSession, ctx: Context, payload: dic
                            f"by {user(by)}, and no change links that commit. Propose one "
                            "with `/change new` if it should have been reviewed.")})
         return "unmatched deployment recorded"
-    loaded = await pull_requests.lock(session, change.id or 0)
+    loaded = await lock(session, change.id or 0)
     assert loaded is not None
     await record_deploy(loaded, ctx, by=by, login=login, sha=sha, environment=environment,
                         github_id=github_id)
@@ -104,13 +97,13 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
         await refresh_card(session, ctx, change)
         return
     exceptions = deployment_exceptions(facts, ctx.policy, now)
-    change.status = Status.monitoring.value
     change.deployed_at, change.deployed_by, change.deploy_method = now, by, "automated"
     change.monitoring_ends_at = monitoring_ends_at(
         dataclasses.replace(facts, deployed_at=now), ctx.policy
     )
-    change.updated_at = now
-    await audit(session, ctx, change, by, DEPLOYED_TO_PRODUCTION, **detail)
+    # It happened: recorded whatever the lifecycle says, what it skipped flagged below.
+    await transition(session, ctx, change, Status.monitoring, actor=by,
+                     action=DEPLOYED_TO_PRODUCTION, reported=True, **detail)
     note = (f"Deployed to {environment} by GitHub (`{pull_requests.short(sha)}`, triggered "
             f"by {user(by)}): monitoring until {slack_date(change.monitoring_ends_at)}.")
     if exceptions:
@@ -119,18 +112,15 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
                     exceptions=exceptions, **detail)
         said = "; ".join(describe_deploy_exception(e) for e in exceptions)
         note += "\n:rotating_light: *Deployed with gates closed*: " + said
-        if pull_requests.is_slack_user(change.author_id):
+        if is_slack_user(change.author_id):
             await dm(session, ctx, change, change.author_id,
                      f":rotating_light: *{cid}* was deployed to production by GitHub while "
                      f"gates were closed ({said}). It is recorded as an "
                      "exception on the change.", key=f"deploy-exception:{change.id}:{github_id}")
     await thread_note(session, ctx, change, note)
-    for hook in DEPLOY_HOOKS:
-        await hook(loaded, ctx, facts, by)
-    await refresh_card(session, ctx, change)
+    await deployment_flow.deployed(loaded, ctx, by=by, before=facts)
 
 
-@kind("channel_note")
 async def post_channel_note(ctx: Context, reminder: Reminder) -> None:
     """A message in the changes channel that belongs to no change (unmatched deployments)."""
     await post_once(ctx, reminder, channel=reminder.payload.get("channel")

@@ -4,7 +4,7 @@ Each delivery is handled once: its `X-GitHub-Delivery` id is kept in `inbound_re
 the same transaction as what it changed, so a redelivery changes nothing and a crash half
 way lets GitHub's redelivery try again. What the payload says is applied at once (a new
 head commit, a merge, a deployment); what needs GitHub's API (the CI of a commit, mapping a
-reviewer to Slack) becomes a durable reminder handled by bot.github_sync.
+reviewer to Slack) becomes a durable reminder handled by bot.github.sync.
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import Loaded, audit, refresh_card, thread_note
+from bot.change.work import audit, lock, refresh_card, thread_note
 from bot.context import Context
-from bot.github import (
-    deployments as github_deployments,
-)
-from bot.github import (
-    emergency_label as github_emergency,
-)
-from bot.github import (
-    pull_requests,
-)
+from bot.flows import github as github_flow
+from bot.github import deployments as github_deployments
+from bot.github import emergency_label, emergency_pr, pull_requests
 from storage import github_store, reminder_store
 from storage.models import Change
 
@@ -116,19 +110,19 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     action = payload.get("action")
     pr = payload["pull_request"]
     if action == "labeled":
-        if not github_emergency.is_emergency_label((payload.get("label") or {}).get("name")):
+        if not emergency_label.is_emergency_label((payload.get("label") or {}).get("name")):
             return None
-        return await github_emergency.on_label(session, ctx, payload, delivery)
+        return await emergency_pr.on_label(session, ctx, payload, delivery)
     if action not in ("synchronize", "closed", "reopened", "edited", "ready_for_review"):
         return None
     repo_name, number = payload["repository"]["full_name"], int(pr["number"])
     changes = await github_store.changes_linking(session, repo_name, number)
     for change in changes:
-        loaded = await pull_requests.lock(session, change.id or 0)
+        loaded = await lock(session, change.id or 0)
         if loaded is None:
             continue
         if action == "synchronize":
-            await _pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"])
+            await github_flow.pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"])
         elif action == "closed" and pr.get("merged") and pr.get("merge_commit_sha"):
             merged_by = (pr.get("merged_by") or payload.get("sender") or {}).get("login")
             await pull_requests.record_merge(loaded, ctx, pr["merge_commit_sha"],
@@ -139,17 +133,6 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
             await pull_requests.schedule_sync(session, ctx, loaded.change, why=action or "")
         await refresh_card(session, ctx, loaded.change)
     return f"{action}: {len(changes)} change(s) updated"
-
-
-async def _pushed(loaded: Loaded, ctx: Context, sha: str) -> None:
-    change = loaded.change
-    info = dict(change.pr_info)
-    if sha not in info.get("previous_heads", []):
-        await pull_requests.new_head(loaded, ctx, sha, info)
-        change.pr_info = info
-    change.github_checked_at = ctx.clock.now()
-    # The files and CI of the new commit are read from GitHub.
-    await pull_requests.schedule_sync(loaded.session, ctx, change, why="push")
 
 
 async def _closed(change: Change, session: AsyncSession, ctx: Context) -> None:

@@ -1,8 +1,8 @@
 """Step 2 and the GitHub half of the evidence: the pull request a change links to.
 
 What GitHub says about the pull request (title, branches, head commit, changed files, CI,
-reviews) is read off the request path by the reminder kinds of `bot.github_sync`, or comes
-with a webhook (`bot.github_events`), and is applied here: one transaction per change, the
+reviews) is read off the request path by the reminder kinds of `bot.github.sync`, or comes
+with a webhook (`bot.github.events`), and is applied here: one transaction per change, the
 change row locked, an audit event for every change of state, the card refreshed after.
 
 "Approve a SHA, not a branch": a new head commit re-evaluates CI and, by policy, resets the
@@ -15,48 +15,30 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import (
-    PROPOSAL_HOOKS,
-    Loaded,
-    NoSuchChange,
-    Outcome,
-    audit,
-    dm,
-    editing,
-    is_slack_user,
-    refresh_card,
-    refused,
-    thread_note,
-)
 from bot.change.facts import ChangeFacts
 from bot.change.states import format_change_id
+from bot.change.transition import transition
+from bot.change.work import Loaded, audit, dm, is_slack_user, thread_note
 from bot.context import Context
+from bot.flows import review as review_flow
 from bot.github.client import CiResult, PrRef, PullInfo, Review, parse_pr_url
 from bot.review.rules import (
     approval_progress,
     may_approve,
-    may_link_pr,
     push_resets_approvals,
     status_after_push,
-    status_after_vote,
-    status_after_withdrawal,
 )
-from storage import reminder_store, repo
+from storage import reminder_store
 from storage.github_store import repo_key
 from storage.models import Approval, Change
 
 NOT_CONNECTED = "GitHub is not connected"
 SYNC = "github_sync"
-
-# Hooks run when a change gets linked to a (different) pull request, inside that transaction
-# (the EMERGENCY label plugs in here: bot.github_emergency).
-LinkHook = Callable[[AsyncSession, Context, Change], Awaitable[None]]
-PR_LINKED_HOOKS: list[LinkHook] = []
 
 
 def short(sha: str | None) -> str:
@@ -72,18 +54,19 @@ class ReviewBy:
     tech_lead: bool = False
 
 
-async def lock(session: AsyncSession, change_id: int) -> Loaded | None:
-    """The change locked in the caller's transaction, with its approvals."""
-    change = await repo.get_change(session, change_id, lock=True)
-    if change is None:
-        return None
-    return Loaded(session, change, list(await repo.approvals_of(session, change_id)))
+@dataclass(frozen=True)
+class Read:
+    """What one read of GitHub brought (bot.github.sync); parts left None were not read."""
+
+    pull: PullInfo | None = None
+    ci: CiResult | None = None
+    reviews: tuple[ReviewBy, ...] | None = None
 
 
 # --------------------------------------------------------------------------- linking
 
 
-def _attach(change: Change, ref: PrRef | None) -> bool:
+def attach(change: Change, ref: PrRef | None) -> bool:
     """Point the change at `ref` (or at none), forgetting what was read of another pull
     request. True when the pull request changed."""
     new = (repo_key(ref.full_name), ref.number) if ref else (None, None)
@@ -114,96 +97,23 @@ async def schedule_sync(session: AsyncSession, ctx: Context, change: Change, *,
     )
 
 
-async def on_proposal(session: AsyncSession, ctx: Context, change: Change) -> None:
-    """PROPOSAL_HOOKS: a proposal (or revision) with a PR link has the PR read from GitHub."""
+async def on_proposal(session: AsyncSession, ctx: Context, change: Change) -> bool:
+    """A proposal (or revision) with a PR link has the PR read from GitHub. True when the
+    change is now linked to a pull request it was not linked to before."""
     try:
         ref = parse_pr_url(change.pr_url) if change.pr_url else None
     except ValueError:  # the modal checks the link; an old row may hold anything
         ref = None
-    linked = _attach(change, ref)
+    linked = attach(change, ref)
     if ref is None:
-        return
+        return False
     if ctx.github is None:
         note_not_connected(change)
     else:
         digest = hashlib.sha256(change.pr_url.encode()).hexdigest()[:12]
         await schedule_sync(session, ctx, change, why="proposal",
                             key=f"{SYNC}:{change.id}:r{change.revision}:{digest}")
-    if linked:
-        for hook in PR_LINKED_HOOKS:
-            await hook(session, ctx, change)
-
-
-PROPOSAL_HOOKS.append(on_proposal)
-
-
-async def link(ctx: Context, change_id: int, user: str, url: str) -> Outcome:
-    """`/change link CHG-n <url>`: the author links (or re-links) the pull request."""
-    try:
-        ref = parse_pr_url(url)
-    except ValueError as exc:
-        return refused(f"{exc} Nothing was changed.")
-    cid = format_change_id(change_id)
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change, facts = loaded.change, loaded.facts
-            decision = may_link_pr(facts, user)
-            if not decision.allowed:
-                return refused(decision.reason)
-            if (change.pr_repo, change.pr_number) == (repo_key(ref.full_name), ref.number):
-                if ctx.github is None:
-                    return Outcome(True, f"{cid} already links {ref}. {NOT_CONNECTED} to "
-                                         "Changebot, so it cannot be read.", change)
-                await schedule_sync(loaded.session, ctx, change, why="link")
-                message = f"{cid} already links {ref}: reading it from GitHub again."
-            else:
-                previous = change.pr_url
-                change.pr_url = ref.url
-                _attach(change, ref)
-                change.updated_at = ctx.clock.now()
-                await audit(loaded.session, ctx, change, user, "pr_linked", url=ref.url,
-                            previous=previous)
-                await thread_note(loaded.session, ctx, change,
-                                  f"<@{user}> linked the pull request {ref.url}")
-                if previous and push_resets_approvals(facts, ctx.policy):
-                    await reset_approvals(loaded, ctx, facts,
-                                          reason=f"approvals reset: pull request changed to {ref}")
-                for hook in PR_LINKED_HOOKS:
-                    await hook(loaded.session, ctx, change)
-                if ctx.github is None:
-                    note_not_connected(change)
-                    message = (f"Linked {ref} to {cid}. {NOT_CONNECTED} to Changebot (no "
-                               "GITHUB_TOKEN), so the bot cannot read it: the CI gate stays "
-                               "unknown.")
-                else:
-                    await schedule_sync(loaded.session, ctx, change, why="link")
-                    message = (f"Linked {ref} to {cid}. Reading it from GitHub now: the card "
-                               "will show it.")
-            await refresh_card(loaded.session, ctx, change)
-    except NoSuchChange as missing:
-        return refused(str(missing))
-    ctx.sweeper.kick()
-    return Outcome(True, message, change)
-
-
-async def refresh(ctx: Context, change_id: int) -> Outcome:
-    """The card's Refresh button: read the pull request again, now."""
-    cid = format_change_id(change_id)
-    try:
-        async with editing(ctx, change_id) as loaded:
-            change = loaded.change
-            if not change.pr_url:
-                return refused(f"{cid} has no pull request: link one with "
-                               f"`/change link {cid} <url>`.")
-            if ctx.github is None:
-                return refused(f"{NOT_CONNECTED} to Changebot (no GITHUB_TOKEN): ask whoever "
-                               "runs the bot to set it.")
-            await schedule_sync(loaded.session, ctx, change, why="refresh")
-    except NoSuchChange as missing:
-        return refused(str(missing))
-    ctx.sweeper.kick()
-    return Outcome(True, f"Reading {change.pr_url} from GitHub now; the card will update.",
-                   change)
+    return linked
 
 
 # --------------------------------------------------------------------------- approvals
@@ -219,10 +129,9 @@ async def reset_approvals(loaded: Loaded, ctx: Context, facts: ChangeFacts, *, r
         return False
     approvers = {a.user_id for a in decisions if a.decision == "approved" and a.user_id}
     change.revision += 1
-    change.status = new_status.value
-    change.updated_at = ctx.clock.now()
-    await audit(loaded.session, ctx, change, "changebot", "approvals_reset", reason=reason,
-                sha=sha, revision=change.revision, previous_status=facts.status.value)
+    await transition(loaded.session, ctx, change, new_status, actor="changebot",
+                     action="approvals_reset", reason=reason, sha=sha,
+                     revision=change.revision, previous_status=facts.status.value)
     await thread_note(loaded.session, ctx, change,
                       f"{reason[:1].upper()}{reason[1:]} — approve a SHA, not a branch. "
                       "Reviewers, please look again.")
@@ -334,12 +243,15 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
     entries = [dict(e) for e in info.get("reviews", [])]
     before = loaded.facts
     withdrawn = False
+    counted_by: str | None = None  # who, in Slack, gave the last approval that counts
     for by in sorted(reviews, key=lambda r: r.review.submitted_at):
         review = by.review
         if review.state not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
             continue  # comments are conversation, not a decision
         outcome, withdrew = await _decide(loaded, ctx, by)
         withdrawn = withdrawn or withdrew
+        if outcome.startswith("counted as"):
+            counted_by = by.slack_user
         entry = next((e for e in entries if review.id and e.get("id") == review.id), None)
         if entry is not None and entry["state"] == review.state:
             entry.update(outcome=outcome, slack_user=by.slack_user)
@@ -358,27 +270,11 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
     change.pr_info = info
     await loaded.session.flush()
     after = loaded.facts
-    new_status = status_after_withdrawal(after, ctx.policy) if withdrawn else after.status
-    if new_status != after.status:
-        change.status = new_status.value
-        change.updated_at = ctx.clock.now()
-        await audit(loaded.session, ctx, change, "changebot", "approval_withdrawn",
-                    reason="a GitHub review no longer approves it")
-        await thread_note(loaded.session, ctx, change, "An approval given on GitHub was "
-                          "withdrawn: the change is back in review.")
+    if withdrawn and await review_flow.approval_withdrawn(loaded.session, ctx, change, after):
         return
-    new_status = status_after_vote(after, ctx.policy)
-    if new_status != after.status:
-        change.status = new_status.value
-        change.updated_at = ctx.clock.now()
-        await audit(loaded.session, ctx, change, "changebot", "approved",
-                    approvers=[v.user for v in after.approvals])
-        if is_slack_user(change.author_id):
-            cid = format_change_id(change.id or 0)
-            await dm(loaded.session, ctx, change, change.author_id,
-                     f"*{cid}* is approved: its approvals are met.",
-                     key=f"approved:{change.id}:r{change.revision}")
-    elif approval_progress(after, ctx.policy) != approval_progress(before, ctx.policy):
+    await review_flow.approval_counted(loaded.session, ctx, change, before, after,
+                                       by=counted_by or "changebot")
+    if approval_progress(after, ctx.policy) != approval_progress(before, ctx.policy):
         change.updated_at = ctx.clock.now()
 
 
@@ -428,11 +324,3 @@ async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool
     if by.slack_user is None:
         return "not counted yet: the GitHub login is not linked to a Slack user", False
     return f"counted as <@{by.slack_user}>", False
-
-
-async def recheck_security(loaded: Loaded, ctx: Context) -> None:
-    """The changed files feed the security-review path triggers: a review that becomes
-    required is routed to the security team, one that no longer applies stops waiting."""
-    from bot.security import review as security_review
-
-    await security_review.reassess(loaded.session, ctx, loaded.change)

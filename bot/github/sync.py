@@ -1,14 +1,14 @@
-"""Reading GitHub off the request path, as durable reminder kinds (sent by bot.sweeper).
+"""Reading GitHub off the request path, as durable reminder kinds (sent by bot.runtime.sweeper).
 
 - `github_sync`: read a change's pull request, the CI of its head commit and its reviews,
-  and apply them (bot.pull_requests). Scheduled by a proposal or `/change link`, the card's
+  and apply them (bot.flows.github). Scheduled by a proposal or `/change link`, the card's
   Refresh button, webhooks, and by itself: while CI is pending it polls (1, 2, 4 … 30
   minutes), while GitHub is unreachable it retries (15 s … 1 hour).
 - `github_ci`: read the CI of one commit after a check or status webhook.
 - `github_review`: record a review a webhook brought (the login is mapped to Slack first).
 
 Each read is applied in one transaction on the locked change (`apply_read`, with the
-rules of bot.pull_requests); a change has at most one follow-up read pending (`follow_up`).
+rules of bot.github.pull_requests); a change has at most one follow-up read pending (`follow_up`).
 A GitHub error never escapes: an unreachable GitHub (5xx, timeout, bad token, rate limit)
 makes the CI gate "unknown — GitHub unreachable" and schedules a retry; a pull request that
 does not exist or that the token cannot see is explained to the author, once.
@@ -18,27 +18,25 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import audit, dm, refresh_card
 from bot.change.states import format_change_id
+from bot.change.work import audit, dm, is_slack_user, lock, refresh_card
 from bot.context import Context
+from bot.flows import github as github_flow
 from bot.github import accounts, pull_requests
 from bot.github.client import (
-    CiResult,
     GitHubAuthError,
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
-    PullInfo,
     Review,
     parse_pr_url,
 )
-from bot.github.pull_requests import NOT_CONNECTED, SYNC, ReviewBy
-from bot.runtime.sweeper import Skip, kind
+from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
+from bot.runtime.sweeper import Skip
 from bot.slack import directory
 from bot.slack.outbox import load_change
 from storage import github_store, reminder_store
@@ -56,7 +54,6 @@ def _ready(ctx: Context, change: Change) -> None:
         raise Skip("no pull request is linked")
 
 
-@kind(SYNC)
 async def sync(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
@@ -80,7 +77,6 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
                                    reminder_id=reminder.id, attempt=attempt)
 
 
-@kind("github_ci")
 async def read_ci(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
@@ -101,7 +97,6 @@ async def read_ci(ctx: Context, reminder: Reminder) -> None:
                                    reminder_id=reminder.id)
 
 
-@kind("github_review")
 async def record_review(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
@@ -157,32 +152,15 @@ async def _people(ctx: Context, reviews: list[Review]) -> tuple[ReviewBy, ...]:
 # --------------------------------------------------------------------------- applying a read
 
 
-@dataclass(frozen=True)
-class Read:
-    """What one sync read from GitHub; parts left None were not read."""
-
-    pull: PullInfo | None = None
-    ci: CiResult | None = None
-    reviews: tuple[ReviewBy, ...] | None = None
-
-
 async def apply_read(ctx: Context, change_id: int, url: str, read: Read, *,
                      reminder_id: int | None = None, attempt: int = 0) -> bool:
     """Apply a read to the change, unless the change links another PR by now."""
     async with ctx.db.session() as session:
-        loaded = await pull_requests.lock(session, change_id)
+        loaded = await lock(session, change_id)
         if loaded is None or loaded.change.pr_url != url:
             return False
         change = loaded.change
-        fresh = True
-        if read.pull is not None:
-            fresh = await pull_requests.apply_pull(loaded, ctx, read.pull)
-        if fresh and read.ci is not None:
-            await pull_requests.apply_ci(loaded, ctx, read.ci)
-        if read.reviews is not None:
-            await pull_requests.record_reviews(loaded, ctx, read.reviews)
-        if fresh and read.pull is not None:
-            await pull_requests.recheck_security(loaded, ctx)
+        await github_flow.pr_read(loaded, ctx, read)
         if change.ci_state != "unknown":
             change.github_error = None
         change.github_checked_at = ctx.clock.now()
@@ -235,7 +213,7 @@ async def mark_unreachable(ctx: Context, change_id: int, url: str, message: str,
                            reminder_id: int | None = None) -> None:
     """GitHub did not answer: the CI gate is unknown until it does; try again later."""
     async with ctx.db.session() as session:
-        loaded = await pull_requests.lock(session, change_id)
+        loaded = await lock(session, change_id)
         if loaded is None or loaded.change.pr_url != url:
             return
         change = loaded.change
@@ -256,7 +234,7 @@ async def mark_unreadable(ctx: Context, change_id: int, url: str, message: str) 
     """The PR does not exist or the token cannot see it: say so on the card and to the
     author, once; reading again would not help until the link or the token changes."""
     async with ctx.db.session() as session:
-        loaded = await pull_requests.lock(session, change_id)
+        loaded = await lock(session, change_id)
         if loaded is None or loaded.change.pr_url != url:
             return
         change = loaded.change
@@ -267,7 +245,7 @@ async def mark_unreadable(ctx: Context, change_id: int, url: str, message: str) 
         change.ci_state, change.ci_detail = "unknown", {"problem": problem}
         change.github_error = f"cannot read {url}: {message}"
         cid = format_change_id(change_id)
-        if pull_requests.is_slack_user(change.author_id):
+        if is_slack_user(change.author_id):
             digest = hashlib.sha256(f"{url}|{message}".encode()).hexdigest()[:12]
             await dm(session, ctx, change, change.author_id,
                      f"I can't read the pull request linked to *{cid}* ({url}): {message}. "
@@ -280,7 +258,7 @@ async def mark_unreadable(ctx: Context, change_id: int, url: str, message: str) 
 
 async def mark_not_connected(ctx: Context, change_id: int) -> None:
     async with ctx.db.session() as session:
-        loaded = await pull_requests.lock(session, change_id)
+        loaded = await lock(session, change_id)
         if loaded is None or not loaded.change.pr_url:
             return
         if loaded.change.ci_detail.get("problem", "").startswith(NOT_CONNECTED):

@@ -1,5 +1,5 @@
 """What the change card shows of GitHub: the pull request, CI, reviews, deployments, and the
-Refresh button. Plugged into the card through NOTE_PROVIDERS and BUTTON_PROVIDERS."""
+Refresh button (gathered by bot.change.card)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ButtonElement
 
-from bot.change.card import NOTE_PROVIDERS
-from bot.change.card_view import BUTTON_PROVIDERS, CardInput
+from bot.change.card_view import CardInput
 from bot.change.states import CLOSED
 from bot.deployment.rules import describe_deploy_exception
 from bot.slack.text import escape, user
@@ -77,7 +76,3 @@ def github_buttons(card: CardInput) -> list[ButtonElement]:
         return []
     return [ButtonElement(action_id=REFRESH_ACTION, text="Refresh from GitHub",
                           value=str(card.change_id))]
-
-
-NOTE_PROVIDERS.extend([pull_request_notes, deployment_notes])
-BUTTON_PROVIDERS.append(github_buttons)

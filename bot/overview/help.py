@@ -1,6 +1,12 @@
 """The `/change help` answer."""
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.slack.blocks import to_dicts
 
@@ -22,7 +28,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
 
 def help_message(unknown: str | None = None) -> dict:
     lines = "\n".join(f"`/change {name}` — {what}" for name, what in SUBCOMMANDS)
-    blocks = [HeaderBlock(text="Changebot: production changes, reviewed and on record")]
+    title = "Changebot: production changes, reviewed and on record"
+    blocks: list[Block] = [HeaderBlock(text=title)]
     if unknown:
         blocks.append(
             SectionBlock(text=MarkdownTextObject(

@@ -59,7 +59,7 @@ def event_text(event: AuditEvent) -> str:
 
 def history_modal(page: HistoryPage) -> dict:
     change = page.change
-    cid = format_change_id(change.id or 0)
+    cid = format_change_id(change.id)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{cid}: {escape(change.title)}*"))),
         ContextBlock(elements=[MarkdownTextObject(
@@ -75,10 +75,10 @@ def history_modal(page: HistoryPage) -> dict:
     buttons = []
     if page.page > 0:
         buttons.append(ButtonElement(action_id=f"{HISTORY_PAGE_BUTTON}_earlier", text="← Earlier",
-                                     value=page_value(change.id or 0, page.page - 1)))
+                                     value=page_value(change.id, page.page - 1)))
     if page.page + 1 < page.pages:
         buttons.append(ButtonElement(action_id=f"{HISTORY_PAGE_BUTTON}_later", text="Later →",
-                                     value=page_value(change.id or 0, page.page + 1)))
+                                     value=page_value(change.id, page.page + 1)))
     if buttons:
         blocks.append(ActionsBlock(block_id="history_pages", elements=buttons))
     view = View(

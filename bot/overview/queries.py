@@ -20,7 +20,7 @@ async def open_changes(ctx: Context, viewer: str) -> list[Summary]:
     async with ctx.db.session() as session:
         changes = await repo.open_changes(session, first_author=viewer)
         return [
-            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id or 0)))
+            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id)))
             for c in changes
         ]
 

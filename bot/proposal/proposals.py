@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from bot.change.states import Category, Risk
 from bot.github.client import parse_pr_url
 
 LIMITS = {
@@ -17,16 +18,16 @@ LIMITS = {
     "impact": 3000,
 }
 REQUIRED = ("title", "description", "category", "risk", "rollback_plan", "testing")
-CATEGORIES = ("standard", "normal", "high_risk")
-RISKS = ("low", "medium", "high")
+CATEGORIES = (Category.standard, Category.normal, Category.high_risk)  # emergencies: their form
+RISKS = tuple(Risk)
 
 
 @dataclass(frozen=True)
 class Proposal:
     title: str
     description: str
-    category: str
-    risk: str
+    category: Category
+    risk: Risk
     rollback_plan: str
     testing: str
     security_notes: str = ""
@@ -87,7 +88,8 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
     """Turn the modal's values into a Proposal, or raise Invalid naming each bad field."""
     errors: dict[str, str] = {}
     check_text(values, errors)
-    category, risk = values.get("category"), values.get("risk")
+    category: str = values.get("category") or ""
+    risk: str = values.get("risk") or ""
     if category and category not in CATEGORIES:
         errors["category"] = "Choose standard, normal or high-risk."
     if risk and risk not in RISKS:
@@ -106,13 +108,15 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
     planned_at = values.get("planned_at")
     if planned_at is not None and planned_at <= now:
         errors["planned_at"] = "That time has passed: pick a time in the future or leave it empty."
+    if not category or not risk:
+        errors.setdefault("category" if not category else "risk", "This is required.")
     if errors:
         raise Invalid(errors)
     return Proposal(
         title=values["title"],
         description=values["description"],
-        category=category,
-        risk=risk,
+        category=Category(category),
+        risk=Risk(risk),
         rollback_plan=values["rollback_plan"],
         testing=values["testing"],
         security_notes=values.get("security_notes") or "",

@@ -72,11 +72,11 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
     chosen_boxes = [o for o in checkbox_options if p and o.value in p.security_checkboxes]
     blocks = [
         text_input("title", "Title", "One line a reviewer understands: what changes, where.",
-                   initial=p and p.title, multiline=False,
+                   initial=p.title if p else None, multiline=False,
                    placeholder="Add an index on orders.created_at"),
         text_input("description", "Description and business justification",
                    "What changes, and why the business needs it now.",
-                   initial=p and p.description),
+                   initial=p.description if p else None),
         _select("category", "Category",
                 "Standard: pre-approved pattern (1 approval). Normal: most changes. "
                 "High-risk: 2 approvals including a tech lead.",
@@ -85,13 +85,13 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                 p.risk if p else None),
         text_input("rollback_plan", "Rollback plan",
                    "The exact steps to undo it: revert and redeploy, previous image, flag off…",
-                   initial=p and p.rollback_plan),
+                   initial=p.rollback_plan if p else None),
         text_input("testing", "Testing performed",
                    "Unit, integration, manual checks: what ran and what it showed.",
-                   initial=p and p.testing),
+                   initial=p.testing if p else None),
         text_input("security_notes", "Security considerations",
                    "Anything touching auth, secrets, personal data or network exposure.",
-                   initial=p and p.security_notes, optional=True),
+                   initial=p.security_notes if p else None, optional=True),
         InputBlock(
             block_id="security_checkboxes",
             label="This change touches…",
@@ -104,7 +104,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
         ),
         text_input("pr_url", "Pull request (optional)",
                    "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
-                   initial=p and p.pr_url, multiline=False, optional=True),
+                   initial=p.pr_url if p else None, multiline=False, optional=True),
         InputBlock(
             block_id="reviewers",
             label="Reviewers",

@@ -15,14 +15,14 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.change.actions import PROPOSAL_HOOKS
 from bot.change.facts import ChangeFacts
 from bot.change.rows import facts_of
 from bot.change.states import format_change_id
+from bot.change.work import dm
 from bot.context import Context
 from bot.deployment.business_hours import add_business_time
 from bot.review.rules import awaits_peer_review
-from bot.runtime.sweeper import NotYet, Skip, kind
+from bot.runtime.sweeper import NotYet, Skip
 from bot.security.rules import awaits_security_review
 from bot.slack import outbox as notify
 from bot.slack.text import slack_date, users
@@ -44,8 +44,18 @@ def deadlines(ctx: Context, start: datetime) -> tuple[datetime, datetime]:
     return remind, add_business_time(hours, remind, windows.review_escalation)
 
 
+async def ask_reviewers(session: AsyncSession, ctx: Context, change: Change) -> None:
+    """A direct message to each requested reviewer, for this revision."""
+    cid = format_change_id(change.id or 0)
+    verb = "asked you to review" if change.revision == 1 else "revised and asks you to review"
+    for reviewer in change.reviewers:
+        await dm(session, ctx, change, reviewer,
+                 f"<@{change.author_id}> {verb} *{cid}: {change.title}*.",
+                 key=f"review-request:{change.id}:r{change.revision}:{reviewer}")
+
+
 async def schedule_peer(session: AsyncSession, ctx: Context, change: Change) -> None:
-    """Proposal or revision hook: arm the reminders of the requested reviewers."""
+    """On a proposal or revision: arm the reminders of the requested reviewers."""
     now = ctx.clock.now()
     await reminder_store.cancel(session, now=now, change_id=change.id or 0, kinds=PEER_KINDS,
                                 reason="the change was revised")
@@ -65,7 +75,7 @@ async def schedule_peer(session: AsyncSession, ctx: Context, change: Change) -> 
 async def schedule_security(session: AsyncSession, ctx: Context, change: Change,
                             tag: str) -> None:
     """Arm the reminders of the security team, counted from now: the moment the team was
-    reached (bot.security_review, which also cancels them when the review is decided)."""
+    reached (bot.security.routing; bot.security.review cancels them when the review is decided)."""
     now = ctx.clock.now()
     remind, escalate = deadlines(ctx, now)
     payload = {"revision": change.revision, "since": now.isoformat()}
@@ -92,7 +102,6 @@ def _since(reminder: Reminder) -> str:
     return slack_date(datetime.fromisoformat(reminder.payload["since"]))
 
 
-@kind(PEER_REMINDER)
 async def remind_reviewer(ctx: Context, reminder: Reminder) -> None:
     change, facts = await load_facts(ctx, reminder)
     reviewer = reminder.recipient or ""
@@ -106,7 +115,6 @@ async def remind_reviewer(ctx: Context, reminder: Reminder) -> None:
     await notify.post_once(ctx, reminder, channel=reviewer, text=text)
 
 
-@kind(PEER_ESCALATION)
 async def escalate_reviewers(ctx: Context, reminder: Reminder) -> None:
     change, facts = await load_facts(ctx, reminder)
     waiting = [r for r in change.reviewers if awaits_peer_review(facts, ctx.policy, r)]
@@ -124,7 +132,7 @@ async def _thread(ctx: Context, reminder: Reminder, change: Change, text: str) -
                            thread_ts=change.card_ts, text=text)
 
 
-@kind(SECURITY_ESCALATION)
+# The security team's reminder DM is sent by bot.security.routing, which knows its members.
 async def escalate_security(ctx: Context, reminder: Reminder) -> None:
     change, facts = await load_facts(ctx, reminder)
     if not awaits_security_review(facts):
@@ -134,6 +142,3 @@ async def escalate_security(ctx: Context, reminder: Reminder) -> None:
                   f"security review is still waiting: asked on {_since(reminder)} and "
                   "reminded, no decision yet.")
 
-
-# The security team's reminder DM is sent by bot.security_review, which knows its members.
-PROPOSAL_HOOKS.append(schedule_peer)

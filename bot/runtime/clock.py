@@ -1,7 +1,9 @@
 """The one source of time. Tests and the playground move a ManualClock instead of sleeping."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from cachetools import TTLCache
 
 
 class Clock(Protocol):
@@ -30,3 +32,14 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+def ttl_cache(caches: dict[str, Any], name: str, clock: Clock, ttl: timedelta,
+              maxsize: int = 1024) -> TTLCache[Any, Any]:
+    """The per-process cache `name` in `caches` (made on first use): entries live `ttl` by
+    `clock`, so a test that moves its ManualClock past `ttl` sees them expire."""
+    cache = caches.get(name)
+    if cache is None:
+        cache = caches[name] = TTLCache(maxsize, ttl.total_seconds(),
+                                        timer=lambda: clock.now().timestamp())
+    return cache

@@ -1,4 +1,5 @@
-"""Durations as people write them in a policy: `90s`, `30m`, `24h`, `2d`."""
+"""Durations as people write them in a policy (`90s`, `30m`, `24h`, `2d`), and as people
+read them in a message (`1 h 5 min`, `30 minutes`)."""
 
 import re
 from datetime import timedelta
@@ -32,6 +33,26 @@ def format_duration(delta: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def spell(delta: timedelta, *, words: bool = False, smallest: str = "s") -> str:
+    """A duration as people read it: `1 h 5 min`, `12 min 30 s`, `45 s`; with `words`,
+    `1 hour 30 minutes`. Seconds are left out beside hours, and when `smallest` is "min".
+    A negative duration counts as none."""
+    hours, rest = divmod(max(int(delta.total_seconds()), 0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    counts = [(hours, "h", "hour"), (minutes, "min", "minute")]
+    if smallest == "s" and not hours:
+        counts.append((seconds, "s", "second"))
+    parts = [_unit(n, short, word, words) for n, short, word in counts if n]
+    if not parts:
+        _, short, word = counts[-1]
+        return _unit(0, short, word, words)
+    return " ".join(parts)
+
+
+def _unit(count: int, short: str, word: str, words: bool) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}" if words else f"{count} {short}"
 
 
 Duration = Annotated[

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,18 +23,9 @@ from storage.models import Reminder
 
 log = logging.getLogger(__name__)
 
+# The function that carries out reminders of one kind; the table of them all, handed to
+# the Sweeper, is bot.flows.kinds.KINDS.
 Handler = Callable[[Context, Reminder], Awaitable[None]]
-KINDS: dict[str, Handler] = {}
-
-
-def kind(name: str) -> Callable[[Handler], Handler]:
-    """Register the function that carries out reminders of this kind."""
-
-    def register(handler: Handler) -> Handler:
-        KINDS[name] = handler
-        return handler
-
-    return register
 
 
 class Skip(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -57,12 +48,14 @@ class Sweeper:
     def __init__(
         self,
         ctx: Context,
+        kinds: Mapping[str, Handler],
         *,
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 12,
     ) -> None:
         self.ctx = ctx
+        self.kinds = dict(kinds)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = lease
         self.max_attempts = max_attempts
@@ -89,7 +82,7 @@ class Sweeper:
 
     async def _handle(self, reminder: Reminder) -> None:
         metrics = self.ctx.metrics.reminders
-        handler = KINDS.get(reminder.kind)
+        handler = self.kinds.get(reminder.kind)
         try:
             if handler is None:
                 raise Skip(f"no handler for reminders of kind {reminder.kind!r}")

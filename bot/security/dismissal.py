@@ -27,7 +27,11 @@ from typing import Any
 from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy.exc import IntegrityError
 
-from bot.change.actions import (
+from bot.change.decisions import ALLOWED, Decision, refuse
+from bot.change.facts import ChangeFacts
+from bot.change.rows import current
+from bot.change.states import format_change_id
+from bot.change.work import (
     Outcome,
     audit,
     editing,
@@ -36,13 +40,9 @@ from bot.change.actions import (
     thread_note,
     use_case,
 )
-from bot.change.decisions import ALLOWED, Decision, refuse
-from bot.change.facts import ChangeFacts
-from bot.change.rows import current
-from bot.change.states import format_change_id
 from bot.context import Context
 from bot.security import triggers as security
-from bot.security.review import WAITING_KINDS
+from bot.security.routing import WAITING_KINDS
 from bot.security.rules import awaits_security_review, may_decide_security
 from bot.slack import directory
 from bot.slack.text import escape

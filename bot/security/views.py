@@ -1,9 +1,16 @@
-"""Step 4 on the card: the security team's buttons while their review is awaited."""
+"""Step 4 on the card: why a review is needed, what the team decided, and the team's
+buttons while their review is awaited."""
+
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ButtonElement
 
 from bot.change.card_view import CardInput
+from bot.change.rows import current, facts_of
 from bot.security.rules import awaits_security_review
+from bot.security.triggers import Trigger, summary
+from bot.slack.text import escape
+from storage.models import Approval, Change
 
 APPROVE = "security_approve"
 REQUEST_CHANGES = "security_request_changes"
@@ -20,3 +27,25 @@ def security_buttons(card: CardInput) -> list[ButtonElement]:
                       style="primary"),
         ButtonElement(action_id=REQUEST_CHANGES, text="Request changes", value=value),
     ]
+
+
+def security_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
+    if not change.security_required:
+        return []
+    triggers = [Trigger(**t) for t in change.security_triggers]
+    return [f":shield: Security review required — {summary(triggers)}"] if triggers else []
+
+
+def security_decision_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
+    notes = []
+    if change.security_route_error and awaits_security_review(facts_of(change, approvals)):
+        notes.append(f":warning: Security team not reached yet — retrying "
+                     f"({change.security_route_error}).")
+    for decided in current(approvals, change, "security"):
+        if decided.decision == "overridden":
+            notes.append(f":warning: Security review bypassed by <@{decided.actor}>: "
+                         f"{escape(decided.reason)}")
+        elif decided.decision == "changes_requested":
+            notes.append(f"Security review: <@{decided.actor}> requested changes: "
+                         f"{escape(decided.reason)}")
+    return notes

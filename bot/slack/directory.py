@@ -7,6 +7,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
+from bot.runtime.clock import ttl_cache
 
 CACHE_FOR = timedelta(minutes=5)
 
@@ -18,11 +19,9 @@ class DirectoryUnavailable(Exception):  # noqa: N818
 async def group_members(ctx: Context, group_id: str | None) -> frozenset[str]:
     if not group_id:
         return frozenset()
-    now = ctx.clock.now()
-    cache: dict = ctx.cache.setdefault("groups", {})
-    cached = cache.get(group_id)
-    if cached and cached[0] > now:
-        return cached[1]
+    cache = ttl_cache(ctx.cache, "groups", ctx.clock, CACHE_FOR)
+    if (cached := cache.get(group_id)) is not None:
+        return cached
     try:
         response = await ctx.slack.usergroups_users_list(usergroup=group_id)
     except SlackApiError as exc:
@@ -32,8 +31,8 @@ async def group_members(ctx: Context, group_id: str | None) -> frozenset[str]:
         ) from exc
     except Exception as exc:  # connection refused, timeout
         raise DirectoryUnavailable(f"Slack could not be reached: {exc!r}") from exc
-    members = frozenset(response.get("users", []))
-    cache[group_id] = (now + CACHE_FOR, members)
+    members = frozenset[str](response.get("users", []))
+    cache[group_id] = members
     return members
 
 

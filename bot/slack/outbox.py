@@ -1,7 +1,8 @@
 """Slack messages that must not be lost nor sent twice, carried by reminder rows.
 
 The core schedules a row (`card`, `dm`, `thread`, …) in the same transaction as the event;
-the sweeper sends it. `post_once` tags each message with our key in its metadata, so that a
+the sweeper sends it (`dm` and `thread` here, `card` by bot.change.card; the table of every
+kind is bot.flows.kinds). `post_once` tags each message with our key in its metadata, so that a
 retry after a crash between Slack's ok and our "sent" mark finds the message instead of
 posting it again.
 
@@ -28,8 +29,8 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.runtime.sweeper import NotYet, Skip, kind
-from storage import reminder_store
+from bot.runtime.sweeper import NotYet, Skip
+from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
 METADATA_TYPE = "changebot_notification"
@@ -91,8 +92,6 @@ async def schedule(
 
 
 async def load_change(ctx: Context, reminder: Reminder) -> Change:
-    from storage import repo
-
     async with ctx.db.session() as session:
         change = await repo.get_change(session, reminder.change_id or 0)
     if change is None:
@@ -100,23 +99,6 @@ async def load_change(ctx: Context, reminder: Reminder) -> Change:
     return change
 
 
-@kind("card")
-async def send_card(ctx: Context, reminder: Reminder) -> None:
-    """Post the change card, or bring the posted one up to date."""
-    from bot.change import card as cards
-
-    change = await load_change(ctx, reminder)
-    message = await cards.render(ctx, change)
-    if change.card_ts is None:
-        posted = await post_once(
-            ctx, reminder, channel=ctx.policy.channels.changes or "", **message
-        )
-        await cards.remember_card(ctx, change.id, posted["channel"], posted["ts"])
-    else:
-        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
-
-
-@kind("dm")
 async def send_dm(ctx: Context, reminder: Reminder) -> None:
     """A direct message; `payload.link_card` appends a link to the change's card."""
     text = reminder.payload["text"]
@@ -134,7 +116,6 @@ async def send_dm(ctx: Context, reminder: Reminder) -> None:
     )
 
 
-@kind("thread")
 async def send_thread_note(ctx: Context, reminder: Reminder) -> None:
     """A note in the card's thread (the change's running log for the team)."""
     change = await load_change(ctx, reminder)

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.github import emergency_label as github_emergency
 from bot.github.emergency_label import label_emergency
 from bot.playground.standin.workspace import ENGINEERING
 from tests.fake_github import FakeGitHub
@@ -40,16 +39,7 @@ def labeled(name: str = "EMERGENCY") -> dict:
 
 async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     github.add_user("Codertocat", "alice@example.com")  # the PR author is Alice
-    hooked = []
-
-    async def hook(session, ctx, change):
-        hooked.append((change.id, change.category))
-
-    github_emergency.EMERGENCY_HOOKS.append(hook)
-    try:
-        reply = await webhook(bot, "pull_request", labeled())
-    finally:
-        github_emergency.EMERGENCY_HOOKS.remove(hook)
+    reply = await webhook(bot, "pull_request", labeled())
     assert reply.status == 200, reply.text
 
     change = await change_row(bot, 1)
@@ -57,7 +47,8 @@ async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     assert change.author_id == "U0ALICE"
     assert change.title == "Update the README with new information."
     assert (change.pr_url, change.pr_number, change.head_sha) == (PR_URL, NUMBER, BEFORE)
-    assert hooked == [(1, "emergency")]
+    [declared] = await audit_events(bot, "emergency_declared")  # as /change emergency
+    assert declared.change_id == 1
     [event] = await audit_events(bot, "emergency_opened_from_github")
     assert event.detail["author_login"] == "Codertocat" and event.actor == "gh:Codertocat"
     assert len(cards(bot)) == 1
@@ -82,6 +73,35 @@ async def test_a_pr_labelled_emergency_opens_an_emergency_change(bot, github):
     change = await change_row(bot, 1)
     assert change.status == "monitoring"
     assert change.retrospective_due_at == bot.clock.now() + timedelta(hours=24)
+
+
+async def test_a_github_approval_after_deployment_completes_the_emergency(bot, github):
+    """As a Slack approval does (tests/emergency): before, a GitHub review of a deployed
+    emergency counted but left no "approved" on the record and chased the tech leads."""
+    github.add_user("Codertocat", "alice@example.com")
+    github.add_user("bob-gh", "bob@example.com")
+    await webhook(bot, "pull_request", labeled())
+    await bot.sweep()
+    await webhook(bot, "deployment_status", example("deployment_status"))
+    await bot.sweep()
+    assert (await change_row(bot, 1)).status == "monitoring"
+
+    review = example("pull_request_review/submitted")
+    review["review"].update(state="approved", commit_id=BEFORE, id=7,
+                            submitted_at="2019-05-15T15:20:38Z")
+    review["review"]["user"]["login"] = "bob-gh"
+    assert (await webhook(bot, "pull_request_review", review)).status == 200
+    await bot.sweep()
+
+    [approved] = await audit_events(bot, "approved")
+    assert approved.detail == {"after_deployment": True, "approvers": ["U0BOB"]}
+    posts = [m["text"] for m in bot.slack.messages(ENGINEERING) if m.get("thread_ts")]
+    assert ":white_check_mark: <@U0BOB> approved CHG-1 (after deployment)." in posts
+    assert any("approved *CHG-1* after its deployment" in m["text"]
+               for m in bot.slack.dms("U0ALICE"))
+    bot.clock.advance(timedelta(hours=4))  # the delay passes: no tech lead is chased
+    await bot.sweep()
+    assert not any("still not approved" in m["text"] for m in bot.slack.dms("U0DAVE"))
 
 
 async def test_an_unlinked_author_is_recorded_by_login_until_they_link(bot, github):

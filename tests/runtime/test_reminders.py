@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.app import close_context, create_context
 from bot.context import Context
-from bot.runtime.sweeper import KINDS, kind
+from bot.flows.kinds import KINDS
 from bot.settings import Config
 from bot.slack import outbox as notify
 from storage import reminder_store
@@ -169,8 +169,7 @@ async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled
     change_id = await in_production(bot)
     holding, release = asyncio.Event(), asyncio.Event()
 
-    @kind("test_hold")  # a reminder that keeps the other process busy, claim in hand
-    async def hold(_ctx, _reminder) -> None:
+    async def hold(_ctx, _reminder) -> None:  # keeps the other process busy, claim in hand
         holding.set()
         await release.wait()
 
@@ -180,6 +179,7 @@ async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled
                               due_at=change.monitoring_ends_at - timedelta(seconds=1))
     bot.clock.advance(timedelta(minutes=30))
     other = another_process(bot)
+    other.sweeper.kinds["test_hold"] = hold
     try:
         sweeping = asyncio.create_task(other.sweeper.run_once())
         await holding.wait()  # it claimed the hold and the window's end together
@@ -189,7 +189,6 @@ async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled
         release.set()
         assert await sweeping == 2
     finally:
-        KINDS.pop("test_hold", None)
         release.set()
         await close_context(other)
     assert window_dms(bot) == []

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 
 from bot.change.actions import editing
 from bot.playground.standin.workspace import SECURITY_GROUP, demo_policy
-from bot.security import review as security_review
+from bot.security import routing as security_routing
 from bot.settings import Review
 from storage import reminder_store
 from storage.models import Approval, AuditEvent, Change, Reminder
@@ -101,12 +101,12 @@ async def test_a_keyword_in_the_description_fires_with_its_reason(bot):
 
 async def test_changed_files_of_the_pull_request_route_when_reassessed(bot):
     """What the GitHub integration does once it knows a PR's files: store them in
-    pr_info["files"] and call security_review.reassess in its transaction."""
+    pr_info["files"] and call security_routing.reassess in its transaction."""
     change_id = await propose(bot)
     assert mentions(bot, change_id) == []
     async with editing(bot.ctx, change_id) as loaded:
         loaded.change.pr_info = {"files": ["src/auth/login.py", "README.md"]}
-        assert await security_review.reassess(loaded.session, bot.ctx, loaded.change)
+        assert await security_routing.reassess(loaded.session, bot.ctx, loaded.change)
     await bot.sweep()
     assert "`auth/` (changed files)" in card_text(bot, change_id)
     assert "waiting for the security team" in security_gate(bot, change_id)
@@ -114,7 +114,7 @@ async def test_changed_files_of_the_pull_request_route_when_reassessed(bot):
     assert len(bot.slack.dms("U0ERIN")) == 1
     assert ("security_triggers_changed", "changebot") in await audit_actions(bot, change_id)
     async with editing(bot.ctx, change_id) as loaded:  # same files again: nothing new
-        assert not await security_review.reassess(loaded.session, bot.ctx, loaded.change)
+        assert not await security_routing.reassess(loaded.session, bot.ctx, loaded.change)
 
 
 async def test_changed_files_trigger_on_revision(bot):

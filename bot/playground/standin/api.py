@@ -18,21 +18,26 @@ import copy
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.playground.standin import faults
+from bot.playground.standin.calls import (
+    Answer,
+    Call,
+    bearer_token,
+    read_args,
+    root_of,
+)
+from bot.playground.standin.entities import StoredFile
 from bot.playground.standin.errors import SlackError
-from bot.playground.standin.methods import HANDLERS, RequestContext, checked_blocks
+from bot.playground.standin.methods import HANDLERS, RequestContext
+from bot.playground.standin.responses import ResponseTarget, apply_response
 from bot.playground.standin.socket_mode import SocketModeServer
-from bot.playground.standin.state import StoredFile, Workspace
+from bot.playground.standin.state import Workspace
 
-# Form values that Slack (and slack_sdk) send as JSON strings.
-JSON_FIELDS = {"blocks", "attachments", "view", "metadata", "files", "users",
-               "unfurled_attachments"}
 BOT_SCOPES = ",".join([
     "chat:write", "chat:write.public", "commands", "im:write", "im:history",
     "channels:history", "groups:history", "users:read", "users:read.email",
@@ -40,52 +45,6 @@ BOT_SCOPES = ",".join([
 ])
 UPLOAD = "upload"  # the pseudo-method recorded for the bytes posted to an upload URL
 RESPONSE_URL = "response_url"  # ... and for what the bot posts to a response_url
-
-
-@dataclass
-class Call:
-    """One request the stand-in received, with its decoded arguments and its answer."""
-
-    method: str
-    args: dict[str, Any]
-    at: datetime
-    fault: str | None = None  # set when a scripted fault answered instead of Slack
-    status: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.fault is None and bool(self.response.get("ok"))
-
-    @property
-    def outcome(self) -> str:
-        return self.fault or ("ok" if self.ok else str(self.response.get("error")))
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any] | str
-    headers: dict[str, str] = field(default_factory=dict)
-    fault: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        if isinstance(self.body, dict):
-            return self.body
-        ok = self.status == 200
-        return {"ok": ok} if ok else {"ok": False, "error": self.body}
-
-    def to_http(self) -> web.Response:
-        if isinstance(self.body, dict):
-            return web.json_response(self.body, status=self.status, headers=self.headers)
-        return web.Response(text=self.body, status=self.status, headers=self.headers)
-
-
-@dataclass(frozen=True)
-class ResponseTarget:
-    user: str
-    channel: str
-    message_ts: str | None
 
 
 def _utc_now() -> datetime:
@@ -253,7 +212,7 @@ class FakeSlack:
         """What Slack does with an app's immediate answer to a slash command: the same as a
         response_url post (ephemeral unless `response_type: in_channel`). SlackError if the
         answer is not a valid message."""
-        _apply_response(self.workspace, ResponseTarget(user, channel, None), body)
+        apply_response(self.workspace, ResponseTarget(user, channel, None), body)
 
     def responses(self, user: str | None = None) -> list[dict[str, Any]]:
         """The bodies the bot posted to response URLs and that were accepted, oldest first."""
@@ -336,11 +295,11 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         try:
-            args = await _read_args(request)
+            args = await read_args(request)
         except ValueError:
             invalid = Answer(200, {"ok": False, "error": "invalid_json"})
             return await self._finish(method, {}, invalid)
-        token = _bearer_token(request) or args.get("token")
+        token = bearer_token(request) or args.get("token")
         args.pop("token", None)
         answer = self._fault_answer(method) or self._call_method(method, args, token, request)
         answer.headers.setdefault("X-OAuth-Scopes", BOT_SCOPES)
@@ -357,14 +316,14 @@ class FakeSlack:
         if not token:
             return Answer(200, {"ok": False, "error": "not_authed"})
         if method == "apps.connections.open":
-            return Answer(200, self.socket_mode.connections_open(token, _root_of(request)))
+            return Answer(200, self.socket_mode.connections_open(token, root_of(request)))
         if token != self.bot_token:
             return Answer(200, {"ok": False, "error": "invalid_auth"})
         handler = HANDLERS.get(method)
         if handler is None:
             return Answer(200, {"ok": False, "error": "unknown_method"})
         try:
-            result = handler(self.workspace, args, RequestContext(_root_of(request)))
+            result = handler(self.workspace, args, RequestContext(root_of(request)))
         except SlackError as exc:
             return Answer(200, exc.to_response())
         return Answer(200, {"ok": True, **result})
@@ -404,7 +363,7 @@ class FakeSlack:
         if not isinstance(body, dict):
             return Answer(400, "invalid_payload")
         try:
-            _apply_response(self.workspace, target, body)
+            apply_response(self.workspace, target, body)
         except SlackError as exc:
             status = 404 if exc.error == "message_not_found" else 400
             return Answer(status, exc.error)
@@ -426,46 +385,6 @@ class FakeSlack:
             raise KeyError(f"no channel {channel!r}") from None
 
 
-# ---- request decoding ------------------------------------------------------------------------
-
-
-async def _read_args(request: web.Request) -> dict[str, Any]:
-    """Query string, then the form or JSON body; JSON-string form values decoded."""
-    args: dict[str, Any] = dict(request.query)
-    if request.can_read_body:
-        if request.content_type == "application/json":
-            body = await request.json()
-            if isinstance(body, dict):
-                args.update(body)
-        else:
-            form = await request.post()
-            args.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return {k: _decode_json_field(k, v) for k, v in args.items()}
-
-
-def _decode_json_field(key: str, value: Any) -> Any:
-    if key not in JSON_FIELDS or not isinstance(value, str):
-        return value
-    if not value.strip().startswith(("[", "{")):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _root_of(request: web.Request) -> str:
-    """Where this app is served, also when mounted under a prefix."""
-    prefix = request.path[: request.path.rfind("/api/")]
-    return f"{request.scheme}://{request.host}{prefix}"
-
-
 def _for_test(message: dict[str, Any]) -> dict[str, Any]:
     """A message for a test: every key present; thread_ts only on replies.
 
@@ -479,57 +398,3 @@ def _for_test(message: dict[str, Any]) -> dict[str, Any]:
     if shown["thread_ts"] == shown["ts"]:
         shown["thread_ts"] = None
     return shown
-
-
-# ---- response_url ----------------------------------------------------------------------------
-
-
-def _apply_response(ws: Workspace, target: ResponseTarget, body: dict[str, Any]) -> None:
-    original = _original(ws, target)
-    if body.get("delete_original"):
-        if original is None:
-            raise SlackError("message_not_found")
-        _delete(ws, target.channel, original)
-        return
-    content = _response_content(body)
-    if body.get("replace_original") and original is not None:
-        _replace(ws, target.channel, original, content)
-    elif body.get("response_type") == "in_channel":
-        ws.post_message(target.channel, content, thread_ts=body.get("thread_ts"))
-    else:
-        ws.post_ephemeral(target.channel, target.user, content, thread_ts=body.get("thread_ts"))
-
-
-def _original(ws: Workspace, target: ResponseTarget) -> dict[str, Any] | None:
-    if target.message_ts is None:
-        return None
-    found = ws.find_message(target.channel, target.message_ts)
-    if found is not None:
-        return found
-    return next((e for e in ws.ephemerals if e["ts"] == target.message_ts), None)
-
-
-def _response_content(body: dict[str, Any]) -> dict[str, Any]:
-    content: dict[str, Any] = {"text": str(body.get("text") or "")}
-    if body.get("blocks") is not None:
-        content["blocks"] = checked_blocks(body["blocks"])
-    if not (content["text"] or content.get("blocks")):
-        raise SlackError("no_text")
-    return content
-
-
-def _replace(ws: Workspace, channel: str, original: dict[str, Any],
-             content: dict[str, Any]) -> None:
-    """The original message is replaced wholesale: blocks left out are gone."""
-    changes = {"text": content["text"], "blocks": content.get("blocks", [])}
-    if original.get("is_ephemeral"):
-        ws.replace_ephemeral(original, changes)
-    else:
-        ws.update_message(channel, original, changes)
-
-
-def _delete(ws: Workspace, channel: str, original: dict[str, Any]) -> None:
-    if original.get("is_ephemeral"):
-        ws.delete_ephemeral(original)
-    else:
-        ws.delete_message(channel, original)

@@ -17,9 +17,9 @@ import aiohttp
 
 from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.entities import BOT_USER_ID
 from bot.playground.standin.errors import SlackError
 from bot.playground.standin.methods import checked_view
-from bot.playground.standin.state import BOT_USER_ID
 
 COMMANDS = ("/change",)  # the slash commands of manifest.json
 SLACK_TIMEOUT = 3.0  # Slack gives up on an app that has not answered within 3 seconds

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.playground.standin.blockkit import block_errors, view_errors
-from bot.playground.standin.errors import SlackError, invalid_arguments, missing
-from bot.playground.standin.state import (
+from bot.playground.standin.entities import (
     BOT_ID,
     BOT_NAME,
     BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
     TEAM_NAME,
-    Workspace,
     ts_key,
 )
+from bot.playground.standin.errors import SlackError, invalid_arguments, missing
+from bot.playground.standin.state import Workspace
 
 Args = dict[str, Any]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.playground.standin.state import TEAM_DOMAIN
+from bot.playground.standin.entities import TEAM_DOMAIN
 
 EMOJI = {
     "white_check_mark": "✅", "heavy_check_mark": "✔️", "x": "❌", "warning": "⚠️",

@@ -33,11 +33,11 @@ from aiohttp import web
 
 from bot.playground.standin import render
 from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.entities import BOT_USER_ID
 from bot.playground.standin.errors import SlackError
 from bot.playground.standin.files import FILES_ROUTE, shared_files
 from bot.playground.standin.interactions import AppConnection, Outcome
 from bot.playground.standin.mrkdwn import Names
-from bot.playground.standin.state import BOT_USER_ID
 
 log = logging.getLogger(__name__)
 

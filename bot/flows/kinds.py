@@ -1,0 +1,45 @@
+"""Which function carries out each kind of durable reminder row, in the order of the
+process. Handed to the Sweeper (bot.app.create_context); a kind missing here is skipped."""
+
+from __future__ import annotations
+
+from bot.change import card
+from bot.deployment import monitoring
+from bot.emergency import after_deployment, broadcast
+from bot.github import deployments, emergency_label, emergency_pr, sync
+from bot.github.pull_requests import SYNC
+from bot.review import reminders
+from bot.runtime.sweeper import Handler
+from bot.security import routing
+from bot.slack import outbox
+
+KINDS: dict[str, Handler] = {
+    # Notifications: the card, direct messages, notes in the card's thread and the channel.
+    "card": card.send_card,
+    "dm": outbox.send_dm,
+    "thread": outbox.send_thread_note,
+    "channel_note": deployments.post_channel_note,
+    # Step 2: reading GitHub, and the EMERGENCY label both ways.
+    SYNC: sync.sync,
+    "github_ci": sync.read_ci,
+    "github_review": sync.record_review,
+    "github_label": emergency_label.add_label,
+    "github_emergency_pr": emergency_pr.open_emergency,
+    # Step 3: peer review reminders.
+    reminders.PEER_REMINDER: reminders.remind_reviewer,
+    reminders.PEER_ESCALATION: reminders.escalate_reviewers,
+    # Step 4: asking the security team, reminding it.
+    routing.ROUTE: routing.send_route,
+    reminders.SECURITY_REMINDER: routing.remind_security_team,
+    reminders.SECURITY_ESCALATION: reminders.escalate_security,
+    # Step 7: the monitoring window.
+    monitoring.WINDOW_ENDED: monitoring.send_window_ended,
+    monitoring.VERIFICATION_OVERDUE: monitoring.chase_verification,
+    # Emergencies: the broadcast, the missing approval, the retrospective.
+    broadcast.BROADCAST: broadcast.send_broadcast,
+    broadcast.BROADCAST_NOTE: broadcast.send_broadcast_note,
+    after_deployment.APPROVAL_MISSING: after_deployment.remind_tech_leads_of_approval,
+    after_deployment.RETROSPECTIVE_WARNING: after_deployment.remind_retrospective,
+    after_deployment.RETROSPECTIVE_DUE: after_deployment.remind_retrospective,
+    after_deployment.RETROSPECTIVE_OVERDUE: after_deployment.escalate_retrospective,
+}

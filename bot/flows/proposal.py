@@ -1,0 +1,86 @@
+"""Step 1 events: a change is proposed, revised, or opened from a pull request labelled
+EMERGENCY on GitHub. Each runs in the transaction that recorded it (and its audit event)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.change.states import Category, format_change_id
+from bot.change.work import dm, refresh_card, thread_note
+from bot.context import Context
+from bot.deployment import staging
+from bot.emergency import broadcast
+from bot.github import emergency_label, pull_requests
+from bot.review import reminders
+from bot.security import routing as security
+from storage.models import Change
+
+
+def _emergency(change: Change) -> bool:
+    return change.category == Category.emergency.value
+
+
+async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
+    """A new change, in review:
+
+    1. its card is posted in the changes channel (the thread notes hang on it);
+    2. Step 2: its pull request, if linked, is read from GitHub (an emergency's is labelled);
+    3. Step 3: the requested reviewers are asked, and reminded later if they do not answer;
+    4. Step 4: the security team is asked when a trigger calls for a review;
+    5. an emergency is declared: broadcast to engineering, its author told what follows.
+    """
+    await refresh_card(session, ctx, change)
+    if await pull_requests.on_proposal(session, ctx, change):
+        await emergency_label.label_when_linked(session, ctx, change)
+    await reminders.ask_reviewers(session, ctx, change)
+    await reminders.schedule_peer(session, ctx, change)
+    await security.ask_if_needed(session, ctx, change)
+    if _emergency(change):
+        await broadcast.declared(session, ctx, change)
+
+
+async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: str,
+                  changed: Collection[str]) -> None:
+    """A revision is a new change to review (its approvals no longer count):
+
+    1. said in the card's thread;
+    2. Step 2: its pull request is read again (a newly linked one is labelled if emergency);
+    3. Step 3: the reviewers are asked again, their reminders re-armed;
+    4. Step 4: the security review starts over when one is needed;
+    5. Step 5: what staging validated no longer holds;
+    6. the card shows the new revision.
+    """
+    await thread_note(session, ctx, change,
+                      f"<@{by}> revised the change ({', '.join(changed)}): "
+                      "approvals were reset and reviewers asked again.")
+    if await pull_requests.on_proposal(session, ctx, change):
+        await emergency_label.label_when_linked(session, ctx, change)
+    await reminders.ask_reviewers(session, ctx, change)
+    await reminders.schedule_peer(session, ctx, change)
+    await security.ask_if_needed(session, ctx, change)
+    await staging.forget_staging(session, ctx, change)
+    await refresh_card(session, ctx, change)
+
+
+async def opened_from_github(session: AsyncSession, ctx: Context, change: Change, *,
+                             url: str, slack_author: str | None) -> None:
+    """An emergency opened from the EMERGENCY label on its pull request:
+
+    1. its card is posted, and its author (when known in Slack) asked to complete it;
+    2. Step 2: the pull request is read from GitHub (it is labelled already);
+    3. Steps 3 and 4: review reminders, and the security team asked when needed;
+    4. the emergency is declared, as one opened in Slack is.
+    """
+    await refresh_card(session, ctx, change)
+    if slack_author:
+        await dm(session, ctx, change, slack_author,
+                 f"Your pull request {url} was labelled {emergency_label.LABEL} on GitHub, so "
+                 f"I opened the emergency change *{format_change_id(change.id or 0)}*. Add "
+                 "the impact and the rollback plan with *Edit* on the card.",
+                 key=f"emergency-opened:{change.id}")
+    await pull_requests.schedule_sync(session, ctx, change, why="emergency label")
+    await reminders.schedule_peer(session, ctx, change)
+    await security.ask_if_needed(session, ctx, change)
+    await broadcast.declared(session, ctx, change)

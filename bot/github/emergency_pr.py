@@ -1,0 +1,108 @@
+"""A pull request labelled EMERGENCY on GitHub that no change links yet opens an emergency
+change (reminder kind `github_emergency_pr`): author mapped to Slack where possible, else
+recorded by GitHub login; audited; then the emergency path as for one declared in Slack
+(bot.flows.proposal.opened_from_github).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.change.states import Category, Risk, Status
+from bot.change.work import audit, refresh_card, thread_note
+from bot.context import Context
+from bot.flows import proposal as proposal_flow
+from bot.github import accounts
+from bot.github.client import PrRef
+from bot.github.emergency_label import LABEL
+from bot.security.routing import update_security
+from bot.slack.outbox import schedule
+from storage import github_store, repo
+from storage.github_store import repo_key
+from storage.models import Change, Reminder
+
+
+def _source_key(repo_name: str, number: int) -> str:
+    key = f"github:{repo_key(repo_name)}#{number}"
+    if len(key) <= 64:
+        return key
+    return "github:" + hashlib.sha256(key.encode()).hexdigest()[:56]
+
+
+async def on_label(session: AsyncSession, ctx: Context, payload: dict, delivery: str) -> str:
+    """A `pull_request` `labeled` EMERGENCY webhook (called by bot.github.events)."""
+    pr = payload["pull_request"]
+    repo_name, number = payload["repository"]["full_name"], int(pr["number"])
+    linked = await github_store.changes_linking(session, repo_name, number)
+    if linked:
+        for change in linked:
+            await audit(session, ctx, change, f"gh:{_login(payload.get('sender'))}",
+                        "github_emergency_label", pr=f"{repo_name}#{number}")
+            if change.category != Category.emergency.value:
+                await thread_note(session, ctx, change, (
+                    f"The pull request was labelled {LABEL} on GitHub, but this is a "
+                    f"{Category(change.category).label.lower()} change: it still goes "
+                    "through every gate."))
+            await refresh_card(session, ctx, change)
+        return f"EMERGENCY label noted on {len(linked)} change(s)"
+    await schedule(session, ctx, key=f"github_emergency_pr:{_source_key(repo_name, number)}",
+                   kind="github_emergency_pr", payload={
+                       "repo": repo_name, "number": number,
+                       "url": pr.get("html_url") or "", "title": pr.get("title") or "",
+                       "body": pr.get("body") or "", "author": _login(pr.get("user")),
+                       "head_sha": (pr.get("head") or {}).get("sha"),
+                       "base": (pr.get("base") or {}).get("ref"),
+                       "head": (pr.get("head") or {}).get("ref"),
+                       "labeled_by": _login(payload.get("sender")), "delivery": delivery,
+                   })
+    return "an emergency change will be opened for the pull request"
+
+
+def _login(user: dict | None) -> str:
+    return (user or {}).get("login") or "ghost"
+
+
+async def open_emergency(ctx: Context, reminder: Reminder) -> None:
+    """Open the emergency change for a pull request labelled EMERGENCY on GitHub."""
+    data = reminder.payload
+    author_login = data["author"]
+    slack_author = await accounts.slack_user_for(ctx, author_login)
+    source_key = _source_key(data["repo"], int(data["number"]))
+    owner, name = data["repo"].split("/", 1)
+    ref = PrRef("github.com", owner, name, int(data["number"]))
+    url = data.get("url") or ref.url
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        if await repo.change_by_source(session, source_key) is not None:
+            return
+        if await github_store.changes_linking(session, data["repo"], int(data["number"])):
+            return  # linked by hand in the meantime
+        change = Change(
+            title=(data.get("title") or f"Emergency: {ref}")[:150],
+            description=(data.get("body") or f"Opened from the {LABEL} label on {url}.")[:3000],
+            category=Category.emergency.value, risk=Risk.high.value,
+            rollback_plan=f"Revert {url} and redeploy (from GitHub: the author should "
+                          "refine this).",
+            testing="", pr_url=url, pr_repo=repo_key(data["repo"]),
+            pr_number=int(data["number"]), head_sha=data.get("head_sha"),
+            pr_info={"repo": data["repo"], "number": int(data["number"]), "url": url,
+                     "title": data.get("title") or "", "author": author_login,
+                     "base": data.get("base"), "head": data.get("head"), "state": "open",
+                     "merged": False},
+            author_id=slack_author or accounts.unlinked_author(author_login),
+            status=Status.in_review.value, created_at=now, updated_at=now,
+            source_key=source_key,
+        )
+        update_security(ctx, change)
+        session.add(change)
+        await session.flush()
+        await audit(session, ctx, change, f"gh:{data.get('labeled_by') or author_login}",
+                    "emergency_opened_from_github", pr=str(ref), url=url,
+                    author_login=author_login, author=slack_author,
+                    labeled_by=data.get("labeled_by"), category=change.category,
+                    security_triggers=change.security_triggers)
+        await proposal_flow.opened_from_github(session, ctx, change,
+                                               url=url, slack_author=slack_author)
+    ctx.sweeper.kick()
