@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 import handlers
 from bot.context import Context
 from bot.flows.kinds import KINDS
+from bot.insights import gauges
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
@@ -134,6 +135,7 @@ def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     handlers.register_http(web_app, ctx)
+    gauges.install(ctx, web_app)  # changes, deployments, overdue work: read at scrape
 
     async def finish_work(_app: web.Application) -> None:
         await close_context(ctx)

@@ -85,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
     evidence.add_argument("--format", choices=["md", "csv", "json"], default="md")
     evidence.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+
+    metrics = commands.add_parser(
+        "metrics", help="DORA's five software delivery metrics of a period",
+        description="Change lead time, deployment frequency, change fail rate, failed "
+        "deployment recovery time and deployment rework rate (https://dora.dev/guides/"
+        "dora-metrics/) of the production deployments in the period, each with its DORA "
+        "performance cluster and its trend against the period before. Dates are days in "
+        "the policy's business-hours time zone, both included.",
+    )
+    metrics.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    metrics.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    metrics.add_argument("--by", choices=["repo", "category", "team"],
+                         help="one set of figures per repository, category or team (the "
+                         "repository's owner)")
+    metrics.add_argument("--format", choices=["md", "csv", "json"], default="md")
     return parser
 
 
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         if _refuse_unreadable(args.command):
             return EXIT_CONFIG
         return asyncio.run(_evidence(config, period, args))
+    if args.command == "metrics":
+        return _metrics(args)
 
     from bot import app
 
@@ -265,3 +282,42 @@ async def _evidence(config, period, args) -> int:
         await db.dispose()
     print(pack.describe(), file=sys.stderr)
     return 0
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from bot.evidence.pack import parse_period
+    from bot.insights.dora import Span
+
+    config = _config("cli")
+    try:
+        period = parse_period(args.start, args.end, config.policy.business_hours.zone)
+    except ValueError as exc:
+        print(f"changebot metrics: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    span = Span(period.start, period.end, period.label)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        text = asyncio.run(_metrics_report(config, span, args.by, args.format))
+    except SQLAlchemyError as exc:
+        print(f"changebot metrics: cannot read the database ({type(exc).__name__}); is "
+              "DATABASE_URL right, and its schema up to date (`changebot migrate`)?",
+              file=sys.stderr)
+        return 1
+    print(text, end="")
+    return 0
+
+
+async def _metrics_report(config, span, by: str | None, fmt: str) -> str:
+    from bot.insights import report
+    from bot.insights.dora import Span
+    from bot.insights.records import load_history
+    from storage.db import Database
+
+    db = Database(config.settings.database_url)
+    try:
+        async with db.snapshot() as session:
+            history = await load_history(session, Span(span.previous().start, span.end))
+    finally:
+        await db.dispose()
+    return report.render(report.build(history, span, by), fmt)

@@ -9,6 +9,7 @@ from bot.overview.help import help_message
 from bot.overview.summary import list_message, show_message
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
+from handlers.insights import metrics_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
 from handlers.security import override_security
@@ -73,4 +74,5 @@ SUBCOMMANDS = {
     "link": link_command,
     "github": github_command,
     "evidence": evidence_command,
+    "metrics": metrics_command,
 }

@@ -196,6 +196,7 @@ class Change(SQLModel, table=True):
     retrospective_due_at: datetime | None = utc_field(index=True)
     retrospective_done_at: datetime | None = utc_field()
     retrospective: dict[str, Any] = json_field(dict, Retrospective)
+    fixes_change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
 
 
 class Approval(SQLModel, table=True):

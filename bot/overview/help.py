@@ -22,6 +22,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
     ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
      "your DM"),
+    ("metrics [30d|90d]", "DORA's delivery metrics, their trend and cluster; a weekly chart "
+     "in your DM"),
     ("help", "this list"),
 ]
 
