@@ -294,6 +294,8 @@ def _metrics(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"changebot metrics: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if _refuse_unreadable(args.command):
+        return EXIT_CONFIG
     span = Span(period.start, period.end, period.label)
     from sqlalchemy.exc import SQLAlchemyError
 

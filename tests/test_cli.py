@@ -90,7 +90,8 @@ async def test_migrate_names_an_empty_database_it_gave_a_schema(tmp_path, databa
     assert out.startswith("created the Changebot schema in the database at "), out
 
 
-READ_ONLY = [("audit", "verify"), ("evidence", "--from", "2026-11-01", "--to", "2026-11-30")]
+READ_ONLY = [("audit", "verify"), ("evidence", "--from", "2026-11-01", "--to", "2026-11-30"),
+             ("metrics", "--from", "2026-11-01", "--to", "2026-11-30")]
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
@@ -145,7 +146,7 @@ async def test_an_unreachable_database_is_one_line_too(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["serve"], ["socket"], ["migrate"], ["playground"], ["audit"], ["audit", "verify"],
-    ["evidence"],
+    ["evidence"], ["metrics"],
 ])
 def test_every_subcommand_help_says_what_it_does(command, capsys):
     with pytest.raises(SystemExit) as done:
