@@ -185,13 +185,13 @@ def _keyword_regex(keyword: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!{_LETTER}){words}(?!{_LETTER})", re.IGNORECASE)
 
 
+_GLOB_FLAGS = glob.GLOBSTAR | glob.IGNORECASE | glob.DOTGLOB  # dotfiles are files too
+
+
 def path_matches(pattern: str, path: str) -> bool:
     """Glob matching where `*` stays within a directory and `**` spans any number of
     directories (none included): `**/auth/**` matches `auth/x.py` and `src/auth/x.py`."""
     return glob.globmatch(_normalise(path), pattern, flags=_GLOB_FLAGS)
-
-
-_GLOB_FLAGS = glob.GLOBSTAR | glob.IGNORECASE | glob.DOTGLOB
 
 
 def _normalise(path: str) -> str:
