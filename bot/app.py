@@ -185,7 +185,7 @@ async def connect_socket_mode(ctx: Context):
 
     token = ctx.settings.slack_app_token
     try:  # slack_sdk would retry a refused token forever: check it once, clearly
-        await ctx.slack.apps_connections_open(app_token=token)
+        await ctx.slack.apps_connections_open(app_token=token or "")
     except SlackApiError as exc:
         raise ConfigError([
             f"SLACK_APP_TOKEN: Slack refused it ({exc.response.get('error')}): create an "

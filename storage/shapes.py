@@ -69,6 +69,8 @@ class PullRequestInfo(Shape):
     files: list[str] = []
     previous_heads: list[str] = []
     reviews: list[PullRequestReview] = []
+    # When the pull request's first commit was made (ISO 8601): where DORA's lead time starts.
+    first_commit_at: str | None = None
 
 
 class Validation(Shape):

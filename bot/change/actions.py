@@ -63,9 +63,9 @@ async def propose(
                 return found, False
             now = ctx.clock.now()
             change = Change(
-                author_id=author, status=Status.in_review.value, created_at=now,
+                author_id=author, status=Status.in_review, created_at=now,
                 updated_at=now, source_key=source_key, title="", description="",
-                category="", risk="", rollback_plan="",
+                category=proposal.category, risk=proposal.risk, rollback_plan="",
             )
             _apply(change, proposal)
             update_security(ctx, change)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy import update
+from sqlmodel import col
 
 from bot.change.card_view import CardInput, card_message, review_buttons
 from bot.change.gates import gates
@@ -84,7 +85,9 @@ async def render(ctx: Context, change: Change) -> dict:
 async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> None:
     async with ctx.db.session() as session:
         await session.exec(  # type: ignore[call-overload]
-            update(Change).where(Change.id == change_id).values(card_channel=channel, card_ts=ts)
+            update(Change)
+            .where(col(Change.id) == change_id)
+            .values(card_channel=channel, card_ts=ts)
         )
 
 
@@ -98,4 +101,5 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
         )
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
     else:
-        await ctx.slack.chat_update(channel=change.card_channel, ts=change.card_ts, **message)
+        await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
+                                    **message)

@@ -40,7 +40,7 @@ async def transition(
     if to != src and not reported and not can_transition(src, to, Category(change.category)):
         raise TransitionRefused(change, src, to)
     now = ctx.clock.now()
-    change.status = to.value
+    change.status = to
     change.updated_at = now
     await repo.add_audit(session, at=now, actor=actor, action=action, change_id=change.id,
                          detail=details)

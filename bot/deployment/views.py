@@ -124,7 +124,8 @@ def rollback_note(change: Change) -> str:
     rollback = change.rollback
     trigger = ROLLBACK_TRIGGERS.get(rollback.get("trigger", ""), "")
     method = ROLLBACK_METHODS.get(rollback.get("method", ""), "")
-    note = (f":rewind: Rollback started {slack_date(change.rollback_started_at)} by "
+    started = change.rollback_started_at or change.updated_at
+    note = (f":rewind: Rollback started {slack_date(started)} by "
             f"{user(rollback.get('by'))} — {trigger}; {method}")
     if change.rollback_finished_at is None or change.rollback_started_at is None:
         return note + ". In progress."

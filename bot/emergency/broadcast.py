@@ -7,6 +7,7 @@ re-checked just before it is sent, and sent once across restarts and processes.
 from __future__ import annotations
 
 from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.states import Status, format_change_id
@@ -48,7 +49,7 @@ async def declared(session: AsyncSession, ctx: Context, change: Change) -> None:
 async def _remember_broadcast(ctx: Context, change_id: int, channel: str, ts: str) -> None:
     async with ctx.db.session() as session:
         await session.exec(  # type: ignore[call-overload]
-            update(Change).where(Change.id == change_id)
+            update(Change).where(col(Change.id) == change_id)
             .values(broadcast_channel=channel, broadcast_ts=ts)
         )
 
@@ -103,8 +104,8 @@ async def rollback_started(session: AsyncSession, ctx: Context, change: Change,
                            user: str) -> None:
     cid = format_change_id(change.id or 0)
     rollback = change.rollback
-    what = (f"{ROLLBACK_TRIGGERS.get(rollback.get('trigger'), '')} — "
-            f"{ROLLBACK_METHODS.get(rollback.get('method'), '')}")
+    what = (f"{ROLLBACK_TRIGGERS.get(rollback.get('trigger') or '', '')} — "
+            f"{ROLLBACK_METHODS.get(rollback.get('method') or '', '')}")
     due = change.retrospective_due_at
     still = f" The retrospective is still due {slack_date(due)}." if due else ""
     await broadcast_note(session, ctx, change,

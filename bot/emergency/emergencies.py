@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from bot.change import actions as changes
-from bot.change.states import Category, Status, format_change_id
+from bot.change.states import Category, Risk, Status, format_change_id
 from bot.change.transition import transition
 from bot.change.work import NoSuchChange, editing
 from bot.context import Context
@@ -54,8 +54,8 @@ def validate_emergency(values: dict[str, Any], *, author: str) -> Proposal:
     return Proposal(
         title=clip(description.splitlines()[0].strip(), TITLE_LIMIT),
         description=description,
-        category=Category.emergency.value,
-        risk="high",  # an emergency goes to production with no staging and no prior review
+        category=Category.emergency,
+        risk=Risk.high,  # an emergency goes to production with no staging and no prior review
         rollback_plan=values["rollback_plan"],
         testing="",
         pr_url=values.get("pr_url") or None,

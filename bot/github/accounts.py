@@ -154,7 +154,8 @@ async def _check_against_github(ctx: Context, login: str, slack_user: str) -> st
     if not email:
         return None
     try:
-        owner = (await ctx.slack.users_lookupByEmail(email=email)).get("user", {}).get("id")
+        found = (await ctx.slack.users_lookupByEmail(email=email)).get("user") or {}
+        owner = found.get("id")
     except Exception:  # users_not_found, or Slack trouble: nothing to contradict the person
         return None
     if owner and owner != slack_user:

@@ -98,14 +98,13 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
         return
     exceptions = deployment_exceptions(facts, ctx.policy, now)
     change.deployed_at, change.deployed_by, change.deploy_method = now, by, "automated"
-    change.monitoring_ends_at = monitoring_ends_at(
-        dataclasses.replace(facts, deployed_at=now), ctx.policy
-    )
+    ends = monitoring_ends_at(dataclasses.replace(facts, deployed_at=now), ctx.policy) or now
+    change.monitoring_ends_at = ends
     # It happened: recorded whatever the lifecycle says, what it skipped flagged below.
     await transition(session, ctx, change, Status.monitoring, actor=by,
                      action=DEPLOYED_TO_PRODUCTION, reported=True, **detail)
     note = (f"Deployed to {environment} by GitHub (`{pull_requests.short(sha)}`, triggered "
-            f"by {user(by)}): monitoring until {slack_date(change.monitoring_ends_at)}.")
+            f"by {user(by)}): monitoring until {slack_date(ends)}.")
     if exceptions:
         change.deploy_exceptions = [*change.deploy_exceptions, *exceptions]
         await audit(session, ctx, change, "changebot", "deployed_with_gates_closed",

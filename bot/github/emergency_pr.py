@@ -82,7 +82,7 @@ async def open_emergency(ctx: Context, reminder: Reminder) -> None:
         change = Change(
             title=(data.get("title") or f"Emergency: {ref}")[:150],
             description=(data.get("body") or f"Opened from the {LABEL} label on {url}.")[:3000],
-            category=Category.emergency.value, risk=Risk.high.value,
+            category=Category.emergency, risk=Risk.high,
             rollback_plan=f"Revert {url} and redeploy (from GitHub: the author should "
                           "refine this).",
             testing="", pr_url=url, pr_repo=repo_key(data["repo"]),
@@ -92,7 +92,7 @@ async def open_emergency(ctx: Context, reminder: Reminder) -> None:
                      "base": data.get("base"), "head": data.get("head"), "state": "open",
                      "merged": False},
             author_id=slack_author or accounts.unlinked_author(author_login),
-            status=Status.in_review.value, created_at=now, updated_at=now,
+            status=Status.in_review, created_at=now, updated_at=now,
             source_key=source_key,
         )
         update_security(ctx, change)

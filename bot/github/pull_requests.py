@@ -110,7 +110,7 @@ async def on_proposal(session: AsyncSession, ctx: Context, change: Change) -> bo
     if ctx.github is None:
         note_not_connected(change)
     else:
-        digest = hashlib.sha256(change.pr_url.encode()).hexdigest()[:12]
+        digest = hashlib.sha256((change.pr_url or "").encode()).hexdigest()[:12]
         await schedule_sync(session, ctx, change, why="proposal",
                             key=f"{SYNC}:{change.id}:r{change.revision}:{digest}")
     return linked

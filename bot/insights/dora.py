@@ -259,8 +259,14 @@ def measure_by(history: History, span: Span, by: str | None) -> dict[str, Figure
         return {"all": measure(history, span)}
     groups = sorted({group_of(by, d, history.change_of(d))
                      for d in history.deployed_in(span)})
-    return {g: measure(history, span,
-                       lambda d, c, g=g: group_of(by, d, c) == g) for g in groups}
+    return {g: measure(history, span, _in_group(by, g)) for g in groups}
+
+
+def _in_group(by: str, group: str) -> Include:
+    def include(deployment: DeploymentRecord, change: ChangeRecord | None) -> bool:
+        return group_of(by, deployment, change) == group
+
+    return include
 
 
 def weeks(span: Span) -> list[Span]:

@@ -14,7 +14,9 @@ when the GitHub sync recorded it; otherwise the change is measured from its prop
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, union
 from sqlmodel import col, select
@@ -48,7 +50,7 @@ def _relevant_change_ids(span: Span):
 
 async def load_history(session: AsyncSession, span: Span) -> History:
     ids = _relevant_change_ids(span)
-    change_rows = (await session.exec(
+    change_rows: Sequence[Any] = (await session.exec(
         select(*_CHANGE_COLUMNS).where(col(Change.id).in_(ids))  # type: ignore[call-overload]
     )).all()
     deployment_rows = (await session.exec(

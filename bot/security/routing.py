@@ -144,9 +144,10 @@ async def send_route(ctx: Context, reminder: Reminder) -> None:
         await _not_reached(ctx, reminder, _unreached_reason(exc))
         keep_trying(ctx, reminder, exc)
     async with ctx.db.session() as session:
-        change = await repo.get_change(session, change.id or 0, lock=True)
-        if change is None or change.revision != reminder.payload["revision"]:
+        locked = await repo.get_change(session, change.id or 0, lock=True)
+        if locked is None or locked.revision != reminder.payload["revision"]:
             raise Skip("the change was revised")
+        change = locked
         approvals = await repo.approvals_of(session, change.id or 0)
         if not awaits_security_review(facts_of(change, approvals)):  # decided meanwhile
             raise Skip("the security review no longer waits for the team")

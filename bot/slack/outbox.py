@@ -72,7 +72,8 @@ async def find_posted(
             )
     except SlackApiError:
         return None  # cannot look: sending again is the lesser evil than losing it
-    for message in page.get("messages", []):
+    messages: list[dict] = page.get("messages", [])
+    for message in messages:
         payload = (message.get("metadata") or {}).get("event_payload") or {}
         if payload.get("key") == key:
             return {"channel": channel, "ts": message["ts"]}

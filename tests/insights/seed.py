@@ -41,7 +41,7 @@ async def seed_month(db: Database) -> None:
                    pr_info={"first_commit_at": "2026-11-08T09:00:00+00:00"},
                    deployed_at=at(10), rollback_started_at=at(10, 9, 40),
                    rollback_finished_at=at(10, 10)),
-            change(5, "high-risk", at(12), pr_repo="acme/web", deployed_at=at(16)),
+            change(5, "high_risk", at(12), pr_repo="acme/web", deployed_at=at(16)),
             change(6, "emergency", at(17, 10), pr_repo="acme/web", deployed_at=at(17, 10, 30),
                    fixes_change_id=5),
             change(7, "normal", at(25), status="approved"),  # never deployed

@@ -25,7 +25,7 @@ def seeded_month() -> History:
         ChangeRecord(2, "standard", at(5, 10)),  # no pull request: from its proposal
         ChangeRecord(3, "normal", at(9), "acme/api", first_commit_at=at(8),
                      rollback_started_at=at(10, 9, 40), rollback_finished_at=at(10, 10)),
-        ChangeRecord(4, "high-risk", at(12), "acme/web"),
+        ChangeRecord(4, "high_risk", at(12), "acme/web"),
         ChangeRecord(5, "emergency", at(17, 10), "acme/web", fixes_change_id=4),
         ChangeRecord(6, "normal", at(25)),  # proposed, never deployed
     ]

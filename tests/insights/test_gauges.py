@@ -45,10 +45,10 @@ async def test_the_seeded_month_as_prometheus_series(bot):
     assert value(samples, "changebot_changes", status="completed", category="normal") == 2
     assert value(samples, "changebot_open_changes", category="normal") == 1
     assert value(samples, "changebot_production_deployments_total", category="normal") == 3
-    assert value(samples, "changebot_production_deployments_total", category="high-risk") == 2
+    assert value(samples, "changebot_production_deployments_total", category="high_risk") == 2
     assert value(samples, "changebot_production_deployments_total", category="none") == 1
     assert value(samples, "changebot_failed_deployments_total", category="normal") == 1
-    assert value(samples, "changebot_failed_deployments_total", category="high-risk") == 1
+    assert value(samples, "changebot_failed_deployments_total", category="high_risk") == 1
     assert value(samples, "changebot_rollbacks_total", category="normal") == 1
     # Lead times: 51 h (October), 48 h, 4 h, 48 h, 96 h, 30 min.
     hours = 3600.0
