@@ -51,7 +51,7 @@ def change_rows(n: int) -> list[dict]:
         rolled_back = i % 15 == 0
         rows.append(dict(
             id=i, title=f"Change {i}", description="d", category=(
-                "emergency" if emergency else ("normal", "standard", "high-risk")[i % 3]),
+                "emergency" if emergency else ("normal", "standard", "high_risk")[i % 3]),
             risk="low", rollback_plan="revert", author_id="U0ALICE",
             status="rolled_back" if rolled_back else "completed",
             created_at=proposed, updated_at=deployed, deployed_at=deployed,

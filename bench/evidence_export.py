@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # noqa: E402
 
 from bot.evidence.export import export
-from bot.evidence.pack import parse_period
+from bot.evidence.period import parse_period
 from bot.playground.standin.workspace import demo_policy
 from storage import audit_chain  # noqa: E402
 from storage.db import Database  # noqa: E402

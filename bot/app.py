@@ -15,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 import handlers
 from bot.context import Context
+from bot.evidence.verification import audit_key
+from bot.evidence.witness import keep_scheduled
 from bot.flows.kinds import KINDS
 from bot.insights import gauges
 from bot.runtime.background import Background
@@ -47,7 +49,7 @@ def create_context(
     ctx = Context(
         settings=settings,
         policy=config.policy,
-        db=db or Database(settings.database_url),
+        db=db or Database(settings.database_url, audit_key=audit_key(settings), now=clock.now),
         clock=clock,
         slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
         metrics=metrics,
@@ -169,6 +171,7 @@ async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
     runner = web.AppRunner(web_app, shutdown_timeout=30)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    await keep_scheduled(ctx)
     ctx.sweeper.start()
     log.info("Changebot listening on http://%s:%s", host, port)
     print(f"Changebot listening on http://{host}:{port} (Slack requests at /slack/events)")
@@ -205,6 +208,7 @@ async def socket(config: Config) -> None:
     await migrate(ctx.db)
     await identify(ctx)
     handler = await connect_socket_mode(ctx)
+    await keep_scheduled(ctx)
     ctx.sweeper.start()
     print("Changebot connected to Slack over Socket Mode")
     try:

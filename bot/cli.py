@@ -64,14 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_commands.add_parser(
-        "verify", help='walk the hash chain: "intact: N events" (exit 0) or the first broken '
-        "link (exit 1)",
-        description='Walk the audit log\'s hash chain: print "intact: N events" (exit 0) or '
-        "the first broken link (exit 1). Reads only; exit 2 when there is no database to read.",
+        "verify", help="walk the hash chain and compare the rows the evidence pack reads with "
+        "it: exit 0 intact, 1 tampered, 2 no database, 3 witness unreadable",
+        description="Walk the audit log's hash chain and compare the rows the evidence pack "
+        "reads with it. Reads only. Exit 0 intact, 1 tampered, 2 no database to read, "
+        "3 witness unreadable.",
     )
     verify.add_argument(
         "--expect-head", metavar="HASH",
         help="a head hash named by an earlier evidence pack: it must still be in the chain",
+    )
+    verify.add_argument(
+        "--witness", choices=["slack"],
+        help="also read the checkpoints the bot posted to the audit channel and check each "
+        "against the chain (needs SLACK_BOT_TOKEN)",
     )
 
     evidence = commands.add_parser(
@@ -131,11 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "audit":
-        if _refuse_unreadable(args.command):
-            return EXIT_CONFIG
-        return asyncio.run(_audit_verify(_config("cli"), args.expect_head))
+        return asyncio.run(_audit_verify(_config("cli"), args.expect_head, args.witness))
     if args.command == "evidence":
-        from bot.evidence.pack import parse_period
+        from bot.evidence.period import parse_period
 
         config = _config("cli")
         try:
@@ -203,37 +207,21 @@ def _unreadable(url: str) -> str | None:
                     f"DATABASE_URL=sqlite+aiosqlite:///{PLAYGROUND_DATABASE}")
         return (f"no database at {file}: set DATABASE_URL to the bot's database "
                 "(or run `changebot migrate` to create an empty one)")
-    return asyncio.run(_schema_problem(url))
+    from storage.db import schema_problem
 
-
-async def _schema_problem(url: str) -> str | None:
-    from storage.db import Database
-    from storage.migrate import current_revision, head_revision
-
-    db = Database(url)
-    try:
-        revision = await current_revision(db)
-    except Exception as exc:  # whatever the driver says: unreachable, refused, not a database
-        return f"cannot read the database at {_where(url)}: {str(exc).splitlines()[0]}"
-    finally:
-        await db.dispose()
-    head = head_revision()
-    if revision is None:
-        return f"the database at {_where(url)} has no Changebot schema: run `changebot migrate`"
-    if revision != head:
-        return (f"the database at {_where(url)} has schema revision {revision}, not {head}: "
-                "run `changebot migrate`")
-    return None
+    return asyncio.run(schema_problem(url))
 
 
 async def _migrate(config) -> None:
+    from bot.evidence.verification import audit_key
     from storage.db import Database
     from storage.migrate import current_revision, head_revision, migrate
 
     url = config.settings.database_url
     file = _sqlite_file(url)
     new_file = file is not None and not file.is_file()
-    db = Database(url)
+    # The rows chained by a migration are sealed with the audit key like any other event.
+    db = Database(url, audit_key=audit_key(config.settings))
     try:
         before = await current_revision(db)
         await migrate(db)
@@ -251,31 +239,68 @@ async def _migrate(config) -> None:
         print(f"the schema of the database at {where} is already up to date")
 
 
-async def _audit_verify(config, expect_head: str | None) -> int:
-    from storage import audit_chain
-    from storage.db import Database
+async def _audit_verify(config, expect_head: str | None, witness: str | None) -> int:
+    from bot.evidence import verification
+    from bot.evidence.witness import WitnessUnreadable, audit_channel, read_checkpoints
+    from storage.db import Database, schema_problem
 
-    db = Database(config.settings.database_url)
+    def fail(code: int, message: str) -> int:
+        print(f"changebot audit verify: {message}", file=sys.stderr)
+        return code
+
+    settings = config.settings
+    checkpoints = None
+    if witness == "slack":
+        from bot.slack.client import make_slack_client
+
+        channel = audit_channel(config.policy)
+        if not settings.slack_bot_token or not channel:
+            return fail(EXIT_CONFIG, "--witness slack needs SLACK_BOT_TOKEN and the audit "
+                        "channel (channels.audit or channels.changes)")
+        client = make_slack_client(settings.slack_bot_token, settings.slack_api_url, None)
+        try:
+            checkpoints = await read_checkpoints(client, channel)
+        except WitnessUnreadable as exc:
+            return fail(verification.EXIT_WITNESS_UNREADABLE, str(exc))
+    problem = await schema_problem(settings.database_url)
+    if problem:
+        return fail(verification.EXIT_NO_DATABASE, problem)
+    db = Database(settings.database_url)
     try:
-        async with db.snapshot() as session:
-            verdict = await audit_chain.verify(session, expect=expect_head)
+        report = await verification.verify(db, key=verification.audit_key(settings),
+                                           expect=expect_head, checkpoints=checkpoints)
     finally:
         await db.dispose()
-    print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)
-    return 0 if verdict.intact else 1
+    print("\n".join(report.lines()), file=sys.stdout if report.intact else sys.stderr)
+    return verification.EXIT_INTACT if report.intact else verification.EXIT_TAMPERED
 
 
 async def _evidence(config, period, args) -> int:
+    from bot.evidence import witness
+    from bot.evidence.delivery import names
     from bot.evidence.export import export
+    from bot.evidence.verification import audit_key
     from bot.runtime.clock import SystemClock
+    from bot.slack.client import make_slack_client
     from storage.db import Database
 
-    db = Database(config.settings.database_url)
+    settings = config.settings
+    db = Database(settings.database_url, audit_key=audit_key(settings))
+    lookup = None
+    if settings.slack_bot_token:  # people by name beside their Slack id
+        slack = make_slack_client(settings.slack_bot_token, settings.slack_api_url, None)
+
+        async def lookup(ids: set[str]) -> dict[str, str]:
+            return await names(slack, ids)
+
+    now = SystemClock().now()
     # A file that stays open for the whole export; written to a batch at a time.
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: ASYNC230, SIM115
     try:
-        pack = await export(db, config.policy, period, args.format, out,
-                            now=SystemClock().now())
+        pack = await export(db, config.policy, period, args.format, out, now=now,
+                            names=lookup)
+        # The running bot posts the head this pack names to the audit channel.
+        await witness.request_checkpoint(db, now, "evidence export")
     finally:
         if out is not sys.stdout:
             out.close()
@@ -285,7 +310,7 @@ async def _evidence(config, period, args) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from bot.evidence.pack import parse_period
+    from bot.evidence.period import parse_period
     from bot.insights.dora import Span
 
     config = _config("cli")

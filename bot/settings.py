@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -34,18 +35,16 @@ from pydantic_settings import (
 )
 
 from bot.runtime.durations import Duration
+from bot.runtime.policy_values import Section, parse_days
+from bot.schedule.policy import Calendar, Freezes
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
-_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Channels(Section):
     changes: str | None = Field(None, description="channel id where change cards are posted")
     engineering: str | None = Field(None, description="channel id for emergency broadcasts")
+    audit: str | None = Field(None, description="channel id for audit checkpoints (else changes)")
 
 
 class Groups(Section):
@@ -111,24 +110,6 @@ class BusinessHours(Section):
         return parse_days(self.days)
 
 
-def parse_days(text: str) -> frozenset[int]:
-    """`mon-fri`, `mon,wed,fri` or `sun-thu` -> weekday numbers (Monday is 0)."""
-    days: set[int] = set()
-    for part in (p.strip().lower() for p in text.split(",")):
-        bounds = part.split("-")
-        if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
-            raise ValueError(
-                f"{text!r} is not a list of days: write e.g. mon-fri or mon,tue,thu"
-            )
-        first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
-        day = first
-        days.add(day)
-        while day != last:
-            day = (day + 1) % 7
-            days.add(day)
-    return frozenset(days)
-
-
 class Review(Section):
     standard: int = Field(1, ge=0)
     normal: int = Field(1, ge=0)
@@ -170,6 +151,10 @@ class Emergency(Section):
     require_ci: bool = True
 
 
+class Audit(Section):
+    checkpoint: Duration = timedelta(hours=1)  # how often the chain's head goes to Slack
+
+
 class Policy(BaseModel):
     """The team's process. Build one directly in tests; `load_config` reads it from files."""
 
@@ -183,6 +168,9 @@ class Policy(BaseModel):
     security: Security = Security()
     github: GitHubPolicy = GitHubPolicy()
     emergency: Emergency = Emergency()
+    freezes: Freezes = Freezes()
+    calendar: Calendar = Calendar()
+    audit: Audit = Audit()
 
 
 class Settings(BaseSettings):
@@ -200,6 +188,7 @@ class Settings(BaseSettings):
     github_webhook_secret: str | None = None
     github_timeout: float = Field(10.0, gt=0, description="seconds to wait for GitHub's answer")
     changebot_policy: Path | None = None
+    changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ from handlers import (
     commands,
     deploy,
     emergency,
+    freeze,
     github,
     history,
     home,
@@ -29,6 +30,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)
+    freeze.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

@@ -9,6 +9,7 @@ from bot.overview.help import help_message
 from bot.overview.summary import list_message, show_message
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
+from handlers.freeze import calendar_command, freeze_command, unfreeze_command
 from handlers.insights import metrics_command
 from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
@@ -74,5 +75,8 @@ SUBCOMMANDS = {
     "link": link_command,
     "github": github_command,
     "evidence": evidence_command,
+    "freeze": freeze_command,
+    "unfreeze": unfreeze_command,
+    "calendar": calendar_command,
     "metrics": metrics_command,
 }

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.context import Context
 from bot.evidence import delivery as evidence_delivery
 from bot.evidence.export import FORMATS
-from bot.evidence.pack import parse_period
+from bot.evidence.period import parse_period
 from handlers.common import after_ack
 from handlers.review import command_body
 

@@ -6,6 +6,7 @@ from bot.context import Context
 from bot.overview import queries
 from bot.overview.home import home_view
 from bot.proposal.views import proposal_modal
+from bot.schedule.calendar_page import this_week_blocks
 from handlers.common import after_ack
 
 
@@ -18,7 +19,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
         async def work() -> None:
             home = await queries.home_of(ctx, user)
-            await ctx.slack.views_publish(user_id=user, view=home_view(home))
+            week = await this_week_blocks(ctx, user)
+            await ctx.slack.views_publish(user_id=user, view=home_view(home, week))
 
         ctx.background.spawn(work(), name="publish home")
 

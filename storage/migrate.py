@@ -32,6 +32,7 @@ async def migrate(db: Database, revision: str = "head") -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["audit_key"] = db.audit_key  # 0005 seals its snapshots with it
         command.upgrade(config, revision)
 
     async with db.engine.begin() as conn:

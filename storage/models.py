@@ -298,3 +298,20 @@ class Deployment(SQLModel, table=True):
     creator: str | None = Field(default=None, max_length=100)
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     at: datetime = utc_field(nullable=False, index=True)
+
+
+class DeclaredFreeze(SQLModel, table=True):
+    """A one-off freeze window a tech lead declared in Slack (`/change freeze`); lifting it
+    (`/change unfreeze`) ends it early and keeps the row, so the record stays whole."""
+
+    __tablename__ = "freezes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime = utc_field(nullable=False, index=True)
+    ends_at: datetime = utc_field(nullable=False, index=True)
+    timezone: str = Field(max_length=64)  # the zone the dates were given in
+    reason: str = Field(max_length=500)
+    declared_by: str = Field(max_length=64)
+    declared_at: datetime = utc_field(nullable=False)
+    lifted_at: datetime | None = utc_field()
+    lifted_by: str | None = Field(default=None, max_length=64)

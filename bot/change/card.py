@@ -17,6 +17,10 @@ from bot.context import Context
 from bot.deployment import views as deployment
 from bot.emergency import views as emergency
 from bot.github import views as github
+from bot.schedule.conflicts import Planned
+from bot.schedule.declared import declared_freezes
+from bot.schedule.freeze import Freeze
+from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
 from bot.slack.outbox import load_change, post_once
 from storage import repo
@@ -57,8 +61,9 @@ def card_buttons(card: CardInput) -> list[ButtonElement]:
     ]
 
 
-def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> CardInput:
-    facts = facts_of(change, approvals)
+def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
+               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = ()) -> CardInput:
+    facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
         revision=change.revision,
@@ -71,14 +76,18 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval]) -> C
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=card_notes(change, approvals),
+        notes=(*card_notes(change, approvals),
+               # When it may ship: its planned time against the freezes, and conflicts.
+               *planned_time_notes(ctx.policy, freezes, change), *conflict_notes(conflicts)),
     )
 
 
 async def render(ctx: Context, change: Change) -> dict:
     async with ctx.db.session() as session:
         approvals = await repo.approvals_of(session, change.id or 0)
-    card = card_input(ctx, change, approvals)
+        freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
+        conflicts = [other for other, _ in await conflicting(session, ctx.policy, change)]
+    card = card_input(ctx, change, approvals, freezes, conflicts)
     return card_message(card, card_buttons(card))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.change.states import Category, Risk, Status
+from bot.schedule.freeze import Freeze
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,5 @@ class ChangeFacts:
     rollback_finished_at: datetime | None = None
     retrospective_due_at: datetime | None = None
     retrospective_done_at: datetime | None = None
+    # The one-off freezes declared in Slack (the policy's own are in the policy).
+    freezes: tuple[Freeze, ...] = ()

@@ -16,6 +16,7 @@ from bot.deployment.business_hours import (
     next_business_time,
 )
 from bot.review.rules import ApprovalProgress, approval_progress, approved_after_deployment
+from bot.schedule.freeze import freeze_at, next_freeze, thaw_at
 from bot.settings import Policy
 
 
@@ -47,6 +48,7 @@ GATE_LABELS: dict[str, str] = {
     "security_review": "Security review",
     "staging": "Staging",
     "business_hours": "Business hours",
+    "freeze": "Freeze",
 }
 
 
@@ -182,6 +184,27 @@ def business_hours_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Ga
     )
 
 
+def freeze_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """Step 6 too: no deployment inside a freeze window (the policy's, or one declared in
+    Slack), unless it is an emergency — whose deployment then records the bypass."""
+    hours = policy.business_hours
+
+    def gate(state: GateState, detail: str, how: str = "") -> Gate:
+        return Gate("freeze", GATE_LABELS["freeze"], state, detail, how)
+
+    holding = freeze_at(policy, facts.freezes, now)
+    if holding is None:
+        coming = next_freeze(policy, facts.freezes, now)
+        soon = (f" (next: {coming.said} from {format_moment(hours, coming.starts_at)})"
+                if coming else "")
+        return gate(GateState.met, "no freeze in effect" + soon)
+    until = format_moment(hours, thaw_at(policy, facts.freezes, now))
+    if facts.category == Category.emergency:
+        return gate(GateState.bypassed, f"inside the freeze {holding.said} until {until} — "
+                    "an emergency may deploy, the bypass is recorded")
+    return gate(GateState.failed, f"inside the freeze {holding.said}", f"deploy after {until}")
+
+
 # The gates in the order of the process. A new gate is one more function in this list.
 GATES: list[GateCheck] = [
     ci_gate,
@@ -189,6 +212,7 @@ GATES: list[GateCheck] = [
     security_review_gate,
     staging_gate,
     business_hours_gate,
+    freeze_gate,
 ]
 
 

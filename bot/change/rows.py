@@ -1,9 +1,10 @@
 """From stored rows to the facts the pure rules read (bot.lifecycle)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.change.facts import ChangeFacts, Vote
 from bot.change.states import Category, Risk, Status
+from bot.schedule.freeze import Freeze
 from storage.models import Approval, Change
 
 
@@ -12,7 +13,8 @@ def current(approvals: Sequence[Approval], change: Change, kind: str) -> list[Ap
     return [a for a in approvals if a.revision == change.revision and a.kind == kind]
 
 
-def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
+def facts_of(change: Change, approvals: Sequence[Approval],
+             freezes: Iterable[Freeze] = ()) -> ChangeFacts:
     peer = current(approvals, change, "peer")
     security = current(approvals, change, "security")
     rejected = [a for a in peer if a.decision == "rejected"]
@@ -47,4 +49,5 @@ def facts_of(change: Change, approvals: Sequence[Approval]) -> ChangeFacts:
         rollback_finished_at=change.rollback_finished_at,
         retrospective_due_at=change.retrospective_due_at,
         retrospective_done_at=change.retrospective_done_at,
+        freezes=tuple(freezes),
     )

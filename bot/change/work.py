@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +19,8 @@ from bot.change.facts import ChangeFacts
 from bot.change.rows import facts_of
 from bot.change.states import format_change_id
 from bot.context import Context
+from bot.schedule.declared import declared_freezes
+from bot.schedule.freeze import Freeze
 from bot.slack import outbox as notify
 from storage import repo
 from storage.models import Approval, Change
@@ -41,10 +44,11 @@ class Loaded:
     session: AsyncSession
     change: Change
     approvals: list[Approval]
+    freezes: tuple[Freeze, ...] = ()  # the declared freezes from now on (the Freeze gate)
 
     @property
     def facts(self) -> ChangeFacts:
-        return facts_of(self.change, self.approvals)
+        return facts_of(self.change, self.approvals, self.freezes)
 
 
 class NoSuchChange(Exception):  # noqa: N818
@@ -76,15 +80,19 @@ async def editing(ctx: Context, change_id: int) -> AsyncIterator[Loaded]:
         if change is None:
             raise NoSuchChange(f"There is no {format_change_id(change_id)}.")
         approvals = list(await repo.approvals_of(session, change_id))
-        yield Loaded(session, change, approvals)
+        freezes = await declared_freezes(session, ctx.clock.now())
+        yield Loaded(session, change, approvals, freezes)
 
 
-async def lock(session: AsyncSession, change_id: int) -> Loaded | None:
-    """The change locked in the caller's transaction, with its approvals."""
+async def lock(session: AsyncSession, change_id: int, now: datetime | None = None
+               ) -> Loaded | None:
+    """The change locked in the caller's transaction, with its approvals (and the declared
+    freezes from `now` on, when a deployment may be at stake)."""
     change = await repo.get_change(session, change_id, lock=True)
     if change is None:
         return None
-    return Loaded(session, change, list(await repo.approvals_of(session, change_id)))
+    freezes = await declared_freezes(session, now) if now else ()
+    return Loaded(session, change, list(await repo.approvals_of(session, change_id)), freezes)
 
 
 async def audit(

@@ -16,6 +16,7 @@ from bot.deployment.business_hours import (
 )
 from bot.deployment.rules import may_complete
 from bot.review.rules import approval_progress, approvals_met
+from bot.schedule.freeze import freeze_at
 from bot.settings import Policy
 
 
@@ -69,6 +70,9 @@ def emergency_bypasses(facts: ChangeFacts, policy: Policy, now: datetime) -> lis
         bypassed.append(Bypass(
             "business_hours", f"deployed outside business hours ({describe(hours)}) {why}"
         ))
+    holding = freeze_at(policy, facts.freezes, now)
+    if holding is not None:
+        bypassed.append(Bypass("freeze", f"deployed inside the freeze {holding.said} {why}"))
     return bypassed
 
 

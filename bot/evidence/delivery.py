@@ -11,11 +11,13 @@ import os
 import tempfile
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.change.actions import Outcome, refused
 from bot.context import Context
+from bot.evidence import witness
 from bot.evidence.export import Pack, export
-from bot.evidence.pack import Period
+from bot.evidence.period import Period
 from bot.evidence.rules import evidence_group, may_export_evidence
 from bot.slack import directory
 
@@ -33,12 +35,13 @@ async def may_export(ctx: Context, user: str) -> Outcome:
     return Outcome(decision.allowed, decision.reason)
 
 
-async def names(ctx: Context, user_ids: set[str]) -> dict[str, str]:
-    """Slack user id -> real name, for the pack's who's-who; an unknown id keeps no name."""
+async def names(slack: AsyncWebClient, user_ids: set[str]) -> dict[str, str]:
+    """Slack user id -> real name, for naming people in the pack; an unknown id keeps no
+    name."""
     found = {}
     for user_id in sorted(user_ids):
         try:
-            profile = (await ctx.slack.users_info(user=user_id))["user"]
+            profile = (await slack.users_info(user=user_id))["user"]
         except SlackApiError:
             continue
         found[user_id] = profile.get("real_name") or profile.get("name") or user_id
@@ -57,7 +60,7 @@ async def deliver(ctx: Context, user: str, period: Period, fmt: str) -> Outcome:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             pack = await export(ctx.db, ctx.policy, period, fmt, out, now=ctx.clock.now(),
-                                names=lambda ids: names(ctx, ids))
+                                names=lambda ids: names(ctx.slack, ids))
         await ctx.slack.files_upload_v2(
             channel=dm, file=path, filename=pack.filename, title=pack.filename,
             initial_comment=summary_text(pack), request_file_info=False,
@@ -76,6 +79,11 @@ async def deliver(ctx: Context, user: str, period: Period, fmt: str) -> Outcome:
         text=f":white_check_mark: The evidence pack for {period.label} is ready below: "
         f"{summary_text(pack)}",
     )
+    try:  # the head the pack names, witnessed outside the database
+        await witness.checkpoint(ctx, why="evidence export")
+    except Exception:
+        log.exception("audit checkpoint after the evidence pack for %s failed", period.label)
+        ctx.metrics.errors.labels(where="audit checkpoint").inc()
     return Outcome(True, summary_text(pack))
 
 

@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from bot.evidence.pack import PackInfo, Period, Summary, github_deployment, record_of
-from bot.evidence.render import renderer_for
+from bot.evidence import witness
+from bot.evidence.pack import github_deployment, record_of
+from bot.evidence.period import Period
+from bot.evidence.render import Renderer
+from bot.evidence.render_csv import CsvRenderer
+from bot.evidence.render_json import JsonRenderer
+from bot.evidence.render_markdown import MarkdownRenderer
+from bot.evidence.summary import PackInfo, Summary
 from bot.settings import Policy
 from storage import audit_chain, evidence_store
 from storage.db import Database
@@ -49,9 +55,13 @@ async def export(
     if fmt not in FORMATS:
         raise ValueError(f"{fmt!r} is not a format: use md, csv or json")
     people: set[str] = set()
+    known: dict[str, str] = {}  # Slack id -> name ("" when Slack does not know it)
     async with db.snapshot() as session:
         head, events = await audit_chain.chain_state(session)
-        info = PackInfo(period, now, head, events, policy)
+        witnessed = await evidence_store.checkpoints_in_period(
+            session, period.start, period.end, witness.CHECKPOINT)
+        info = PackInfo(period, now, head, events, policy,
+                        tuple(witness.recorded(e) for e in witnessed))
         renderer = renderer_for(fmt, head)
         try:
             unmatched = [github_deployment(d) for d in await evidence_store.unmatched_deployments(
@@ -63,6 +73,12 @@ async def export(
                 record = record_of(rows, policy, now)
                 summary.add(record)
                 people |= record.people
+                if names is not None:  # each person by name beside their Slack id
+                    unknown = {p for p in record.people if _slack_id(p) and p not in known}
+                    if unknown:
+                        found = await names(unknown)
+                        known.update({p: found.get(p, "") for p in unknown})
+                    renderer.names = known
                 renderer.change(record)
                 if summary.changes % 50 == 0:
                     await asyncio.sleep(0)  # a long export inside the bot lets Slack in
@@ -70,9 +86,22 @@ async def export(
             renderer.close()
             raise
     try:
-        slack_ids = {p for p in people if p[:1] in ("U", "W")}
-        who = await names(slack_ids) if names and slack_ids else {}
+        who = {p: name for p, name in known.items() if name and p in people}
         renderer.finish(out, info, summary, unmatched, who)
     finally:
         renderer.close()
     return Pack(info, summary, fmt)
+
+
+def _slack_id(who: str) -> bool:
+    return who[:1] in ("U", "W")
+
+
+def renderer_for(fmt: str, head: str) -> Renderer:
+    if fmt == "md":
+        return MarkdownRenderer()
+    if fmt == "csv":
+        return CsvRenderer(head)
+    if fmt == "json":
+        return JsonRenderer()
+    raise ValueError(f"{fmt!r} is not a format: use md, csv or json")

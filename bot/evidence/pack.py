@@ -1,11 +1,12 @@
 """The evidence an auditor asks of each production change, as records (no I/O here).
 
     rows of one change (storage.evidence_store.ChangeRows)
-      -> `record_of` -> ChangeRecord: proposal, approvals, segregation of duties, CI,
-         security review, staging, deployment, verification, rollback, emergency, and
-         every exception to the process (a rule broken, or bypassed under the emergency
-         process or an override)
-      -> renderers (bot.evidence_render) -> a file, streamed (bot.evidence_export)
+      -> `record_of` -> ChangeRecord (bot.evidence.records): proposal, approvals,
+         segregation of duties, CI, security review, staging, deployment, verification,
+         rollback, emergency, and every exception to the process (bot.evidence.exceptions:
+         a rule broken, or bypassed under the emergency process or an override)
+      -> renderers (bot.evidence.render_markdown, _csv, _json) -> a file, streamed
+         (bot.evidence.export), under a summary (bot.evidence.summary)
 
 Which changes belong to a period: those whose production deployment falls in it, and
 those never deployed whose closure (cancelled, …) falls in it. Each change so belongs to
@@ -34,15 +35,11 @@ Recorded gates and the rules checked here are merged by rule, so each is listed 
 gates an emergency may complete after deployment (lifecycle.AFTER_DEPLOYMENT_GATES) are
 judged by their rule here only, by the policy's `windows.emergency_approval`.
 """
-
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.change.audit_actions import (
     DEPLOYED_TO_PRODUCTION,
@@ -52,288 +49,32 @@ from bot.change.audit_actions import (
     STAGING_VERIFIED,
     VERIFIED_IN_PRODUCTION,
 )
-from bot.change.gates import AFTER_DEPLOYMENT_GATES, GATE_LABELS, OPEN_GATE_STATES
+from bot.change.gates import GATE_LABELS, OPEN_GATE_STATES
 from bot.change.rows import facts_of
-from bot.change.states import Category, Status, format_change_id
+from bot.change.states import Category, format_change_id
 from bot.deployment.business_hours import is_business_time
-from bot.deployment.rules import DEPLOY_EXCEPTION_LABELS, monitoring_window, parse_deploy_exception
+from bot.deployment.rules import monitoring_window
+from bot.evidence.exceptions import with_exceptions
+from bot.evidence.records import (
+    ApprovalEvidence,
+    ChangeRecord,
+    Check,
+    CiEvidence,
+    CommitEvidence,
+    DeploymentEvidence,
+    EmergencyEvidence,
+    GitHubDeployment,
+    RollbackEvidence,
+    SecurityEvidence,
+    Segregation,
+    StagingEvidence,
+    TimelineEntry,
+    VerificationEvidence,
+)
 from bot.review.rules import approval_progress, approval_rule, counted_approvers
-from bot.runtime.durations import spell
 from bot.settings import Policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
-
-BROKEN = "broken"
-BYPASSED = "bypassed"
-
-# The rules an exception names: the gates before production and "not ready for production"
-# (their keys are bot.lifecycle's, as recorded), and the rules checked only here.
-RULE_LABELS: dict[str, str] = {
-    "segregation_of_duties": "Segregation of duties",
-    **DEPLOY_EXCEPTION_LABELS,
-    "manual_deployment": "Manual deployment",
-    "verification": "Verification",
-    "retrospective": "Retrospective",
-}
-# A recorded exception whose rule is not known (free text).
-RECORDED = "recorded"
-
-
-# --------------------------------------------------------------------------------------
-# The period
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days in the team's time zone, both included; `start`/`end` are UTC bounds
-    (`end` excluded)."""
-
-    first_day: date
-    last_day: date
-    zone: str
-    start: datetime
-    end: datetime
-
-    @property
-    def label(self) -> str:
-        return f"{self.first_day.isoformat()} to {self.last_day.isoformat()}"
-
-
-def parse_period(first: str, last: str, zone: ZoneInfo | str = "UTC") -> Period:
-    """`2026-01-01`, `2026-03-31` -> the period; ValueError saying what to write."""
-    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-    days = []
-    for text in (first, last):
-        try:
-            days.append(date.fromisoformat(text.strip()))
-        except ValueError:
-            raise ValueError(
-                f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31"
-            ) from None
-    if days[1] < days[0]:
-        raise ValueError(
-            f"the period ends ({days[1]}) before it starts ({days[0]}): give the first "
-            "day, then the last"
-        )
-    start = datetime.combine(days[0], time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(days[1] + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    return Period(days[0], days[1], zone.key, start, end)
-
-
-# --------------------------------------------------------------------------------------
-# Records
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleException:
-    """One rule of the process that a change broke, or bypassed (emergency, override)."""
-
-    rule: str
-    kind: str  # broken | bypassed
-    detail: str
-
-    @property
-    def label(self) -> str:
-        return RULE_LABELS.get(self.rule, self.rule.replace("_", " ").capitalize())
-
-
-@dataclass(frozen=True)
-class ApprovalEvidence:
-    id: int
-    kind: str  # peer | security
-    # peer: approved | rejected, and from GitHub changes_requested | dismissed;
-    # security: approved | changes_requested | overridden
-    decision: str
-    who: str
-    at: datetime
-    source: str  # slack | github
-    github_login: str | None
-    commit_sha: str | None
-    tech_lead: bool
-    revision: int
-    reason: str
-    before_deployment: bool | None  # None: the change was never deployed
-    counted: bool  # counts towards the approvals of the deployed (current) revision
-
-
-@dataclass(frozen=True)
-class Segregation:
-    """Nobody approved their own change; enough distinct approvers; tech leads if needed."""
-
-    author_never_approved: bool
-    refused_self_approvals: tuple[datetime, ...]
-    approvers: tuple[str, ...]  # distinct people whose approval counts
-    required: int
-    tech_leads_required: int
-    tech_lead_approvers: tuple[str, ...]
-    met: bool  # the approvals are met now
-    met_before_deployment: bool | None  # None: never deployed
-    deployed: bool
-    emergency: bool
-
-    @property
-    def result(self) -> str:
-        if not self.author_never_approved:
-            return "fail"
-        if not self.deployed:
-            return "not deployed"
-        on_time = self.met if self.emergency else self.met_before_deployment
-        return "pass" if on_time else "fail"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    state: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class CiEvidence:
-    required: bool
-    pr_url: str | None
-    pr_repo: str | None
-    pr_number: int | None
-    state: str  # none | success | failure | pending | unknown
-    head_sha: str | None
-    merge_sha: str | None
-    checks: tuple[Check, ...]
-    failing: tuple[str, ...]  # the names of the checks that failed the gate
-    checked_at: datetime | None
-    github_error: str | None
-    pull_request: dict[str, Any]  # as last read from GitHub
-    recorded: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SecurityEvidence:
-    required: bool
-    triggers: tuple[dict[str, Any], ...]
-    decisions: tuple[ApprovalEvidence, ...]
-    approved_by: str | None
-    approved_at: datetime | None
-    overridden_by: str | None
-    override_reason: str
-    before_deployment: bool | None
-
-
-@dataclass(frozen=True)
-class StagingEvidence:
-    deployed_at: datetime | None
-    verified_at: datetime | None
-    by: str | None
-    checks: tuple[str, ...]
-    notes: str
-    recorded: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class GitHubDeployment:
-    id: int
-    repo: str
-    environment: str
-    sha: str
-    creator: str | None
-    at: datetime
-
-
-@dataclass(frozen=True)
-class DeploymentEvidence:
-    at: datetime
-    by: str | None
-    method: str | None
-    inside_business_hours: bool
-    emergency: bool
-    github: tuple[GitHubDeployment, ...]
-    recorded_exceptions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class VerificationEvidence:
-    window_ends_at: datetime | None
-    verified_at: datetime | None
-    by: str | None
-    checks: tuple[str, ...]
-    notes: str
-    within_window: bool | None  # by the window's end plus the policy's grace; None: not yet
-    recorded: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RollbackEvidence:
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_seconds: int | None
-    trigger: str
-    method: str
-    notes: str
-    by: str | None
-    recorded: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EmergencyEvidence:
-    impact: str
-    involved: tuple[str, ...]
-    approved_at: datetime | None  # when its approvals were first met
-    approved_after_deployment: bool | None
-    retrospective_due_at: datetime | None
-    retrospective_done_at: datetime | None
-    retrospective_link: str | None
-    retrospective: str  # on time | late | overdue | not due yet | not deployed
-    broadcast: dict[str, Any]  # where the emergency was announced
-    recorded: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any]
-    hash: str
-
-
-@dataclass(frozen=True)
-class ChangeRecord:
-    id: int
-    ref: str
-    title: str
-    status: str
-    category: str
-    risk: str
-    author: str
-    created_at: datetime
-    closed_at: datetime | None
-    revision: int
-    proposal: dict[str, Any]
-    approvals: tuple[ApprovalEvidence, ...]
-    segregation: Segregation
-    ci: CiEvidence
-    security: SecurityEvidence
-    staging: StagingEvidence
-    deployment: DeploymentEvidence | None
-    verification: VerificationEvidence | None
-    rollback: RollbackEvidence | None
-    emergency: EmergencyEvidence | None
-    exceptions: tuple[RuleException, ...]
-    timeline: tuple[TimelineEntry, ...]
-
-    @property
-    def people(self) -> set[str]:
-        """Everyone the record names (for a who's-who appendix)."""
-        named = {self.author, *(a.who for a in self.approvals), *self.proposal["reviewers"]}
-        for who in (self.deployment and self.deployment.by,
-                    self.verification and self.verification.by,
-                    self.rollback and self.rollback.by, self.staging.by):
-            if who:
-                named.add(who)
-        named.update(entry.actor for entry in self.timeline)
-        return named
-
 
 # --------------------------------------------------------------------------------------
 # From rows to a record
@@ -345,10 +86,12 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
     deployed_at = change.deployed_at
     category = Category(change.category)
     emergency = category == Category.emergency
-    counted = set(counted_approvers(facts_of(change, approvals), policy))
+    admissible = _admissible(change, approvals, policy)
+    counted = set(counted_approvers(facts_of(change, admissible), policy))
     kinds = {"peer", "security"} if policy.review.security_counts_as_peer else {"peer"}
-    approval_rows = tuple(_approval(a, change, counted, kinds) for a in approvals)
-    segregation = _segregation(change, approvals, events, policy)
+    approval_rows = tuple(_approval(a, change, counted, kinds, a in admissible)
+                          for a in approvals)
+    segregation = _segregation(change, approvals, admissible, events, policy)
     record = ChangeRecord(
         id=change.id or 0,
         ref=format_change_id(change.id or 0),
@@ -363,21 +106,22 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
         proposal=_proposal(change),
         approvals=approval_rows,
         segregation=segregation,
-        ci=_ci(change, policy),
+        ci=_ci(change, policy, rows.deployed_row),
         security=_security(change, approval_rows),
         staging=_staging(change, events),
         deployment=(_deployment(change, rows.deployments, events, policy) if deployed_at
                     else None),
         verification=_verification(change, events, policy) if deployed_at else None,
         rollback=_rollback(change, events),
-        emergency=_emergency(change, approvals, policy, now) if emergency else None,
+        emergency=_emergency(change, admissible, policy, now) if emergency else None,
         exceptions=(),
         timeline=tuple(
             TimelineEntry(e.id or 0, e.at, e.actor, e.action, dict(e.detail), e.hash)
             for e in events
         ),
+        commits=_commits(change, approvals, rows.deployed_row),
     )
-    return _with_exceptions(record, _recorded_exceptions(change, events), policy, now)
+    return with_exceptions(record, _recorded_exceptions(change, events), policy, now)
 
 
 def _proposal(change: Change) -> dict[str, Any]:
@@ -406,9 +150,24 @@ def _before(moment: datetime, deployed_at: datetime | None) -> bool | None:
     return None if deployed_at is None else moment <= deployed_at
 
 
+def _admissible(change: Change, approvals: Sequence[Approval], policy: Policy
+                ) -> list[Approval]:
+    """The approvals that may count: none given after the change closed, but an emergency's
+    that it still waited for (its approval may come after deployment)."""
+    if change.closed_at is None:
+        return list(approvals)
+    kept: list[Approval] = []
+    for approval in sorted(approvals, key=lambda a: (a.created_at, a.id or 0)):
+        waiting = (change.category == Category.emergency
+                   and not approval_progress(facts_of(change, kept), policy).met)
+        if approval.created_at <= change.closed_at or waiting:
+            kept.append(approval)
+    return [a for a in approvals if a in kept]
+
+
 def _approval(approval: Approval, change: Change, counted_users: set[str],
-              counted_kinds: set[str]) -> ApprovalEvidence:
-    counted = (
+              counted_kinds: set[str], admissible: bool) -> ApprovalEvidence:
+    counted = admissible and (
         approval.kind in counted_kinds and approval.decision == "approved"
         and approval.revision == change.revision and _who(approval) in counted_users
     )
@@ -425,15 +184,16 @@ def _until(approvals: Sequence[Approval], moment: datetime) -> list[Approval]:
     return [a for a in approvals if a.created_at <= moment]
 
 
-def _segregation(change: Change, approvals: Sequence[Approval], events: Sequence[AuditEvent],
+def _segregation(change: Change, approvals: Sequence[Approval],
+                 admissible: Sequence[Approval], events: Sequence[AuditEvent],
                  policy: Policy) -> Segregation:
-    facts = facts_of(change, approvals)
+    facts = facts_of(change, admissible)
     approvers = counted_approvers(facts, policy)
     rule = approval_rule(policy, facts.category, facts.risk)
     before = None
     if change.deployed_at is not None:
         before = approval_progress(
-            facts_of(change, _until(approvals, change.deployed_at)), policy
+            facts_of(change, _until(admissible, change.deployed_at)), policy
         ).met
     own = [a for a in approvals if a.decision == "approved" and _who(a) == change.author_id]
     return Segregation(
@@ -466,17 +226,54 @@ def _checks(detail: dict[str, Any]) -> tuple[Check, ...]:
                  for c in _named(detail.get(key)))
 
 
-def _ci(change: Change, policy: Policy) -> CiEvidence:
+def _ci(change: Change, policy: Policy, deployed_row: dict[str, Any] | None) -> CiEvidence:
+    """CI of the commit that went out, as it stood when it was deployed (the change's row
+    chained then); the head now beside it when the pull request moved on."""
+    ci_state, head_sha, detail = change.ci_state, change.head_sha, change.ci_detail
+    merge_sha, checked_at = change.merge_sha, change.github_checked_at
+    head_now = state_now = None
+    if deployed_row is not None:
+        ci_state = str(deployed_row.get("ci_state") or "none")
+        head_sha, merge_sha = deployed_row.get("head_sha"), deployed_row.get("merge_sha")
+        detail = deployed_row.get("ci_detail") or {}
+        checked = deployed_row.get("github_checked_at")
+        checked_at = datetime.fromisoformat(checked) if checked else None
+        if change.head_sha != head_sha:
+            head_now, state_now = change.head_sha, change.ci_state
     return CiEvidence(
         required=bool(change.pr_url) and policy.github.require_ci,
         pr_url=change.pr_url, pr_repo=change.pr_repo, pr_number=change.pr_number,
-        state=change.ci_state, head_sha=change.head_sha, merge_sha=change.merge_sha,
-        checks=_checks(change.ci_detail),
-        failing=tuple(str(c["name"]) for c in _named(change.ci_detail.get("failing"))),
-        checked_at=change.github_checked_at,
+        state=ci_state, head_sha=head_sha, merge_sha=merge_sha,
+        checks=_checks(detail),
+        failing=tuple(str(c["name"]) for c in _named(detail.get("failing"))),
+        checked_at=checked_at,
         github_error=change.github_error, pull_request=dict(change.pr_info),
-        recorded=dict(change.ci_detail),
+        recorded=dict(detail), head_now=head_now, state_now=state_now,
     )
+
+
+def _commits(change: Change, approvals: Sequence[Approval],
+             deployed_row: dict[str, Any] | None) -> tuple[CommitEvidence, ...]:
+    """Each head the pull request was pushed at, in order (the deployed one marked), with
+    the GitHub reviews and Slack approvals given on it."""
+    info = change.pr_info if isinstance(change.pr_info, dict) else {}
+    if deployed_row is not None:
+        heads = [*(deployed_row.get("pr_info") or {}).get("previous_heads", []),
+                 deployed_row.get("head_sha")]
+        deployed = deployed_row.get("head_sha")
+    else:
+        heads, deployed = [*info.get("previous_heads", []), change.head_sha], None
+    reviews = [r for r in info.get("reviews", []) if isinstance(r, dict)]
+    found = []
+    for sha in dict.fromkeys(h for h in heads if h):
+        given = [f"{r.get('slack_user') or 'gh:' + str(r.get('login'))} "
+                 f"{str(r.get('state', '')).lower().replace('_', ' ')} {r.get('at', '')}"
+                 for r in reviews if r.get("commit") == sha]
+        given += [f"{_who(a)} {a.kind} {a.decision.replace('_', ' ')} "
+                  f"{a.created_at.isoformat()} (Slack)"
+                  for a in approvals if a.commit_sha == sha and a.source == "slack"]
+        found.append(CommitEvidence(sha, sha == deployed, tuple(given)))
+    return tuple(found)
 
 
 def _security(change: Change, approvals: Sequence[ApprovalEvidence]) -> SecurityEvidence:
@@ -644,231 +441,3 @@ def _emergency(change: Change, approvals: Sequence[Approval], policy: Policy,
     )
 
 
-# --------------------------------------------------------------------------------------
-# Exceptions: every rule broken or bypassed
-# --------------------------------------------------------------------------------------
-
-
-def _spell(delta: timedelta) -> str:
-    return spell(delta, smallest="min")
-
-
-def _with_exceptions(record: ChangeRecord, recorded: Sequence[str], policy: Policy,
-                     now: datetime) -> ChangeRecord:
-    found: list[RuleException] = []
-    sod = record.segregation
-    if not sod.author_never_approved:
-        found.append(RuleException("segregation_of_duties", BROKEN,
-                                   f"an approval by the author ({record.author}) was recorded"))
-    if record.deployment is not None:
-        found += _deployment_exceptions(record, policy, now)
-    # A change that is not deployed may hold recorded exceptions too: GitHub deployed it
-    # after it was cancelled (it stays cancelled).
-    emergency = record.deployment is not None and record.deployment.emergency
-    # An emergency's approvals and security review may come after it: recorded pending at
-    # deployment, they are judged by their rule above (the policy's delay), not the record.
-    found = _merge_recorded(found, recorded, BYPASSED if emergency else BROKEN,
-                            skip=AFTER_DEPLOYMENT_GATES if emergency else frozenset())
-    return replace(record, exceptions=tuple(found))
-
-
-_CI_STATES = {"failure": "failing", "pending": "still running", "none": "not reported",
-              "unknown": "unknown"}
-
-
-def _deployment_exceptions(record: ChangeRecord, policy: Policy,
-                           now: datetime) -> list[RuleException]:
-    deployment, sod = record.deployment, record.segregation
-    assert deployment is not None
-    emergency = deployment.emergency
-    found: list[RuleException] = []
-
-    def add(rule: str, kind: str, detail: str) -> None:
-        found.append(RuleException(rule, kind, detail))
-
-    # Approvals (Step 3): before production, except emergencies (approval may come after;
-    # missing once the policy's delay after deployment is over, it is a broken rule).
-    wanted = f"{sod.required} approval{'s' if sod.required != 1 else ''}"
-    if sod.tech_leads_required:
-        wanted += f" including {sod.tech_leads_required} tech lead"
-    approval_due = deployment.at + policy.windows.emergency_approval
-    if not sod.met_before_deployment:
-        if emergency and sod.met:
-            add("approvals", BYPASSED,
-                f"approved after deployment under the emergency process ({wanted})")
-        elif emergency and now > approval_due:
-            add("approvals", BROKEN, "emergency change still not approved "
-                f"{_spell(now - deployment.at)} after deployment ({wanted} needed)")
-        elif not emergency:
-            add("approvals", BROKEN, f"deployed without {wanted}")
-
-    # Step 2: CI, when a pull request is linked.
-    ci = record.ci
-    if ci.required and ci.state != "success":
-        why = _CI_STATES.get(ci.state, ci.state)
-        if ci.failing:
-            why += f" ({', '.join(ci.failing)})"
-        elif ci.state == "unknown":  # why GitHub could not say, as bot.github_sync recorded
-            why += f" ({ci.recorded.get('problem') or 'GitHub unreachable'})"
-        what = f"deployed with CI {why} at {ci.head_sha or 'an unknown commit'}"
-        if emergency and not policy.emergency.require_ci:  # the team lets an outage fix out
-            add("ci", BYPASSED, f"{what} under the emergency process")
-        else:
-            add("ci", BROKEN, what)
-
-    # Step 4: security review when triggered.
-    security = record.security
-    if security.required:
-        if security.overridden_by:
-            reason = f": {security.override_reason}" if security.override_reason else ""
-            add("security_review", BYPASSED, f"overridden by {security.overridden_by}{reason}")
-        elif security.before_deployment:
-            pass
-        elif emergency and security.approved_by:
-            add("security_review", BYPASSED,
-                "security review approved after deployment under the emergency process")
-        elif emergency and now > approval_due:
-            add("security_review", BROKEN,
-                "emergency change's security review still not approved")
-        elif not emergency:  # an emergency's may still come, within the policy's delay
-            add("security_review", BROKEN, "deployed without an approved security review")
-
-    # Step 5: staging.
-    staging_ok = (record.staging.verified_at is not None
-                  and record.staging.verified_at <= deployment.at)
-    if emergency:
-        if not staging_ok:
-            add("staging", BYPASSED, "no staging validation under the emergency process")
-    elif not staging_ok:
-        add("staging", BROKEN, "deployed without validation in staging")
-
-    # Step 6: business hours, and manual deployment of high-risk changes.
-    if not deployment.inside_business_hours:
-        if emergency:
-            add("business_hours", BYPASSED,
-                "deployed outside business hours under the emergency process")
-        else:
-            add("business_hours", BROKEN, "deployed outside business hours")
-    if record.category == Category.high_risk and deployment.method == "automated":
-        add("manual_deployment", BROKEN, "high-risk change deployed automatically")
-
-    # Step 7: verification once the monitoring window is over.
-    verification = record.verification
-    if verification is not None and record.status != Status.rolled_back:
-        ends = verification.window_ends_at
-        if verification.verified_at is None:
-            if record.status == Status.completed:
-                add("verification", BROKEN, "completed without a verification")
-            elif ends is not None and now > ends + policy.windows.verification_grace:
-                add("verification", BROKEN,
-                    f"not verified; the monitoring window ended {_iso(ends)}")
-        elif verification.within_window is False and ends is not None:
-            late = verification.verified_at - ends
-            add("verification", BROKEN, f"verified {_spell(late)} after the monitoring "
-                "window ended (beyond the grace of "
-                f"{_spell(policy.windows.verification_grace)})")
-
-    # Emergencies: the retrospective within the policy's delay.
-    emergency_record = record.emergency
-    if emergency_record is not None and emergency_record.retrospective in ("late", "overdue"):
-        due = emergency_record.retrospective_due_at
-        assert due is not None
-        if emergency_record.retrospective_done_at is not None:
-            late = emergency_record.retrospective_done_at - due
-            add("retrospective", BROKEN, f"retrospective done {_spell(late)} late")
-        else:
-            add("retrospective", BROKEN, f"retrospective overdue since {_iso(due)}")
-    return found
-
-
-def _merge_recorded(found: list[RuleException], recorded: Sequence[str], kind: str,
-                    skip: frozenset[str]) -> list[RuleException]:
-    """Add what the deployment recorded as skipped, once per rule: a rule found here already
-    keeps its detail (the record only confirms it, and stays in the deployment's evidence);
-    a rule found only in the record is listed with the recorded why."""
-    rules = {e.rule for e in found} | skip
-    for entry in recorded:
-        rule, why = parse_deploy_exception(entry)
-        if rule is None:
-            found.append(RuleException(RECORDED, kind, why))
-        elif rule not in rules:
-            rules.add(rule)
-            found.append(RuleException(rule, kind, why or "gate closed at deployment"))
-    return found
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-# --------------------------------------------------------------------------------------
-# The summary at the top of the pack
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Summary:
-    """Counted as the records stream past (nothing but counters is kept)."""
-
-    changes: int = 0
-    deployed: int = 0
-    rolled_back: int = 0
-    not_deployed: int = 0
-    emergencies: int = 0
-    exceptions: int = 0
-    broken: int = 0
-    bypassed: int = 0
-    sod_failures: int = 0
-    changes_with_exceptions: int = 0
-    unmatched_deployments: int = 0
-    by_category: Counter = field(default_factory=Counter)
-    by_status: Counter = field(default_factory=Counter)
-    by_rule: Counter = field(default_factory=Counter)
-
-    def add(self, record: ChangeRecord) -> None:
-        self.changes += 1
-        self.by_category[record.category] += 1
-        self.by_status[record.status] += 1
-        if record.deployment is not None:
-            self.deployed += 1
-        else:
-            self.not_deployed += 1
-        if record.rollback is not None:
-            self.rolled_back += 1
-        if record.category == Category.emergency:
-            self.emergencies += 1
-        if record.segregation.result == "fail":
-            self.sod_failures += 1
-        if record.exceptions:
-            self.changes_with_exceptions += 1
-        for exception in record.exceptions:
-            self.exceptions += 1
-            self.by_rule[exception.rule] += 1
-            if exception.kind == BYPASSED:
-                self.bypassed += 1
-            else:
-                self.broken += 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "changes": self.changes, "deployed": self.deployed,
-            "rolled_back": self.rolled_back, "not_deployed": self.not_deployed,
-            "emergencies": self.emergencies, "exceptions": self.exceptions,
-            "broken": self.broken, "bypassed": self.bypassed,
-            "changes_with_exceptions": self.changes_with_exceptions,
-            "segregation_of_duties_failures": self.sod_failures,
-            "unmatched_deployments": self.unmatched_deployments,
-            "by_category": dict(self.by_category), "by_status": dict(self.by_status),
-            "exceptions_by_rule": dict(self.by_rule),
-        }
-
-
-@dataclass(frozen=True)
-class PackInfo:
-    """What names the pack: the period, when it was made, and the audit log it came from."""
-
-    period: Period
-    generated_at: datetime
-    audit_head: str
-    audit_events: int
-    policy: Policy

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.change import card
 from bot.deployment import monitoring
 from bot.emergency import after_deployment, broadcast
+from bot.evidence import witness
 from bot.github import deployments, emergency_label, emergency_pr, sync
 from bot.github.pull_requests import SYNC
 from bot.review import reminders
@@ -42,4 +43,6 @@ KINDS: dict[str, Handler] = {
     after_deployment.RETROSPECTIVE_WARNING: after_deployment.remind_retrospective,
     after_deployment.RETROSPECTIVE_DUE: after_deployment.remind_retrospective,
     after_deployment.RETROSPECTIVE_OVERDUE: after_deployment.escalate_retrospective,
+    # Evidence: the audit trail's head witnessed in Slack.
+    witness.CHECKPOINT: witness.send_checkpoint,
 }

@@ -14,6 +14,7 @@ from bot.deployment import staging
 from bot.emergency import broadcast
 from bot.github import emergency_label, pull_requests
 from bot.review import reminders
+from bot.schedule import planning
 from bot.security import routing as security
 from storage.models import Change
 
@@ -27,13 +28,16 @@ async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
 
     1. its card is posted in the changes channel (the thread notes hang on it);
     2. Step 2: its pull request, if linked, is read from GitHub (an emergency's is labelled);
-    3. Step 3: the requested reviewers are asked, and reminded later if they do not answer;
-    4. Step 4: the security team is asked when a trigger calls for a review;
-    5. an emergency is declared: broadcast to engineering, its author told what follows.
+    3. its planned time is checked against the other changes on the same service: conflicts
+       are flagged on both cards and both authors told;
+    4. Step 3: the requested reviewers are asked, and reminded later if they do not answer;
+    5. Step 4: the security team is asked when a trigger calls for a review;
+    6. an emergency is declared: broadcast to engineering, its author told what follows.
     """
     await refresh_card(session, ctx, change)
     if await pull_requests.on_proposal(session, ctx, change):
         await emergency_label.label_when_linked(session, ctx, change)
+    await planning.flag_conflicts(session, ctx, change)
     await reminders.ask_reviewers(session, ctx, change)
     await reminders.schedule_peer(session, ctx, change)
     await security.ask_if_needed(session, ctx, change)
@@ -47,16 +51,19 @@ async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: st
 
     1. said in the card's thread;
     2. Step 2: its pull request is read again (a newly linked one is labelled if emergency);
-    3. Step 3: the reviewers are asked again, their reminders re-armed;
-    4. Step 4: the security review starts over when one is needed;
-    5. Step 5: what staging validated no longer holds;
-    6. the card shows the new revision.
+    3. its planned time is checked again for conflicts (flagged on both cards, authors told
+       once per pair);
+    4. Step 3: the reviewers are asked again, their reminders re-armed;
+    5. Step 4: the security review starts over when one is needed;
+    6. Step 5: what staging validated no longer holds;
+    7. the card shows the new revision.
     """
     await thread_note(session, ctx, change,
                       f"<@{by}> revised the change ({', '.join(changed)}): "
                       "approvals were reset and reviewers asked again.")
     if await pull_requests.on_proposal(session, ctx, change):
         await emergency_label.label_when_linked(session, ctx, change)
+    await planning.flag_conflicts(session, ctx, change)
     await reminders.ask_reviewers(session, ctx, change)
     await reminders.schedule_peer(session, ctx, change)
     await security.ask_if_needed(session, ctx, change)

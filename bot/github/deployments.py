@@ -67,7 +67,7 @@ async def on_deployment_status(session: AsyncSession, ctx: Context, payload: dic
                            f"by {user(by)}, and no change links that commit. Propose one "
                            "with `/change new` if it should have been reviewed.")})
         return "unmatched deployment recorded"
-    loaded = await lock(session, change.id or 0)
+    loaded = await lock(session, change.id or 0, now)
     assert loaded is not None
     await record_deploy(loaded, ctx, by=by, login=login, sha=sha, environment=environment,
                         github_id=github_id)

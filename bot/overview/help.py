@@ -22,6 +22,12 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
     ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
      "your DM"),
+    ("freeze FROM TO &lt;reason&gt;", "tech leads: freeze production (dates YYYY-MM-DD or "
+     "YYYY-MM-DDTHH:MM, `now`); only emergencies deploy then"),
+    ("freeze list", "the freeze windows, now and to come"),
+    ("unfreeze FRZ-n", "tech leads: lift a freeze declared in Slack"),
+    ("calendar [next week|YYYY-MM-DD]", "the week's planned and deployed changes, with "
+     "freezes and conflicts"),
     ("metrics [30d|90d]", "DORA's delivery metrics, their trend and cluster; a weekly chart "
      "in your DM"),
     ("help", "this list"),

@@ -41,7 +41,7 @@ def _section(title: str, summaries: list[Summary], empty: str, *, show_author: b
     return blocks
 
 
-def home_view(home: Home) -> View:
+def home_view(home: Home, this_week: list | None = None) -> View:
     blocks = [
         SectionBlock(text=MarkdownTextObject(
             text="*Changebot* carries production changes through review, deployment and "
@@ -58,4 +58,6 @@ def home_view(home: Home) -> View:
         *_section("Your open changes", home.mine,
                   "You have no open changes. `/change new` proposes one.", show_author=False),
     ]
+    if this_week:  # the change calendar's week (bot.schedule)
+        blocks += [DividerBlock(), *this_week]
     return View(type="home", blocks=blocks)

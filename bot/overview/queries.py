@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from bot.change.card import card_input
 from bot.change.card_view import CardInput
 from bot.context import Context
+from bot.schedule.declared import declared_freezes
 from storage import repo
 from storage.models import AuditEvent, Change
 
@@ -34,7 +35,8 @@ async def change_with_history(
             return None
         approvals = await repo.approvals_of(session, change_id)
         history = await repo.audit_history(session, change_id)
-    return Summary(change, card_input(ctx, change, approvals)), history
+        freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
+    return Summary(change, card_input(ctx, change, approvals, freezes)), history
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,10 @@ def may_approve(facts: ChangeFacts, user: str) -> Decision:
     if any(v.user == user and v.source != "github" for v in facts.approvals):
         return refuse("You have already approved this change: your approval counts once.")
     emergency = facts.category == Category.emergency
+    if emergency and facts.status == Status.completed and any(
+        v.user != facts.author for v in facts.approvals
+    ):  # closed, and its approval after deployment came: one more would count for nothing
+        return refuse(f"{this_is(facts.status)}: it is closed, so approvals are closed.")
     if facts.status in (APPROVABLE_EMERGENCY if emergency else APPROVABLE):
         return ALLOWED
     if facts.status == Status.rejected:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.cli import main
 from storage import audit_chain, repo
+from storage.audit_rows import SNAPSHOT
 from storage.db import Database
 from storage.models import AuditEvent
 from tests.conftest import WEDNESDAY_10AM
@@ -63,16 +64,24 @@ async def quick_history(db: Database) -> list[AuditEvent]:
 
 async def test_every_event_is_chained_to_the_one_before(bot):
     history = await some_history(bot)
-    assert [e.action for e in history] == [
+    assert [e.action for e in history if e.action != SNAPSHOT] == [
         "proposed", "self_approval_refused", "approval_given", "approval_given", "approved",
         "proposed", "rejected",
+    ]
+    # Each write to the rows the evidence pack reads is chained beside the step's event.
+    assert [(e.detail["table"], e.detail["op"]) for e in history if e.action == SNAPSHOT] == [
+        ("changes", "insert"), ("approvals", "insert"), ("approvals", "insert"),
+        ("changes", "update"), ("changes", "insert"), ("approvals", "insert"),
+        ("changes", "update"),
     ]
     assert history[0].prev_hash == audit_chain.GENESIS
     for before, event in zip(history, history[1:], strict=False):
         assert event.prev_hash == before.hash
     assert all(event.hash == audit_chain.hash_of(event) for event in history)
     verdict = await verify(bot.ctx.db)
-    assert verdict.intact and verdict.describe() == f"intact: 7 events (head {history[-1].hash})"
+    assert verdict.intact and verdict.describe() == (
+        f"intact: 14 events (head {history[-1].hash}); checked as plain SHA-256 "
+        "(CHANGEBOT_AUDIT_KEY is not set)")
 
 
 async def test_an_edited_event_breaks_the_chain_exactly_there(db):
@@ -200,7 +209,10 @@ async def test_the_command_line_says_intact_or_names_the_first_broken_link(
         return await asyncio.to_thread(main, list(args))  # main() runs its own event loop
 
     assert await changebot("audit", "verify") == 0
-    assert capsys.readouterr().out == f"intact: 7 events (head {history[-1].hash})\n"
+    assert capsys.readouterr().out == (
+        f"intact: 7 events (head {history[-1].hash}); checked as plain SHA-256 "
+        "(CHANGEBOT_AUDIT_KEY is not set)\n"
+        "rows: 0 changes, 0 approvals, 0 deployments: every one as the audit chain records it\n")
 
     await sql(db, "UPDATE audit_events SET action = 'approved' WHERE id = :id",
               id=history[1].id)  # hide the refused self-approval

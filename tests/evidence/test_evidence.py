@@ -14,15 +14,18 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.evidence import witness
 from bot.evidence.export import export
-from bot.evidence.pack import RULE_LABELS, parse_period
+from bot.evidence.period import parse_period
+from bot.evidence.records import RULE_LABELS
+from bot.playground.standin.workspace import CHANGES
 from storage import audit_chain
 from tests import flows
 from tests.evidence_history import History, at, build, declare_emergency, modal, wait_until
 from tests.evidence_history import policy as history_policy
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS
-from tests.github_flows import TOKEN, start
+from tests.github_flows import TOKEN, pending, start
 
 ROOT = Path(__file__).resolve().parents[2]
 NOVEMBER = ("2026-11-01", "2026-11-30")
@@ -73,8 +76,9 @@ EXPECTED_EXCEPTIONS = {
                              "production"),
     ],
     "CHG-4": [
-        ("approvals", "bypassed", "approved after deployment under the emergency process "
-                                  "(1 approval)"),
+        # Approved, but later than `windows.emergency_approval` (4 h) allows: broken.
+        ("approvals", "broken", "approved 6 h 50 min after deployment, 2 h 50 min later than "
+                                "the emergency process allows (4 h) (1 approval)"),
         ("staging", "bypassed", "no staging validation under the emergency process"),
         ("business_hours", "bypassed", "deployed outside business hours under the emergency "
                                        "process"),
@@ -106,7 +110,15 @@ async def test_a_month_of_changes_in_json_csv_and_markdown(bot, github, tmp_path
     assert code == 0, err
     data = json.loads(out.read_text(encoding="utf-8"))
     check_json(data, chain_head, h)
-    assert "5 change(s), 9 exception(s) (6 broken, 3 bypassed), 1 unmatched" in err
+    assert "5 change(s), 9 exception(s) (7 broken, 2 bypassed), 1 unmatched" in err
+    # The running bot posts the head that pack names to the audit channel.
+    [request] = await pending(bot, witness.CHECKPOINT)
+    assert request.payload == {"why": "evidence export"}
+    bot.clock.set(request.due_at)  # the command line's time: the bot's sweeper sends it then
+    await bot.sweep()
+    [posted] = [m for m in bot.slack.messages(CHANGES)
+                if (m.get("metadata") or {}).get("event_type") == witness.METADATA_TYPE]
+    assert posted["metadata"]["event_payload"]["head"] == chain_head
 
 
 def check_json(data: dict, chain_head: str, h: History) -> None:
@@ -118,7 +130,7 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
                                     "emergencies", "exceptions", "broken", "bypassed",
                                     "unmatched_deployments", "segregation_of_duties_failures")
             } == {"changes": 5, "deployed": 4, "rolled_back": 1, "not_deployed": 1,
-                  "emergencies": 1, "exceptions": 9, "broken": 6, "bypassed": 3,
+                  "emergencies": 1, "exceptions": 9, "broken": 7, "bypassed": 2,
                   "unmatched_deployments": 1, "segregation_of_duties_failures": 0}
     assert [(e["change"], e["rule"], e["kind"], e["detail"]) for e in summary["exception_list"]
             ] == [(ref, *e) for ref, found in EXPECTED_EXCEPTIONS.items() for e in found]
@@ -293,7 +305,7 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
     assert f"head hash `{chain_head}`" in text
     assert "| Changes | 5 |" in text
     assert "| Deployed to production | 4 (1 rolled back) |" in text
-    assert "| Exceptions | 9 in 2 change(s): 6 rules broken, 3 bypassed |" in text
+    assert "| Exceptions | 9 in 2 change(s): 7 rules broken, 2 bypassed |" in text
     assert "| GitHub production deployments matching no change | 1 |" in text
     exception_rows = [line for line in text.splitlines()
                       if line.startswith("| CHG-") and ("| broken |" in line
@@ -306,8 +318,8 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
         "ended (beyond the grace of 30 min) |",
         "| CHG-3 | Change status | broken | deployed while the change was approved, not ready "
         "for production |",
-        "| CHG-4 | Approvals | bypassed | approved after deployment under the emergency "
-        "process (1 approval) |",
+        "| CHG-4 | Approvals | broken | approved 6 h 50 min after deployment, 2 h 50 min "
+        "later than the emergency process allows (4 h) (1 approval) |",
         "| CHG-4 | Staging | bypassed | no staging validation under the emergency process |",
         "| CHG-4 | Business hours | bypassed | deployed outside business hours under the "
         "emergency process |",
@@ -330,7 +342,7 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
             "(U0BOB, U0CAROL); met before deployment") in chg1
     assert ("| U0CAROL | peer | approved | 2026-11-25 10:20 UTC | GitHub (carol-gh) | yes | "
             "yes | commit a1b2c3d4e5f6 |") in chg1
-    assert ("- **CI**: success at `a1b2c3d4e5f6` — "
+    assert ("- **CI**: success at `a1b2c3d4e5f6` when it was deployed — "
             f"[unit-tests]({h.normal_checks['unit-tests']}) success, "
             f"[sast]({h.normal_checks['sast']}) success") in chg1
     assert ("- **Staging**: deployed 2026-11-25 10:30 UTC, validated 2026-11-25 11:00 UTC by "
@@ -368,7 +380,8 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
 async def test_an_emergency_missing_its_approval_is_an_exception_only_after_the_delay(bot):
     """Deployed from Slack before any approval: the deployment records the approvals gate as
     pending (it does not hold an emergency); the pack follows the policy: nothing within
-    `windows.emergency_approval`, broken once it has passed, bypassed once approved after."""
+    `windows.emergency_approval`, broken once it has passed, and still broken (with how
+    late) when the approval comes after it."""
     await wait_until(bot, at(28, 2))
     change_id = await declare_emergency(bot, "alice", {
         "impact": "Card payments failing.", "description": "Hotfix: null amounts",
@@ -395,9 +408,10 @@ async def test_an_emergency_missing_its_approval_is_an_exception_only_after_the_
                                 "deployment (1 approval needed)"), *bypassed]
     await wait_until(bot, at(28, 7))
     await flows.click(bot, "bob", "change_approve", change_id)
+    # Approved, but later than the process allows: still broken, saying how late.
     assert await found() == [
-        ("approvals", "bypassed", "approved after deployment under the emergency process "
-                                  "(1 approval)"), *bypassed]
+        ("approvals", "broken", "approved 4 h 50 min after deployment, 50 min later than the "
+                                "emergency process allows (4 h) (1 approval)"), *bypassed]
     [record] = json.loads(await pack(bot, "json"))["changes"]
     # What the deployment recorded skipping, in the emergency process's words.
     assert record["deployment"]["recorded_exceptions"] == [

@@ -6,8 +6,11 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from bot.evidence.pack import BROKEN, BYPASSED, Summary, record_of
-from bot.evidence.render import CsvRenderer, markdown_change
+from bot.evidence.pack import record_of
+from bot.evidence.records import BROKEN, BYPASSED
+from bot.evidence.render_csv import CsvRenderer
+from bot.evidence.render_markdown import markdown_change
+from bot.evidence.summary import Summary
 from bot.playground.standin.workspace import demo_policy
 from bot.settings import Emergency, Review
 from storage.evidence_store import ChangeRows

@@ -96,7 +96,7 @@ def test_a_recorded_deploy_exception_is_read_by_key_or_by_its_older_label() -> N
     assert closed_change_deployed(facts(status=Status.cancelled)) == (
         "status: deployed by GitHub after the change was cancelled")
     with pytest.raises(ValueError, match="not a gate key"):
-        deploy_exception("freeze", "deployed during a freeze")
+        deploy_exception("blackout", "deployed during a blackout")
 
 
 def test_an_emergency_may_deploy_before_approval() -> None:

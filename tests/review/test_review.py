@@ -73,7 +73,9 @@ async def test_the_proposal_is_recorded_with_an_audit_event(bot):
     await propose(bot)
     async with bot.ctx.db.session() as session:
         events = (await session.exec(select(AuditEvent))).all()
-    assert [(e.action, e.actor, e.change_id) for e in events] == [("proposed", "U0ALICE", 1)]
+    # The step's event, beside the snapshot of the row it wrote (storage.audit_rows).
+    assert [(e.action, e.actor, e.change_id) for e in events] == [
+        ("row_snapshot", "changebot", None), ("proposed", "U0ALICE", 1)]
 
 
 async def test_a_retried_submission_makes_one_change(bot):

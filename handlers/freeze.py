@@ -1,0 +1,81 @@
+"""`/change freeze …`, `/change unfreeze FRZ-n` and `/change calendar …`: parse, call
+bot.schedule, answer the person (ephemeral)."""
+
+import re
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.context import Context
+from bot.schedule import freezes
+from bot.schedule.calendar import Invalid as BadWeek
+from bot.schedule.calendar_page import calendar_for, calendar_page
+from bot.schedule.calendar_view import PAGE_ACTION
+from bot.schedule.declare import USAGE
+from handlers.common import after_ack
+from handlers.review import command_body
+
+
+async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                         args: list[str]) -> None:
+    """`/change freeze list`, or `/change freeze FROM TO [ZONE] REASON` (tech leads)."""
+    if not args:
+        await ack(text=f"Declare a freeze with {USAGE}; `/change freeze list` shows them.",
+                  response_type="ephemeral")
+        return
+    await ack()
+    user = command["user_id"]
+
+    async def work() -> None:
+        if [a.lower() for a in args] == ["list"]:
+            await respond(**await freezes.list_message(ctx))
+            return
+        answer = await freezes.declare(ctx, user, args)
+        await respond(text=answer.text, response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "freeze")
+
+
+async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                           args: list[str]) -> None:
+    """`/change unfreeze FRZ-n` (tech leads)."""
+    await ack()
+    user = command["user_id"]
+
+    async def work() -> None:
+        answer = await freezes.lift(ctx, user, args)
+        await respond(text=answer.text, response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "unfreeze")
+
+
+async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                           args: list[str]) -> None:
+    """`/change calendar [this week|next week|YYYY-MM-DD]`."""
+    await ack()
+    user = command["user_id"]
+
+    async def work() -> None:
+        try:
+            await respond(**await calendar_for(ctx, user, " ".join(args)))
+        except BadWeek as invalid:
+            await respond(text=str(invalid), response_type="ephemeral")
+
+    after_ack(ctx, command_body(command), respond, work(), "calendar")
+
+
+def register(app: AsyncApp, ctx: Context) -> None:
+    @app.action(re.compile(f"^{PAGE_ACTION}_"))
+    async def on_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        user, value = body["user"]["id"], str(body["actions"][0].get("value", ""))
+
+        async def work() -> None:
+            try:
+                message = await calendar_page(ctx, user, value)
+            except BadWeek as invalid:
+                await respond(text=str(invalid), response_type="ephemeral",
+                              replace_original=False)
+                return
+            await respond(**message, replace_original=True)
+
+        after_ack(ctx, body, respond, work(), "calendar page")
