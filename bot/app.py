@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_token_skipped
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 import handlers
@@ -18,17 +23,27 @@ from bot.context import Context
 from bot.evidence.verification import audit_key
 from bot.evidence.witness import keep_scheduled
 from bot.flows.kinds import KINDS
+from bot.github.app_auth import AppCredentials
 from bot.insights import gauges
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
 from bot.runtime.sweeper import Sweeper
-from bot.settings import Config, ConfigError
+from bot.settings import Config, ConfigError, Settings, github_app_key
+from bot.slack import payloads, verify
 from bot.slack.client import make_slack_client
 from storage.db import Database
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
+
+
+def github_app_credentials(settings: Settings) -> AppCredentials | None:
+    """GitHub App mode when the App's id and key are set (load_config checked them)."""
+    if not settings.github_app_id:
+        return None
+    key = github_app_key(settings)
+    return AppCredentials(settings.github_app_id.strip(), key) if key else None
 
 
 def create_context(
@@ -38,13 +53,14 @@ def create_context(
     metrics = Metrics()
     clock = clock or SystemClock()
     github = None
-    if settings.github_token:
+    app = github_app_credentials(settings)
+    if settings.github_token or app is not None:
         from bot.github.client import GitHubClient
 
         def count_call(operation: str, outcome: str) -> None:
             metrics.github_calls.labels(operation, outcome).inc()
 
-        github = GitHubClient(settings.github_token, settings.github_api_url,
+        github = GitHubClient(settings.github_token, settings.github_api_url, app=app,
                               timeout=settings.github_timeout, clock=clock, on_call=count_call)
     ctx = Context(
         settings=settings,
@@ -107,9 +123,13 @@ def create_bolt_app(ctx: Context, *, socket_mode: bool = False) -> AsyncApp:
     )
 
     @app.error
-    async def on_error(error: Exception, body: dict) -> None:
+    async def on_error(error: Exception, body: dict,
+                       response: BoltResponse | None) -> BoltResponse | None:
         ctx.metrics.errors.labels(where="listener").inc()
         log.error("listener failed for %s", body.get("type"), exc_info=error)
+        if response is None:  # acknowledged already: the work after the ack explains itself
+            return None
+        return handlers.answer_failure(ctx, body, error)
 
     handlers.register(app, ctx)
     return app
@@ -119,9 +139,9 @@ def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
     web_app = web.Application()
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        ctx.metrics.requests.labels("/slack/events", str(bolt_response.status)).inc()
-        return await to_aiohttp_response(bolt_response)
+        response = await answer_slack(ctx, bolt, request)
+        ctx.metrics.requests.labels("/slack/events", str(response.status)).inc()
+        return response
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = await ctx.db.ping()
@@ -146,10 +166,43 @@ def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
     return web_app
 
 
+async def answer_slack(ctx: Context, bolt: AsyncApp, request: web.Request) -> web.Response:
+    """Verify, then check the shape, then let Bolt route it: Bolt never parses a body that
+    is unsigned (401) or not a Slack request (400)."""
+    raw = await request.read()
+    secret = ctx.settings.slack_signing_secret or ""
+    if not verify.signed_by_slack(secret, raw, request.headers, now=time.time()):
+        return web.json_response(
+            {"error": "invalid, stale or missing Slack signature (nothing was done)"}, status=401
+        )
+    try:
+        text = verify.body_text(raw, request.charset)
+        body = payloads.envelope(text, request.content_type)
+    except ValueError as exc:
+        return web.json_response(
+            {"error": f"not a Slack request: {payloads.clip(str(exc), 300)} (nothing was done)"},
+            status=400,
+        )
+    try:
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=dict(request.headers))
+        # Bolt would read a command whose text says "payload" as an empty body: use ours.
+        bolt_request.body = body
+        bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        # A field Bolt reads for routing (ids, channel, user) is of a shape Slack never sends.
+        return web.json_response(
+            {"error": "not a Slack request: ids of the wrong shape (nothing was done)"},
+            status=400,
+        )
+    return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+
 async def close_context(ctx: Context) -> None:
     """Graceful stop: no new sweeps, finish in-flight work, then close connections."""
     ctx.sweeper.stop()
     await ctx.background.drain()
+    await ctx.sweeper.release_claims()  # what a sweep cancelled at the grace's end held
     if ctx.github is not None:
         await ctx.github.close()
     await ctx.db.dispose()

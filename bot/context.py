@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 class Sweeper(Protocol):
     """What the bot asks of bot.runtime.sweeper.Sweeper (which is built with a Context, so
-    this module does not import it): send what was just scheduled, soon; run and stop."""
+    this module does not import it): send what was just scheduled, soon; run and stop, and
+    give back its claims at shutdown."""
 
     max_attempts: int
 
@@ -30,6 +31,8 @@ class Sweeper(Protocol):
     def stop(self) -> None: ...
 
     async def run_once(self) -> int: ...
+
+    async def release_claims(self) -> int: ...
 
 
 @dataclass

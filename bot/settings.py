@@ -138,10 +138,32 @@ class Security(Section):
 
 
 class GitHubPolicy(Section):
-    production_environment: str = "production"
+    # One name, or a list of them: each counts as production (compared without case).
+    production_environment: str | list[str] = "production"
     require_ci: bool = True
     reset_approvals_on_push: bool = True
     count_pr_reviews: bool = True
+    # The deploy gate (GitHub's custom deployment protection rule, App mode only): a job
+    # waiting on another environment is approved at once, unless this is false (then it is
+    # left for another rule to decide); a production job whose commit no change links is
+    # rejected, unless `deploy_without_change` is "approve".
+    approve_other_environments: bool = True
+    deploy_without_change: Literal["reject", "approve"] = "reject"
+    # The merge gate on a pull request that no change links: "neutral" lets it merge,
+    # "pending" holds it (when `Changebot` is a required check).
+    merge_without_change: Literal["neutral", "pending"] = "neutral"
+
+    def is_production(self, environment: str | None) -> bool:
+        names = ([self.production_environment] if isinstance(self.production_environment, str)
+                 else self.production_environment)
+        return (environment or "").strip().lower() in {n.strip().lower() for n in names}
+
+    @property
+    def production_name(self) -> str:
+        """How production is named to people: the first of the names."""
+        if isinstance(self.production_environment, str):
+            return self.production_environment
+        return next(iter(self.production_environment), "production")
 
 
 class Emergency(Section):
@@ -187,6 +209,11 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: str | None = None
     github_timeout: float = Field(10.0, gt=0, description="seconds to wait for GitHub's answer")
+    # GitHub App mode (check runs, the deploy gate): the App's id and private key (PEM text,
+    # or a file holding it).
+    github_app_id: str | None = None
+    github_app_private_key: str | None = None
+    github_app_private_key_file: Path | None = None
     changebot_policy: Path | None = None
     changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
@@ -226,6 +253,9 @@ _ENV_NAMES = {
     "github_api_url": "GITHUB_API_URL",
     "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
     "github_timeout": "GITHUB_TIMEOUT",
+    "github_app_id": "GITHUB_APP_ID",
+    "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
+    "github_app_private_key_file": "GITHUB_APP_PRIVATE_KEY_FILE",
     "changebot_policy": "CHANGEBOT_POLICY",
 }
 
@@ -304,6 +334,8 @@ def load_config(mode: Mode, env_file: str | None = ".env") -> Config:
         problems += _not_json(exc)
 
     problems += _missing(mode, settings, policy)
+    if settings is not None and mode in ("serve", "socket"):
+        problems += github_app_problems(settings)
     if problems:
         raise ConfigError(problems)
     assert settings and policy
@@ -380,3 +412,53 @@ def _missing(mode: Mode, settings: Settings | None, policy: Policy | None) -> li
                 "in changebot.toml or the environment"
             )
     return problems
+
+
+def github_app_key(settings: Settings) -> str | None:
+    """The GitHub App's private key (PEM text), from the setting or the file it names.
+    OSError when the file cannot be read (load_config reports it at start)."""
+    if settings.github_app_private_key:
+        # An environment variable often carries the PEM with literal "\\n" for newlines.
+        return settings.github_app_private_key.replace("\\n", "\n").strip() + "\n"
+    if settings.github_app_private_key_file:
+        return settings.github_app_private_key_file.read_text(encoding="utf-8")
+    return None
+
+
+def github_app_problems(settings: Settings) -> list[str]:
+    """Settings of GitHub App mode that contradict each other: one line each."""
+    app_id = (settings.github_app_id or "").strip()
+    has_key = bool(settings.github_app_private_key or settings.github_app_private_key_file)
+    if not app_id and not has_key:
+        return []
+    if settings.github_app_private_key and settings.github_app_private_key_file:
+        return ["GITHUB_APP_PRIVATE_KEY_FILE: both it and GITHUB_APP_PRIVATE_KEY are set: "
+                "keep one of them"]
+    if not app_id:
+        return ["GITHUB_APP_ID: missing: a GitHub App private key is set, so set the App's "
+                "id too (App settings > General > App ID), or remove the key"]
+    if not app_id.isdigit():
+        return [f"GITHUB_APP_ID: {app_id!r} is not an App id: it is a number, found under "
+                "App settings > General > App ID"]
+    if not has_key:
+        return ["GITHUB_APP_PRIVATE_KEY: missing: GITHUB_APP_ID is set, so set the App's "
+                "private key (the .pem text), or GITHUB_APP_PRIVATE_KEY_FILE to its path"]
+    name = ("GITHUB_APP_PRIVATE_KEY_FILE" if settings.github_app_private_key_file
+            else "GITHUB_APP_PRIVATE_KEY")
+    try:
+        pem = github_app_key(settings) or ""
+    except OSError as exc:
+        return [f"{name}: cannot read {settings.github_app_private_key_file}: "
+                f"{exc.strerror or exc}"]
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(pem.encode("utf-8"), password=None)
+    except (ValueError, TypeError):
+        return [f"{name}: not a readable private key: use the .pem file GitHub generated "
+                "under App settings > Private keys, unencrypted"]
+    if not isinstance(key, RSAPrivateKey):
+        return [f"{name}: not an RSA key: GitHub signs App tokens with RS256, so use the "
+                ".pem file GitHub generated under App settings > Private keys"]
+    return []

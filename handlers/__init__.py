@@ -8,6 +8,7 @@ from handlers import (
     commands,
     deploy,
     emergency,
+    fallback,
     freeze,
     github,
     history,
@@ -17,6 +18,9 @@ from handlers import (
     security,
     security_dismissal,
 )
+from handlers.common import answer_failure
+
+__all__ = ["answer_failure", "register", "register_http"]
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -31,6 +35,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     pull_requests.register(app, ctx)
     history.register(app, ctx)
     freeze.register(app, ctx)
+    fallback.register(app, ctx)  # last: what no listener above takes
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

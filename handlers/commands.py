@@ -2,11 +2,13 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.change.states import parse_change_id
 from bot.context import Context
 from bot.overview import queries
 from bot.overview.help import help_message
 from bot.overview.summary import list_message, show_message
+from bot.slack import payloads
+from bot.slack.payloads import Refused
+from handlers.common import after_ack, command_who, tell
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.freeze import calendar_command, freeze_command, unfreeze_command
@@ -15,15 +17,25 @@ from handlers.pull_requests import github_command, link_command
 from handlers.review import open_proposal
 from handlers.security import override_security
 
+# What `/change <unknown>` echoes back in its help, at most (a section holds 3,000).
+ECHO_LIMIT = 200
+
 
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.command("/change")
     async def change_command(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
-        words = command.get("text", "").split()
+        text = payloads.command(command).text
+        try:
+            payloads.clean_text(text, "Your command")
+        except Refused as refused:
+            await ack(text=str(refused), response_type="ephemeral")
+            return
+        words = text.split()
         name = words[0].lower() if words else "help"
         handler = SUBCOMMANDS.get(name)
         if handler is None:
-            await ack(**help_message(unknown=" ".join(words) if name != "help" else None))
+            unknown = payloads.clip(" ".join(words), ECHO_LIMIT) if name != "help" else None
+            await ack(**help_message(unknown=unknown))
             return
         await handler(ctx, ack, respond, command, words[1:])
 
@@ -34,36 +46,38 @@ async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dic
         await list_overdue(ctx, ack, respond, command)
         return
     if what:
-        await ack(text=f"I don't know `/change list {' '.join(args)}`. Try `/change list` "
+        shown = payloads.clip(" ".join(args), ECHO_LIMIT)
+        await ack(text=f"I don't know `/change list {shown}`. Try `/change list` "
                   "(open changes) or `/change list overdue` (overdue retrospectives).",
                   response_type="ephemeral")
         return
     await ack()
-    viewer = command["user_id"]
+    who = command_who(command)
 
     async def work() -> None:
-        changes = await queries.open_changes(ctx, viewer)
-        await respond(**list_message(changes, viewer))
+        changes = await queries.open_changes(ctx, who.user)
+        await respond(**list_message(changes, who.user))
 
-    ctx.background.spawn(work(), name="change list")
+    after_ack(ctx, who, respond, work(), "change list")
 
 
-async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, _command, args) -> None:
+async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, args) -> None:
     try:
-        change_id = parse_change_id(args[0] if args else "")
-    except ValueError as exc:
+        change_id = payloads.change_ref(args[0] if args else "")
+    except Refused as exc:
         await ack(text=f"{exc} Try `/change show CHG-12`.", response_type="ephemeral")
         return
     await ack()
+    who = command_who(command)
 
     async def work() -> None:
         found = await queries.change_with_history(ctx, change_id)
         if found is None:
-            await respond(text=f"There is no CHG-{change_id}.", response_type="ephemeral")
+            await tell(ctx, who, respond, f"There is no CHG-{change_id}.")
             return
         await respond(**show_message(*found))
 
-    ctx.background.spawn(work(), name="change show")
+    after_ack(ctx, who, respond, work(), "change show")
 
 
 SUBCOMMANDS = {

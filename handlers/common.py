@@ -1,71 +1,119 @@
-"""What every Slack handler does the same way."""
+"""What every Slack handler does the same way: read the payload (through bot.slack.payloads),
+answer the person, and explain a failure instead of leaving them with silence."""
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.response import BoltResponse
+from sqlalchemy import exc as sa_exc
 
 from bot.change import actions as changes
 from bot.context import Context
 from bot.deployment.steps import StepOutcome
 from bot.proposal.proposals import Invalid
-from bot.slack.forms import read_values
+from bot.slack import payloads
+from bot.slack.forms import FormErrors, read_values
+from bot.slack.payloads import Click, Refused, Who
 
 log = logging.getLogger(__name__)
 
 SORRY = "Something went wrong on our side and nothing was changed. Please try again."
+DATABASE_DOWN = ("Changebot cannot reach its database right now; nothing was changed. "
+                 "Try again in a minute.")
 
 
-def change_id_of(body: dict) -> int:
-    """The change a button belongs to (its value) or a modal is about (private_metadata)."""
-    if body.get("actions"):
-        return int(body["actions"][0]["value"].split(":")[0])
-    return int(json.loads(body["view"]["private_metadata"])["change_id"])
+def database_unreachable(error: BaseException) -> bool:
+    """The database refused, dropped or timed out the connection (not a bug of ours)."""
+    if isinstance(error, aiohttp.ClientError):  # Slack or GitHub, not the database
+        return False
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                          OSError)):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
-def revision_of(body: dict) -> int | None:
-    """The revision a button was shown for (`<id>:r<revision>`), when it carries one."""
-    _, _, revision = body["actions"][0]["value"].partition(":r")
-    return int(revision) if revision.isdigit() else None
+def failure_text(error: BaseException) -> str:
+    return DATABASE_DOWN if database_unreachable(error) else SORRY
 
 
-async def tell(ctx: Context, body: dict, respond: AsyncRespond | None, text: str) -> None:
-    """An ephemeral answer to the person who clicked: only they see it."""
-    user = body["user"]["id"]
-    if respond is not None and body.get("response_url"):
+async def tell(ctx: Context, who: Who, respond: AsyncRespond | None, text: str) -> None:
+    """An ephemeral answer to the person who clicked or typed: only they see it."""
+    text = payloads.clip(text, payloads.SECTION_TEXT_LIMIT)
+    if respond is not None and who.response_url:
         await respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    if channel:
-        await ctx.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+    elif who.channel:
+        await ctx.slack.chat_postEphemeral(channel=who.channel, user=who.user, text=text)
     else:
-        await ctx.slack.chat_postMessage(channel=user, text=text)
+        await ctx.slack.chat_postMessage(channel=who.user, text=text)
 
 
-def after_ack(ctx: Context, body: dict, respond: AsyncRespond | None,
+def after_ack(ctx: Context, who: Who, respond: AsyncRespond | None,
               work: Coroutine[Any, Any, Any], name: str) -> None:
     """Run Web API work after Slack was answered; a failure is explained, never a trace."""
 
     async def guarded() -> None:
         try:
             await work
-        except Exception:
+        except Exception as error:
             log.exception("%s failed", name)
             ctx.metrics.errors.labels(where=name).inc()
             try:
-                await tell(ctx, body, respond, SORRY)
+                await tell(ctx, who, respond, failure_text(error))
             except Exception:
                 log.exception("could not tell the user that %s failed", name)
 
     ctx.background.spawn(guarded(), name=name)
 
 
+def answer_failure(ctx: Context, body: dict, error: BaseException) -> BoltResponse:
+    """The answer to a request whose listener failed before acknowledging it: the person is
+    told (in the command's answer, under the modal's first field, or ephemerally)."""
+    text = failure_text(error)
+    if isinstance(body.get("command"), str):
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    if body.get("type") == "view_submission":
+        field = _first_field(body.get("view"))
+        if field:
+            return BoltResponse(status=200, body={"response_action": "errors",
+                                                  "errors": {field: text}})
+    try:
+        who = payloads.click(body)
+    except ValueError:
+        return BoltResponse(status=200, body="")
+    after_ack(ctx, who, None, tell(ctx, who, None, text), "explain a failure")
+    return BoltResponse(status=200, body="")
+
+
+def _first_field(view: Any) -> str | None:
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    return next(iter(values), None) if isinstance(values, dict) and values else None
+
+
+async def refuse_click(ctx: Context, who: Who, respond: AsyncRespond | None,
+                       refused: Refused) -> None:
+    after_ack(ctx, who, respond, tell(ctx, who, respond, str(refused)), "refuse a click")
+
+
 Step = Callable[[Context, int, str], Awaitable[StepOutcome]]
 Submit = Callable[..., Awaitable[StepOutcome]]
+ClickWork = Callable[[Click, int], Coroutine[Any, Any, Any]]
+
+
+async def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
+                          work: ClickWork, name: str) -> None:
+    """After the ack: read the clicked button's change, then run `work` in the background;
+    a button whose value does not parse is answered "out of date"."""
+    who = payloads.click(body)
+    try:
+        change_id = payloads.button_ref(who.value).change_id
+    except Refused as refused:
+        await refuse_click(ctx, who, respond, refused)
+        return
+    after_ack(ctx, who, respond, work(who, change_id), name)
 
 
 def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:
@@ -75,24 +123,49 @@ def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: s
     async def on_click(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> None:
-            outcome = await step(ctx, change_id_of(body), body["user"]["id"])
+        async def work(who: Click, change_id: int) -> None:
+            outcome = await step(ctx, change_id, who.user)
             if outcome.view is not None:
-                await ctx.slack.views_open(trigger_id=body["trigger_id"], view=outcome.view)
+                await ctx.slack.views_open(trigger_id=who.trigger_id, view=outcome.view)
             else:
-                await tell(ctx, body, respond, outcome.message)
+                await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), name)
+        await on_change_click(ctx, body, respond, work, name)
+
+
+async def read_modal(ack: AsyncAck, view: dict, default_field: str,
+                     fields: Mapping[str, type]) -> tuple[int | None, dict[str, Any]] | None:
+    """The change a submitted modal is about and its values; None once the errors were
+    answered (an out-of-date form, an unreadable or unstorable field)."""
+    try:
+        change_id = payloads.modal_change_id(view)
+        values = read_values(view, fields)
+    except Refused as refused:
+        await ack(response_action="errors", errors={default_field: str(refused)})
+        return None
+    except FormErrors as invalid:
+        await ack(response_action="errors", errors=invalid.errors)
+        return None
+    return change_id, values
 
 
 def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
-               fields: Callable[[dict[str, Any]], dict[str, Any]], default_field: str) -> None:
-    """A modal's submission: recorded before the ack, so a refusal shows under its field."""
+               fields: Callable[[dict[str, Any]], dict[str, Any]], default_field: str,
+               inputs: Mapping[str, type]) -> None:
+    """A modal's submission: recorded before the ack, so a refusal shows under its field.
+    `inputs`: the modal's fields and the type of their values (see `read_values`)."""
 
     @app.view(callback_id)
     async def on_submit(ack: AsyncAck, body: dict, view: dict) -> None:
-        outcome = await submit(ctx, change_id_of(body), body["user"]["id"],
-                               **fields(read_values(view)))
+        read = await read_modal(ack, view, default_field, inputs)
+        if read is None:
+            return
+        change_id, values = read
+        if change_id is None:
+            await ack(response_action="errors",
+                      errors={default_field: payloads.FORM_OUT_OF_DATE})
+            return
+        outcome = await submit(ctx, change_id, payloads.click(body).user, **fields(values))
         if not outcome.ok:
             await ack(response_action="errors",
                       errors={outcome.field or default_field: outcome.message})
@@ -105,22 +178,39 @@ async def submit_change_form(
     validate: Callable[[dict[str, Any], str], Any],
     create: Callable[..., Awaitable[Any]],
     first_field: str,
+    fields: Mapping[str, type],
 ) -> None:
     """A change's form (proposal or emergency) submitted: answer errors under their fields,
     or record it — a revision when the form was opened from a card's Edit — then close it.
-    Written before the answer, so that Slack's errors can still be shown in the modal."""
-    user = body["user"]["id"]
+    Written before the answer, so that Slack's errors can still be shown in the modal.
+    `fields`: every input of the form and its type, so that a block missing from the
+    payload is "required" and a value of another type an error, not a crash."""
+    user = payloads.click(body).user
+    read = await read_modal(ack, view, first_field, fields)
+    if read is None:
+        return
+    change_id, values = read
     try:
-        proposal = validate(read_values(view), user)
+        proposal = validate(values, user)
     except Invalid as invalid:
         await ack(response_action="errors", errors=invalid.errors)
         return
-    change_id = json.loads(view.get("private_metadata") or "{}").get("change_id")
     if change_id:
-        outcome = await changes.revise(ctx, int(change_id), user, proposal)
+        outcome = await changes.revise(ctx, change_id, user, proposal)
         if not outcome.ok:
             await ack(response_action="errors", errors={first_field: outcome.message})
             return
     else:
-        await create(ctx, author=user, proposal=proposal, source_key=view["id"])
+        source = payloads.click(body).view_id
+        if not source:  # it keys the change against Slack's retries: none, no change
+            await ack(response_action="errors", errors={first_field: payloads.FORM_OUT_OF_DATE})
+            return
+        await create(ctx, author=user, proposal=proposal, source_key=source)
     await ack()
+
+
+def command_who(command: dict) -> Who:
+    """Who typed a slash command, and where to answer them."""
+    parsed = payloads.command(command)
+    return Who(user=parsed.user_id, response_url=parsed.response_url,
+               channel=parsed.channel_id, trigger_id=parsed.trigger_id)

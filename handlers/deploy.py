@@ -9,6 +9,8 @@ from bot.deployment import production, rollback, staging, verification
 from bot.deployment import views as views
 from handlers.common import step_button, step_modal
 
+CHECKS = {"checks": list, "notes": str}  # the staging and production verification forms
+
 
 def _checks(values: dict[str, Any]) -> dict[str, Any]:
     return {"checks": values.get("checks") or [], "notes": values.get("notes") or ""}
@@ -26,11 +28,13 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 "rollback finished")
 
     step_modal(app, ctx, views.STAGING_VERIFIED_CALLBACK, staging.verify_staging, _checks,
-               "checks")
+               "checks", CHECKS)
     step_modal(app, ctx, views.DEPLOY_CALLBACK, production.deploy,
-               lambda v: {"method": v.get("method"), "notes": v.get("notes") or ""}, "method")
+               lambda v: {"method": v.get("method"), "notes": v.get("notes") or ""}, "method",
+               {"method": str, "notes": str})
     step_modal(app, ctx, views.VERIFIED_CALLBACK, verification.verify_production, _checks,
-               "checks")
+               "checks", CHECKS)
     step_modal(app, ctx, views.ROLLBACK_CALLBACK, rollback.start_rollback,
                lambda v: {"trigger": v.get("trigger"), "method": v.get("method"),
-                          "notes": v.get("notes") or ""}, "trigger")
+                          "notes": v.get("notes") or ""}, "trigger",
+               {"trigger": str, "method": str, "notes": str})

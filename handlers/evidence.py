@@ -7,8 +7,7 @@ from bot.context import Context
 from bot.evidence import delivery as evidence_delivery
 from bot.evidence.export import FORMATS
 from bot.evidence.period import parse_period
-from handlers.common import after_ack
-from handlers.review import command_body
+from handlers.common import after_ack, command_who
 
 USAGE = ("Give the period as its first and last day, e.g. "
          "`/change evidence 2026-01-01 2026-03-31` (add `csv` or `json` for another format).")
@@ -26,7 +25,8 @@ async def evidence_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
         await ack(text=f"{str(exc).capitalize()}. {USAGE}", response_type="ephemeral")
         return
     await ack()
-    user = command["user_id"]
+    who = command_who(command)
+    user = who.user
 
     async def work() -> None:
         allowed = await evidence_delivery.may_export(ctx, user)
@@ -37,4 +37,4 @@ async def evidence_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
                       "in your direct messages with me.", response_type="ephemeral")
         await evidence_delivery.deliver(ctx, user, period, fmt)
 
-    after_ack(ctx, command_body(command), respond, work(), "evidence pack")
+    after_ack(ctx, who, respond, work(), "evidence pack")

@@ -11,8 +11,8 @@ from bot.schedule.calendar import Invalid as BadWeek
 from bot.schedule.calendar_page import calendar_for, calendar_page
 from bot.schedule.calendar_view import PAGE_ACTION
 from bot.schedule.declare import USAGE
-from handlers.common import after_ack
-from handlers.review import command_body
+from bot.slack import payloads
+from handlers.common import after_ack, command_who
 
 
 async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -23,7 +23,8 @@ async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
                   response_type="ephemeral")
         return
     await ack()
-    user = command["user_id"]
+    who = command_who(command)
+    user = who.user
 
     async def work() -> None:
         if [a.lower() for a in args] == ["list"]:
@@ -32,27 +33,29 @@ async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
         answer = await freezes.declare(ctx, user, args)
         await respond(text=answer.text, response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "freeze")
+    after_ack(ctx, who, respond, work(), "freeze")
 
 
 async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change unfreeze FRZ-n` (tech leads)."""
     await ack()
-    user = command["user_id"]
+    who = command_who(command)
+    user = who.user
 
     async def work() -> None:
         answer = await freezes.lift(ctx, user, args)
         await respond(text=answer.text, response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "unfreeze")
+    after_ack(ctx, who, respond, work(), "unfreeze")
 
 
 async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change calendar [this week|next week|YYYY-MM-DD]`."""
     await ack()
-    user = command["user_id"]
+    who = command_who(command)
+    user = who.user
 
     async def work() -> None:
         try:
@@ -60,14 +63,15 @@ async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
         except BadWeek as invalid:
             await respond(text=str(invalid), response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "calendar")
+    after_ack(ctx, who, respond, work(), "calendar")
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.action(re.compile(f"^{PAGE_ACTION}_"))
     async def on_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        user, value = body["user"]["id"], str(body["actions"][0].get("value", ""))
+        who = payloads.click(body)
+        user, value = who.user, who.value or ""
 
         async def work() -> None:
             try:
@@ -78,4 +82,4 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 return
             await respond(**message, replace_original=True)
 
-        after_ack(ctx, body, respond, work(), "calendar page")
+        after_ack(ctx, who, respond, work(), "calendar page")

@@ -7,10 +7,12 @@ import logging
 import urllib.parse
 
 from aiohttp import web
+from sqlalchemy.exc import DataError
 
 from bot.context import Context
 from bot.github import events as github_events
 from bot.github.client import verify_webhook_signature
+from handlers.common import database_unreachable
 
 log = logging.getLogger(__name__)
 PATH = "/github/webhook"
@@ -41,9 +43,18 @@ async def _answer(ctx: Context, request: web.Request) -> web.Response:
     delivery = request.headers.get("X-GitHub-Delivery", "")
     try:
         received = await github_events.receive(ctx, event, delivery, payload)
-    except Exception:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, DataError) as exc:
+        # A field of the wrong type or beyond what the database stores: GitHub never sends
+        # it; nothing was recorded (the transaction rolled back).
+        log.warning("GitHub %s delivery %s is malformed: %r", event, delivery, exc)
+        return _json(400, f"the {event[:60]} payload is malformed ({type(exc).__name__}); "
+                          "nothing was recorded")
+    except Exception as exc:
         log.exception("GitHub %s delivery %s failed", event, delivery)
         ctx.metrics.errors.labels(where="github webhook").inc()
+        if database_unreachable(exc):
+            return _json(503, "the bot cannot reach its database right now; nothing was "
+                              "recorded, so a redelivery will be handled")
         return _json(500, "the bot could not handle this delivery; nothing was recorded, so "
                           "a redelivery will be handled")
     if received.status == 204:

@@ -7,15 +7,17 @@ from bot.overview import queries
 from bot.overview.home import home_view
 from bot.proposal.views import proposal_modal
 from bot.schedule.calendar_page import this_week_blocks
+from bot.slack import payloads
 from handlers.common import after_ack
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.event("app_home_opened")
     async def on_home_opened(event: dict) -> None:
-        if event.get("tab", "home") != "home":
+        opened = payloads.home_opened(event)
+        if opened is None or opened.tab != "home":
             return
-        user = event["user"]
+        user = opened.user
 
         async def work() -> None:
             home = await queries.home_of(ctx, user)
@@ -27,8 +29,9 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("home_new_change")
     async def on_new_change(ack: AsyncAck, body: dict) -> None:
         await ack()
+        who = payloads.click(body)
 
         async def work() -> None:
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=proposal_modal())
+            await ctx.slack.views_open(trigger_id=who.trigger_id, view=proposal_modal())
 
-        after_ack(ctx, body, None, work(), "open proposal modal from home")
+        after_ack(ctx, who, None, work(), "open proposal modal from home")

@@ -5,8 +5,8 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.context import Context
 from bot.insights import delivery
 from bot.insights.views import metrics_message
-from handlers.common import after_ack
-from handlers.review import command_body
+from bot.slack import payloads
+from handlers.common import after_ack, command_who
 
 USAGE = ("Give the period as `30d` or `90d`, e.g. `/change metrics 90d` "
          "(`/change metrics` alone: the last 30 days).")
@@ -16,11 +16,13 @@ async def metrics_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, co
                           args: list[str]) -> None:
     word = args[0].lower() if args else "30d"
     if len(args) > 1 or word not in delivery.PERIODS:
-        await ack(text=f"I don't know `/change metrics {' '.join(args)}`. {USAGE}",
+        shown = payloads.clip(" ".join(args), 200)
+        await ack(text=f"I don't know `/change metrics {shown}`. {USAGE}",
                   response_type="ephemeral")
         return
     await ack()
-    days, user = delivery.PERIODS[word], command["user_id"]
+    who = command_who(command)
+    days, user = delivery.PERIODS[word], who.user
 
     async def work() -> None:
         span = delivery.last_days(ctx, days)
@@ -28,4 +30,4 @@ async def metrics_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, co
         await respond(**metrics_message(report, days))
         await delivery.upload_chart(ctx, user, history, span, days)
 
-    after_ack(ctx, command_body(command), respond, work(), "change metrics")
+    after_ack(ctx, who, respond, work(), "change metrics")

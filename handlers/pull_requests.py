@@ -2,13 +2,13 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.change.states import parse_change_id
 from bot.context import Context
 from bot.github import accounts, linking
 from bot.github.client import parse_pr_url
 from bot.github.views import REFRESH_ACTION
-from handlers.common import after_ack, change_id_of, tell
-from handlers.review import command_body
+from bot.slack import payloads
+from bot.slack.payloads import Click
+from handlers.common import after_ack, command_who, on_change_click, tell
 
 LINK_USAGE = "`/change link CHG-12 https://github.com/OWNER/REPO/pull/NUMBER`"
 
@@ -20,18 +20,19 @@ async def link_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, comma
                   response_type="ephemeral")
         return
     try:
-        change_id = parse_change_id(args[0])
+        change_id = payloads.change_ref(args[0])
         parse_pr_url(args[1])
     except ValueError as exc:
         await ack(text=f"{exc} Try {LINK_USAGE}", response_type="ephemeral")
         return
     await ack()
+    who = command_who(command)
 
     async def work() -> None:
-        outcome = await linking.link(ctx, change_id, command["user_id"], args[1])
+        outcome = await linking.link(ctx, change_id, who.user, args[1])
         await respond(text=outcome.message, response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "link pull request")
+    after_ack(ctx, who, respond, work(), "link pull request")
 
 
 async def github_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -46,12 +47,13 @@ async def github_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
         await ack(text=str(exc), response_type="ephemeral")
         return
     await ack()
+    who = command_who(command)
 
     async def work() -> None:
-        linked = await accounts.link_login(ctx, command["user_id"], args[0])
+        linked = await accounts.link_login(ctx, who.user, args[0])
         await respond(text=linked.message, response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "link github login")
+    after_ack(ctx, who, respond, work(), "link github login")
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -59,8 +61,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def on_refresh(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> None:
-            outcome = await linking.refresh(ctx, change_id_of(body))
-            await tell(ctx, body, respond, outcome.message)
+        async def work(who: Click, change_id: int) -> None:
+            outcome = await linking.refresh(ctx, change_id)
+            await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), "refresh from github")
+        await on_change_click(ctx, body, respond, work, "refresh from github")

@@ -1,5 +1,6 @@
 """Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
 
+from datetime import datetime
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -10,31 +11,38 @@ from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
 from bot.proposal.views import PROPOSAL_CALLBACK, proposal_modal, reason_modal
 from bot.review.rules import may_reject, may_revise
-from bot.slack.forms import read_values
+from bot.slack import payloads
+from bot.slack.payloads import Click, Refused
 from handlers.common import (
     after_ack,
-    change_id_of,
-    revision_of,
+    command_who,
+    on_change_click,
+    read_modal,
+    refuse_click,
     submit_change_form,
     tell,
 )
 
 REJECT_CALLBACK = "change_reject"
+REASON_LIMIT = 3000
 
 
 async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
     """`/change new`: answer at once, then open the modal inside the trigger's 3 seconds."""
     await ack()
+    who = command_who(command)
 
     async def work() -> None:
-        await ctx.slack.views_open(trigger_id=command["trigger_id"], view=proposal_modal())
+        await ctx.slack.views_open(trigger_id=who.trigger_id, view=proposal_modal())
 
-    after_ack(ctx, command_body(command), respond, work(), "open proposal modal")
+    after_ack(ctx, who, respond, work(), "open proposal modal")
 
 
-def command_body(command: dict) -> dict:
-    return {"user": {"id": command["user_id"]}, "response_url": command.get("response_url"),
-            "channel": {"id": command.get("channel_id")}}
+# Every input of the proposal form and the type of its value (see `read_values`).
+PROPOSAL_FIELDS = {"title": str, "description": str, "category": str, "risk": str,
+                   "rollback_plan": str, "testing": str, "security_notes": str,
+                   "security_checkboxes": list, "pr_url": str, "reviewers": list,
+                   "planned_at": datetime}
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -42,6 +50,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def on_proposal(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_change_form(
             ctx, ack, body, view, first_field="title", create=changes.propose,
+            fields=PROPOSAL_FIELDS,
             validate=lambda values, user: validate_proposal(values, author=user,
                                                             now=ctx.clock.now()),
         )
@@ -49,40 +58,45 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("change_approve")
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
+        who = payloads.click(body)
+        try:
+            button = payloads.button_ref(who.value)
+        except Refused as refused:
+            await refuse_click(ctx, who, respond, refused)
+            return
 
         async def work() -> None:
-            outcome = await changes.approve(ctx, change_id_of(body), body["user"]["id"],
-                                            seen_revision=revision_of(body))
-            await tell(ctx, body, respond, outcome.message)
+            outcome = await changes.approve(ctx, button.change_id, who.user,
+                                            seen_revision=button.revision)
+            await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), "approve")
+        after_ack(ctx, who, respond, work(), "approve")
 
     @app.action("change_reject")
     async def on_reject(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        change_id = change_id_of(body)
 
-        async def work() -> None:
-            allowed = await changes.check(ctx, change_id, body["user"]["id"], may_reject)
+        async def work(who: Click, change_id: int) -> None:
+            allowed = await changes.check(ctx, change_id, who.user, may_reject)
             if not allowed.ok:
-                await tell(ctx, body, respond, allowed.message)
+                await tell(ctx, who, respond, allowed.message)
                 return
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
                 callback_id=REJECT_CALLBACK, change_id=change_id,
                 title=f"Reject {format_change_id(change_id)}", label="Why are you rejecting it?",
                 hint="The author gets this in a direct message: say what would make it "
                 "acceptable.", submit="Reject",
             ))
 
-        after_ack(ctx, body, respond, work(), "open reject modal")
+        await on_change_click(ctx, body, respond, work, "open reject modal")
 
     @app.view(REJECT_CALLBACK)
     async def on_reject_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        reason = read_values(view).get("reason") or ""
-        if not reason:
-            await ack(response_action="errors", errors={"reason": "A reason is required."})
+        read = await read_reason(ack, view)
+        if read is None:
             return
-        outcome = await changes.reject(ctx, change_id_of(body), body["user"]["id"], reason)
+        change_id, reason = read
+        outcome = await changes.reject(ctx, change_id, payloads.click(body).user, reason)
         if not outcome.ok:
             await ack(response_action="errors", errors={"reason": outcome.message})
             return
@@ -91,12 +105,11 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("change_edit")
     async def on_edit(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        change_id = change_id_of(body)
 
-        async def work() -> None:
-            allowed = await changes.check(ctx, change_id, body["user"]["id"], may_revise)
+        async def work(who: Click, change_id: int) -> None:
+            allowed = await changes.check(ctx, change_id, who.user, may_revise)
             if not allowed.ok or allowed.change is None:
-                await tell(ctx, body, respond, allowed.message)
+                await tell(ctx, who, respond, allowed.message)
                 return
             change = allowed.change
             if change.category == Category.emergency:  # its own form, so it stays one
@@ -104,16 +117,36 @@ def register(app: AsyncApp, ctx: Context) -> None:
                                         change_id=change_id)
             else:
                 modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=modal)
+            await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
 
-        after_ack(ctx, body, respond, work(), "open edit modal")
+        await on_change_click(ctx, body, respond, work, "open edit modal")
 
     @app.action("change_cancel")
     async def on_cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> None:
-            outcome = await changes.cancel(ctx, change_id_of(body), body["user"]["id"])
-            await tell(ctx, body, respond, outcome.message)
+        async def work(who: Click, change_id: int) -> None:
+            outcome = await changes.cancel(ctx, change_id, who.user)
+            await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), "cancel")
+        await on_change_click(ctx, body, respond, work, "cancel")
+
+
+async def read_reason(ack: AsyncAck, view: dict) -> tuple[int, str] | None:
+    """A reason modal's change and reason; None once its errors were answered."""
+    read = await read_modal(ack, view, "reason", {"reason": str})
+    if read is None:
+        return None
+    change_id, values = read
+    if change_id is None:
+        await ack(response_action="errors", errors={"reason": payloads.FORM_OUT_OF_DATE})
+        return None
+    reason = values["reason"] or ""
+    if not reason:
+        await ack(response_action="errors", errors={"reason": "A reason is required."})
+        return None
+    if len(reason) > REASON_LIMIT:
+        await ack(response_action="errors", errors={
+            "reason": f"Keep this under {REASON_LIMIT} characters (it has {len(reason)})."})
+        return None
+    return change_id, reason

@@ -2,14 +2,15 @@
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.change.states import format_change_id, parse_change_id
+from bot.change.states import format_change_id
 from bot.context import Context
 from bot.proposal.views import reason_modal
 from bot.security import review as security_review
 from bot.security.views import APPROVE, REQUEST_CHANGES
-from bot.slack.forms import read_values
-from handlers.common import after_ack, change_id_of, tell
-from handlers.review import command_body
+from bot.slack import payloads
+from bot.slack.payloads import Click, Refused
+from handlers.common import after_ack, command_who, on_change_click, tell
+from handlers.review import read_reason
 
 REQUEST_CHANGES_CALLBACK = "security_request_changes"
 OVERRIDE_USAGE = "`/change override-security CHG-12 why it is bypassed, for the record`"
@@ -20,24 +21,23 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 
-        async def work() -> None:
-            outcome = await security_review.approve(ctx, change_id_of(body), body["user"]["id"])
-            await tell(ctx, body, respond, outcome.message)
+        async def work(who: Click, change_id: int) -> None:
+            outcome = await security_review.approve(ctx, change_id, who.user)
+            await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, body, respond, work(), "approve security review")
+        await on_change_click(ctx, body, respond, work, "approve security review")
 
     @app.action(REQUEST_CHANGES)
     async def on_request_changes(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        change_id = change_id_of(body)
 
-        async def work() -> None:
-            allowed = await security_review.check_decider(ctx, change_id, body["user"]["id"])
+        async def work(who: Click, change_id: int) -> None:
+            allowed = await security_review.check_decider(ctx, change_id, who.user)
             if not allowed.ok or allowed.change is None:
-                await tell(ctx, body, respond, allowed.message)
+                await tell(ctx, who, respond, allowed.message)
                 return
             cid = format_change_id(change_id)
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
                 callback_id=REQUEST_CHANGES_CALLBACK, change_id=change_id,
                 title="Request changes", submit="Send back",
                 intro=f"*{cid}: {allowed.change.title}* goes back to "
@@ -46,16 +46,16 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 hint="The author gets this in a direct message; it is kept on the record.",
             ))
 
-        after_ack(ctx, body, respond, work(), "open security changes modal")
+        await on_change_click(ctx, body, respond, work, "open security changes modal")
 
     @app.view(REQUEST_CHANGES_CALLBACK)
     async def on_request_changes_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        reason = read_values(view).get("reason") or ""
-        if not reason:
-            await ack(response_action="errors", errors={"reason": "A reason is required."})
+        read = await read_reason(ack, view)
+        if read is None:
             return
+        change_id, reason = read
         outcome = await security_review.request_changes(
-            ctx, change_id_of(body), body["user"]["id"], reason
+            ctx, change_id, payloads.click(body).user, reason
         )
         if not outcome.ok:
             await ack(response_action="errors", errors={"reason": outcome.message})
@@ -66,21 +66,21 @@ def register(app: AsyncApp, ctx: Context) -> None:
 async def override_security(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                             _args) -> None:
     """`/change override-security CHG-n <reason>`: tech leads only, on the record."""
-    _name, change_ref, reason = (command.get("text", "").split(None, 2) + ["", ""])[:3]
+    _name, change_ref, reason = (payloads.command(command).text.split(None, 2) + ["", ""])[:3]
     try:
-        change_id = parse_change_id(change_ref)
-    except ValueError as exc:
-        problem = f"{exc}." if change_ref else "Which change?"
-        await ack(text=f"{problem} Write {OVERRIDE_USAGE}.", response_type="ephemeral")
+        change_id = payloads.change_ref(change_ref)
+    except Refused as exc:
+        await ack(text=f"{exc} Write {OVERRIDE_USAGE}.", response_type="ephemeral")
         return
     if not reason.strip():
         await ack(text=f"Say why the security review is bypassed: {OVERRIDE_USAGE}. The "
                   "reason is kept on the record.", response_type="ephemeral")
         return
     await ack()
+    who = command_who(command)
 
     async def work() -> None:
-        outcome = await security_review.override(ctx, change_id, command["user_id"], reason)
+        outcome = await security_review.override(ctx, change_id, who.user, reason)
         await respond(text=outcome.message, response_type="ephemeral")
 
-    after_ack(ctx, command_body(command), respond, work(), "override security review")
+    after_ack(ctx, who, respond, work(), "override security review")

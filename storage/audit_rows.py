@@ -1,7 +1,8 @@
 """The rows the evidence pack reads, chained: a snapshot event for every write, replayed by
 `changebot audit verify` against the live rows.
 
-The evidence pack is computed from `changes`, `approvals` and `deployments`. Whatever
+The evidence pack is computed from `changes`, `approvals`, `deployments` and `freezes`
+(the one-off freezes declared in Slack, which say which deployments broke one). Whatever
 writes them through a session of storage.db, `RowChain` appends to the audit chain, in the
 same transaction, one `row_snapshot` event per inserted, updated or deleted row with the
 row's values (`after_flush` for ORM writes, `do_orm_execute` for `update()`/`delete()`
@@ -31,11 +32,12 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import audit_chain
-from storage.models import Approval, AuditEvent, Change, Deployment
+from storage.models import Approval, AuditEvent, Change, DeclaredFreeze, Deployment
 
 SNAPSHOT = "row_snapshot"
 ACTOR = "changebot"
-MODELS: dict[str, type] = {"changes": Change, "approvals": Approval, "deployments": Deployment}
+MODELS: dict[str, type] = {"changes": Change, "approvals": Approval, "deployments": Deployment,
+                           "freezes": DeclaredFreeze}
 _SKIPPED: dict[str, frozenset[str]] = {
     "changes": frozenset({"card_channel", "card_ts", "source_key", "updated_at",
                           "security_routed_at", "security_route_error"}),

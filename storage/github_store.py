@@ -9,7 +9,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Approval, Change, Deployment, InboundRequest, Reminder, UserLink
+from storage.models import (
+    Approval,
+    Change,
+    DeployGate,
+    Deployment,
+    InboundRequest,
+    LoginClaim,
+    MergeGate,
+    Reminder,
+    UserLink,
+)
 from storage.repo import CLOSED_STATUSES, is_postgresql
 
 # A cancelled or rolled-back change no longer follows its pull request.
@@ -100,6 +110,18 @@ async def changes_by_author(session: AsyncSession, author: str) -> Sequence[Chan
     return (await session.exec(select(Change).where(Change.author_id == author))).all()
 
 
+async def changes_by_pr_author(session: AsyncSession, login: str) -> Sequence[Change]:
+    """Open changes whose linked pull request `login` wrote, locked."""
+    author = func.lower(col(Change.pr_info)["author"].as_string())
+    query = (
+        select(Change)
+        .where(author == login.lower(), col(Change.status).not_in(FINISHED))
+        .order_by(col(Change.id))
+        .with_for_update()
+    )
+    return (await session.exec(query)).all()
+
+
 async def deployment(session: AsyncSession, github_deployment_id: int) -> Deployment | None:
     query = select(Deployment).where(Deployment.github_deployment_id == github_deployment_id)
     return (await session.exec(query)).first()
@@ -123,3 +145,60 @@ async def pending_reminder(
         query = query.where(or_(col(Reminder.claimed_until).is_(None),
                                 col(Reminder.claimed_until) < unclaimed_at))
     return (await session.exec(query.limit(1))).first()
+
+
+# --------------------------------------------------------------------------- the gates
+
+
+async def add_deploy_gate(session: AsyncSession, gate: DeployGate) -> DeployGate | None:
+    """Record a waiting job (once per repository, run and environment); None when it was
+    recorded before (a redelivery, or GitHub asking again)."""
+    dialect = postgresql if is_postgresql(session) else sqlite
+    values = gate.model_dump(exclude={"id"})
+    statement = (
+        dialect.insert(DeployGate).values(**values)
+        .on_conflict_do_nothing(index_elements=["repo", "run_id", "environment"])
+        .returning(col(DeployGate.id))
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    new_id = result.scalar_one_or_none()
+    if new_id is None:
+        return None
+    return await session.get(DeployGate, new_id)
+
+
+async def waiting_deploy_gates(session: AsyncSession, change_id: int) -> Sequence[DeployGate]:
+    """The change's jobs still waiting for an answer, locked (the change is locked too)."""
+    query = (
+        select(DeployGate)
+        .where(DeployGate.change_id == change_id, DeployGate.state == "waiting")
+        .order_by(col(DeployGate.id))
+        .with_for_update()
+    )
+    return (await session.exec(query)).all()
+
+
+async def deploy_gates_of(session: AsyncSession, change_id: int) -> Sequence[DeployGate]:
+    query = select(DeployGate).where(DeployGate.change_id == change_id)
+    return (await session.exec(query.order_by(col(DeployGate.id)))).all()
+
+
+async def knows_repo(session: AsyncSession, repo: str) -> bool:
+    """Whether any change ever linked a pull request of `repo`."""
+    query = select(Change.id).where(Change.pr_repo == repo_key(repo)).limit(1)
+    return (await session.exec(query)).first() is not None
+
+
+async def merge_gate(session: AsyncSession, change_id: int) -> MergeGate | None:
+    """What the `Changebot` check said last on the change's pull request."""
+    return await session.get(MergeGate, change_id)
+
+
+async def deploy_gate(session: AsyncSession, gate_id: int) -> DeployGate | None:
+    return await session.get(DeployGate, gate_id)
+
+
+async def claim_by_code(session: AsyncSession, code: str) -> LoginClaim | None:
+    """The claim with this one-time code, locked."""
+    query = select(LoginClaim).where(LoginClaim.code == code).with_for_update()
+    return (await session.exec(query)).first()

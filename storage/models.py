@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -298,6 +299,61 @@ class Deployment(SQLModel, table=True):
     creator: str | None = Field(default=None, max_length=100)
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     at: datetime = utc_field(nullable=False, index=True)
+
+
+class DeployGate(SQLModel, table=True):
+    """A GitHub Actions job waiting on Changebot's deployment protection rule, and how it
+    was answered: `waiting` until a decision, then `approved` or `rejected` (once). Status
+    reports (a comment without a decision, 10 at most per deployment) are counted here."""
+
+    __tablename__ = "deploy_gates"
+    __table_args__ = (UniqueConstraint("repo", "run_id", "environment",
+                                       name="uq_deploy_gates_run"),)
+
+    id: int = Field(default=None, primary_key=True)
+    repo: str = Field(max_length=200)
+    run_id: int = Field(sa_type=BigInteger)
+    environment: str = Field(max_length=100)
+    sha: str = Field(max_length=64)
+    ref: str | None = Field(default=None, max_length=255)
+    run_url: str | None = Field(default=None, max_length=500)
+    installation_id: int | None = Field(default=None, sa_type=BigInteger)
+    change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    state: str = Field(default="waiting", max_length=16, index=True)
+    reports: int = 0
+    last_report: str | None = None
+    reason: str | None = None
+    created_at: datetime = utc_field(nullable=False)
+    decided_at: datetime | None = utc_field()
+
+
+class MergeGate(SQLModel, table=True):
+    """What the `Changebot` check run (App mode) or commit status (token mode) last said on
+    a pull request's head commit, so it is written again only when it changes."""
+
+    __tablename__ = "merge_gates"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    sha: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    text: str
+    check_run_id: int | None = Field(default=None, sa_type=BigInteger)
+    updated_at: datetime = utc_field(nullable=False)
+
+
+class LoginClaim(SQLModel, table=True):
+    """Someone in Slack says a GitHub login is theirs: linked once the login posts `code`
+    in a pull-request comment (read from the signed webhook), before `expires_at`."""
+
+    __tablename__ = "login_claims"
+
+    id: int = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    github_login: str = Field(max_length=100)  # lower case
+    slack_user_id: str = Field(max_length=32)
+    created_at: datetime = utc_field(nullable=False)
+    expires_at: datetime = utc_field(nullable=False)
+    used_at: datetime | None = utc_field()
 
 
 class DeclaredFreeze(SQLModel, table=True):

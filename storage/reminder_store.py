@@ -100,6 +100,37 @@ async def finish(
     return bool(result.rowcount)
 
 
+async def renew(
+    session: AsyncSession, reminder_ids: Sequence[int], *, worker: str, until: datetime
+) -> int:
+    """The heartbeat: extend this worker's claims that are still open to `until`."""
+    if not reminder_ids:
+        return 0
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(reminder_ids), col(Reminder.claimed_by) == worker)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .values(claimed_until=until)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
+
+
+async def release(session: AsyncSession, reminder_ids: Sequence[int], *, worker: str) -> int:
+    """Give back claims that were not worked on (a clean stop): due again at once for any
+    process, and the attempt the claim counted is taken back."""
+    if not reminder_ids:
+        return 0
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(reminder_ids), col(Reminder.claimed_by) == worker)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .values(claimed_until=None, attempts=Reminder.attempts - 1)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
+
+
 async def retry_later(
     session: AsyncSession, reminder_id: int, *, worker: str, retry_at: datetime, error: str,
     count_attempt: bool = True,

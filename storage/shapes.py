@@ -71,6 +71,7 @@ class PullRequestInfo(Shape):
     reviews: list[PullRequestReview] = []
     # When the pull request's first commit was made (ISO 8601): where DORA's lead time starts.
     first_commit_at: str | None = None
+    author_user: str | None = None  # the Slack user linked to `author`, when known
 
 
 class Validation(Shape):

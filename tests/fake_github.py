@@ -24,12 +24,14 @@ import json
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jwt
 from aiohttp import web
 
 API = "https://api.github.com"
@@ -138,6 +140,19 @@ class FakeGitHub:
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._next_id = 1000
+        # GitHub App mode (`enable_app`): the App's public key, its installations and the
+        # installation tokens handed out, which expire by `now()` (a test's clock).
+        self.app_id: int | None = None
+        self._app_public_key: Any = None
+        self.installations: dict[int, set[tuple[str, str]]] = {}
+        self._installation_tokens: dict[str, tuple[int, datetime]] = {}
+        self.token_lifetime = timedelta(hours=1)
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.check_runs_written: list[dict[str, Any]] = []
+        self.statuses_written: list[dict[str, Any]] = []
+        # Deployment protection rules: answers received per (owner, repo, run id).
+        self.protection_answers: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        self._protection_failures: list[tuple[int, bool]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -157,6 +172,13 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}", self._get_issue),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._get_labels),
             web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._post_labels),
+            web.post("/app/installations/{id:\\d+}/access_tokens", self._post_access_token),
+            web.get("/repos/{owner}/{repo}/installation", self._get_installation),
+            web.post("/repos/{owner}/{repo}/statuses/{sha}", self._post_status),
+            web.post("/repos/{owner}/{repo}/check-runs", self._post_check_run),
+            web.patch("/repos/{owner}/{repo}/check-runs/{id:\\d+}", self._patch_check_run),
+            web.post("/repos/{owner}/{repo}/actions/runs/{run_id:\\d+}/deployment_protection_rule",
+                     self._post_protection_rule),
         ]
         if self.prefix:
             sub = web.Application()
@@ -227,6 +249,9 @@ class FakeGitHub:
 
     def set_head(self, owner: str, repo: str, number: int, sha: str) -> None:
         self._pull(owner, repo, number).head_sha = sha
+
+    def set_author(self, owner: str, repo: str, number: int, login: str) -> None:
+        self._pull(owner, repo, number).author = login
 
     def add_check_run(
         self,
@@ -299,6 +324,40 @@ class FakeGitHub:
 
     def labels(self, owner: str, repo: str, number: int) -> list[str]:
         return list(self._pull(owner, repo, number).labels)
+
+    def enable_app(self, app_id: int, public_key_pem: bytes) -> None:
+        """GitHub App mode: JWTs signed by the App's key (RS256) are checked with this one."""
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        self.app_id = app_id
+        self._app_public_key = load_pem_public_key(public_key_pem)
+
+    def add_installation(self, installation_id: int, *repos: tuple[str, str]) -> None:
+        self.installations[installation_id] = set(repos)
+        for owner, repo in repos:
+            self.add_repo(owner, repo)
+
+    @property
+    def tokens_issued(self) -> int:
+        return sum(1 for r in self.log if r.method == "POST" and r.path.startswith("/app/"))
+
+    def fail_protection_rule(self, status: int = 502, times: int = 1, *,
+                             taken: bool = False) -> None:
+        """The next `times` answers to a protection rule fail with `status`; `taken`: GitHub
+        took the answer all the same (the response was lost on the way back)."""
+        self._protection_failures += [(status, taken)] * times
+
+    def protection_answers_for(self, owner: str, repo: str, run_id: int) -> list[dict[str, Any]]:
+        return list(self.protection_answers.get((owner, repo, run_id), []))
+
+    def commit_statuses(self, owner: str, repo: str, sha: str, context: str | None = None
+                        ) -> list[dict[str, Any]]:
+        """Statuses of `sha`, newest first (of `context` only, when given)."""
+        return [s for s in self._statuses.get((owner, repo, sha), [])
+                if context is None or s["context"] == context]
+
+    def check_runs(self, owner: str, repo: str, sha: str) -> dict[str, dict[str, Any]]:
+        return dict(self._check_runs.get((owner, repo, sha), {}))
 
     @property
     def requests(self) -> list[tuple[str, str]]:
@@ -394,10 +453,9 @@ class FakeGitHub:
                 if fault.times <= 0:
                     self._faults.pop(0)
                 return self._fault_response(fault)
-        if self.token is not None:
-            auth = request.headers.get("Authorization", "")
-            if auth not in (f"token {self.token}", f"Bearer {self.token}"):
-                return self._error(401, "Bad credentials")
+        refused = self._refused(path, request.headers.get("Authorization", ""))
+        if refused is not None:
+            return refused
         try:
             return await handler(request)
         except web.HTTPNotFound:
@@ -804,3 +862,149 @@ class FakeGitHub:
             if name.lower() not in (x.lower() for x in pull.labels):
                 pull.labels.append(name)
         return self._json([self._label_json(pull.owner, pull.repo, n) for n in pull.labels])
+
+    # ------------------------------------------------------------------ GitHub App
+
+    def _refused(self, path: str, authorization: str) -> web.Response | None:
+        """401/403 as GitHub answers a request without the credentials it needs."""
+        scheme, _, credential = authorization.partition(" ")
+        if path.startswith("/app/") or path.endswith("/installation"):
+            if self.app_id is None:
+                return self._not_found()
+            return None if self._valid_jwt(scheme, credential) else self._error(
+                401, "A JSON web token could not be decoded")
+        if credential in self._installation_tokens:
+            installation, expires = self._installation_tokens[credential]
+            if self.now() >= expires:
+                return self._error(401, "Bad credentials")
+            m = re.match(r"^/repos/([^/]+)/([^/]+)", path)
+            if m and (m.group(1), m.group(2)) not in self.installations.get(installation, set()):
+                return self._error(404, "Not Found")
+            return None
+        if self.token is not None and credential != self.token:
+            return self._error(401, "Bad credentials")
+        return None
+
+    def _valid_jwt(self, scheme: str, credential: str) -> bool:
+        if scheme != "Bearer" or self._app_public_key is None:
+            return False
+        try:
+            claims = jwt.decode(credential, self._app_public_key, algorithms=["RS256"],
+                                options={"require": ["iat", "exp", "iss"]}, leeway=60)
+        except jwt.PyJWTError:
+            return False
+        return str(claims["iss"]) == str(self.app_id) and claims["exp"] - claims["iat"] <= 660
+
+    async def _post_access_token(self, request: web.Request) -> web.Response:
+        installation = int(request.match_info["id"])
+        if installation not in self.installations:
+            return self._not_found()
+        token = f"ghs_{installation}_{self._new_id()}"
+        expires = self.now() + self.token_lifetime
+        self._installation_tokens[token] = (installation, expires)
+        return self._json({
+            "token": token, "expires_at": _iso(expires),
+            "permissions": {"checks": "write", "statuses": "write", "deployments": "write",
+                            "actions": "read", "pull_requests": "read", "contents": "read",
+                            "metadata": "read", "issues": "write"},
+            "repository_selection": "selected",
+        }, status=201)
+
+    async def _get_installation(self, request: web.Request) -> web.Response:
+        key = (request.match_info["owner"], request.match_info["repo"])
+        for installation, repos in self.installations.items():
+            if key in repos:
+                return self._json({
+                    "id": installation, "app_id": self.app_id, "target_type": "Organization",
+                    "account": self._user(key[0]), "repository_selection": "selected",
+                    "access_tokens_url":
+                        f"{self.base_url}/app/installations/{installation}/access_tokens",
+                    "repositories_url": f"{self.base_url}/installation/repositories",
+                    "html_url": f"{self.html_url}/settings/installations/{installation}",
+                    "permissions": {}, "events": [],
+                    "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z",
+                })
+        return self._not_found()
+
+    # ------------------------------------------------------------------ writes of the gates
+
+    async def _post_status(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        body = request.get(_BODY)
+        if not isinstance(body, dict) or body.get("state") not in (
+            "pending", "success", "failure", "error"
+        ):
+            return self._error(422, "Validation Failed")
+        context = body.get("context") or "default"
+        self.add_status(owner, repo, sha, context, body["state"],
+                        target_url=body.get("target_url"), description=body.get("description"))
+        self.statuses_written.append({"sha": sha, **body})
+        status = self._statuses[(owner, repo, sha)][0]
+        return self._json(self._status_json(owner, repo, sha, status), status=201)
+
+    def _apply_check_fields(self, run: dict[str, Any], body: dict[str, Any]) -> None:
+        run["status"] = body.get("status", run.get("status", "queued"))
+        if "conclusion" in body:
+            run["status"] = "completed"
+            run["conclusion"] = body["conclusion"]
+        elif run["status"] != "completed":
+            run["conclusion"] = None
+        if body.get("details_url"):
+            run["details_url"] = body["details_url"]
+        if isinstance(body.get("output"), dict):
+            run["output"] = body["output"]
+
+    async def _post_check_run(self, request: web.Request) -> web.Response:
+        owner, repo = request.match_info["owner"], request.match_info["repo"]
+        body = request.get(_BODY)
+        if not isinstance(body, dict) or not body.get("name") or not body.get("head_sha"):
+            return self._error(422, "Validation Failed")
+        if body.get("status") == "completed" and "conclusion" not in body:
+            return self._error(422, "Validation Failed: conclusion is required")
+        run: dict[str, Any] = {"id": self._new_id(), "name": body["name"], "details_url": None}
+        self._apply_check_fields(run, body)
+        sha = body["head_sha"]
+        self._check_runs.setdefault((owner, repo, sha), {})[run["name"]] = run
+        self.check_runs_written.append({"id": run["id"], "sha": sha, **body})
+        return self._json(self._check_run_json(owner, repo, sha, run), status=201)
+
+    async def _patch_check_run(self, request: web.Request) -> web.Response:
+        owner, repo = request.match_info["owner"], request.match_info["repo"]
+        run_id = int(request.match_info["id"])
+        body = request.get(_BODY)
+        if not isinstance(body, dict):
+            return self._error(422, "Validation Failed")
+        for (o, r, sha), runs in self._check_runs.items():
+            for run in runs.values():
+                if (o, r) == (owner, repo) and run["id"] == run_id:
+                    self._apply_check_fields(run, body)
+                    self.check_runs_written.append({"id": run_id, "sha": sha, **body})
+                    return self._json(self._check_run_json(owner, repo, sha, run))
+        return self._not_found()
+
+    async def _post_protection_rule(self, request: web.Request) -> web.Response:
+        """Review custom deployment protection rules: a state decides (once); a comment
+        alone is a status report, 10 at most per deployment; both need the App's token."""
+        m = request.match_info
+        key = (m["owner"], m["repo"], int(m["run_id"]))
+        auth = request.headers.get("Authorization", "").partition(" ")[2]
+        if auth not in self._installation_tokens:
+            return self._error(403, "Resource not accessible by personal access token")
+        body = request.get(_BODY)
+        if (not isinstance(body, dict) or not body.get("environment_name")
+                or body.get("state") not in (None, "approved", "rejected")
+                or len(body.get("comment") or "") > 1024):
+            return self._error(422, "Validation Failed")
+        failure = self._protection_failures.pop(0) if self._protection_failures else None
+        if failure is not None and not failure[1]:
+            return self._error(failure[0], "Server Error")
+        answers = self.protection_answers.setdefault(key, [])
+        if any(a.get("state") for a in answers):
+            return self._error(422, "No pending deployment protection rule for this run")
+        if body.get("state") is None and len(answers) >= 10:
+            return self._error(422, "Status report limit reached for this deployment")
+        answers.append(dict(body))
+        if failure is not None:
+            return self._error(failure[0], "Server Error")
+        return web.Response(status=204, headers=self._rate_headers())

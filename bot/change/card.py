@@ -22,9 +22,9 @@ from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
-from bot.slack.outbox import load_change, post_once
-from storage import repo
-from storage.models import Approval, Change, Reminder
+from bot.slack.outbox import load_change, point_extra_cards_to, post_once
+from storage import github_store, repo
+from storage.models import Approval, Change, DeployGate, Reminder
 
 
 def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
@@ -33,7 +33,8 @@ def revision_notes(change: Change, _approvals: Sequence[Approval]) -> list[str]:
     return [f"Revision {change.revision}: approvals of earlier revisions were reset."]
 
 
-def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]:
+def card_notes(change: Change, approvals: Sequence[Approval],
+               deploy_gates: Sequence[DeployGate] = ()) -> tuple[str, ...]:
     """The context lines of the card, in the order of the process."""
     return (
         *revision_notes(change, approvals),  # Step 1: the proposal was revised
@@ -41,6 +42,7 @@ def card_notes(change: Change, approvals: Sequence[Approval]) -> tuple[str, ...]
         *security.security_notes(change, approvals),  # Step 4: why a review is needed
         *security.security_decision_notes(change, approvals),  # ... what the team decided
         *deployment.deployment_notes(change, approvals),  # Steps 5-8
+        *github.deploy_gate_notes(deploy_gates),  # Step 6, a GitHub Actions job waiting
         *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
         *emergency.emergency_notes(change, approvals),  # an emergency's obligations
     )
@@ -62,7 +64,8 @@ def card_buttons(card: CardInput) -> list[ButtonElement]:
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
-               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = ()) -> CardInput:
+               freezes: Sequence[Freeze] = (), conflicts: Sequence[Planned] = (),
+               deploy_gates: Sequence[DeployGate] = ()) -> CardInput:
     facts = facts_of(change, approvals, freezes)
     return CardInput(
         change_id=change.id or 0,
@@ -76,7 +79,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),
-        notes=(*card_notes(change, approvals),
+        notes=(*card_notes(change, approvals, deploy_gates),
                # When it may ship: its planned time against the freezes, and conflicts.
                *planned_time_notes(ctx.policy, freezes, change), *conflict_notes(conflicts)),
     )
@@ -87,7 +90,8 @@ async def render(ctx: Context, change: Change) -> dict:
         approvals = await repo.approvals_of(session, change.id or 0)
         freezes = await declared_freezes(session, change.deployed_at or ctx.clock.now())
         conflicts = [other for other, _ in await conflicting(session, ctx.policy, change)]
-    card = card_input(ctx, change, approvals, freezes, conflicts)
+        deploy_gates = await github_store.deploy_gates_of(session, change.id or 0)
+    card = card_input(ctx, change, approvals, freezes, conflicts, deploy_gates)
     return card_message(card, card_buttons(card))
 
 
@@ -109,6 +113,8 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
             ctx, reminder, channel=ctx.policy.channels.changes or "", **message
         )
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
+        if posted["retried"]:  # a post that may have got through twice: keep one card
+            await point_extra_cards_to(ctx, change, reminder.key, posted)
     else:
         await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
                                     **message)

@@ -46,3 +46,10 @@ class ChangeFacts:
     retrospective_done_at: datetime | None = None
     # The one-off freezes declared in Slack (the policy's own are in the policy).
     freezes: tuple[Freeze, ...] = ()
+    # Who wrote the linked pull request: a Slack user when the login is linked, else
+    # `gh:<login>`. They count as an author: they review neither the change nor its security.
+    pr_author: str | None = None
+
+    def is_author(self, user: str | None) -> bool:
+        """The change's author, or the author of its pull request."""
+        return bool(user) and user in (self.author, self.pr_author)

@@ -50,4 +50,11 @@ def facts_of(change: Change, approvals: Sequence[Approval],
         retrospective_due_at=change.retrospective_due_at,
         retrospective_done_at=change.retrospective_done_at,
         freezes=tuple(freezes),
+        pr_author=_pr_author(change),
     )
+
+
+def _pr_author(change: Change) -> str | None:
+    info = change.pr_info or {}
+    login = info.get("author")
+    return info.get("author_user") or (f"gh:{login.lower()}" if login else None)

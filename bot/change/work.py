@@ -22,7 +22,7 @@ from bot.context import Context
 from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.slack import outbox as notify
-from storage import repo
+from storage import github_store, reminder_store, repo
 from storage.models import Approval, Change
 
 
@@ -102,9 +102,24 @@ async def audit(
                          change_id=change.id, detail=detail)
 
 
+# Re-evaluate the gates where changes ship (bot.github.merge_gate.recheck): scheduled with
+# every card refresh, since the card is refreshed after every change of state, in every flow.
+GATES_RECHECK = "github_gates"
+
+
 async def refresh_card(session: AsyncSession, ctx: Context, change: Change) -> None:
     await notify.schedule(session, ctx, key=f"card:{change.id}:{uuid.uuid4().hex}",
                           kind="card", change_id=change.id)
+    if ctx.github is None or not change.pr_url or change.id is None:
+        return
+    now = ctx.clock.now()
+    prefix = f"{GATES_RECHECK}:{change.id}:"
+    # One pending re-evaluation is enough: it reads the change as it is when it runs.
+    if await github_store.pending_reminder(session, change.id, GATES_RECHECK,
+                                           key_prefix=prefix, unclaimed_at=now):
+        return
+    await reminder_store.schedule(session, key=prefix + uuid.uuid4().hex, kind=GATES_RECHECK,
+                                  change_id=change.id, due_at=now, now=now)
 
 
 async def thread_note(session: AsyncSession, ctx: Context, change: Change, text: str,

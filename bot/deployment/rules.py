@@ -95,6 +95,10 @@ def may_operate(facts: ChangeFacts, user: str, is_deployer: bool, step: str) -> 
         )
     if status_after_step(facts, step) is not None:
         return ALLOWED
+    if facts.status in {*operation.moves.values(), *operation.emergency_moves.values()}:
+        # Where this step leads: someone (or a double click) did it already.
+        return refuse(f"You can't {operation.verb} now. {this_is(facts.status)} already: "
+                      "nothing was changed.")
     return refuse(f"You can't {operation.verb} now. {this_is(facts.status)}: {operation.hint}.")
 
 

@@ -17,6 +17,7 @@ from bot.evidence.render_csv import CsvRenderer
 from bot.evidence.render_json import JsonRenderer
 from bot.evidence.render_markdown import MarkdownRenderer
 from bot.evidence.summary import PackInfo, Summary
+from bot.schedule.evidence import frozen_deployments
 from bot.settings import Policy
 from storage import audit_chain, evidence_store
 from storage.db import Database
@@ -43,7 +44,8 @@ class Pack:
         s = self.summary
         return (f"Evidence pack {self.info.period.label}: {s.changes} change(s), "
                 f"{s.exceptions} exception(s) ({s.broken} broken, {s.bypassed} bypassed), "
-                f"{s.unmatched_deployments} unmatched GitHub production deployment(s); "
+                f"{s.unmatched_deployments} unmatched GitHub production deployment(s), "
+                f"{s.inside_freezes} production deployment(s) inside a freeze; "
                 f"audit log head {self.info.audit_head} ({self.info.audit_events} events)")
 
 
@@ -56,6 +58,14 @@ async def export(
         raise ValueError(f"{fmt!r} is not a format: use md, csv or json")
     people: set[str] = set()
     known: dict[str, str] = {}  # Slack id -> name ("" when Slack does not know it)
+
+    async def learn(named: set[str]) -> None:
+        """Each person by name beside their Slack id."""
+        unknown = {p for p in named if _slack_id(p) and p not in known}
+        if names is not None and unknown:
+            found = await names(unknown)
+            known.update({p: found.get(p, "") for p in unknown})
+
     async with db.snapshot() as session:
         head, events = await audit_chain.chain_state(session)
         witnessed = await evidence_store.checkpoints_in_period(
@@ -67,18 +77,19 @@ async def export(
             unmatched = [github_deployment(d) for d in await evidence_store.unmatched_deployments(
                 session, period.start, period.end)]
             summary = Summary(unmatched_deployments=len(unmatched))
+            frozen = await frozen_deployments(session, policy, period.start, period.end)
+            summary.add_frozen(frozen)
+            renderer.frozen = frozen
+            people |= {f.deployment.by for f in frozen}
+            await learn(people)
+            renderer.names = known
             async for rows in evidence_store.changes_in_period(
                 session, period.start, period.end, batch=batch
             ):
                 record = record_of(rows, policy, now)
                 summary.add(record)
                 people |= record.people
-                if names is not None:  # each person by name beside their Slack id
-                    unknown = {p for p in record.people if _slack_id(p) and p not in known}
-                    if unknown:
-                        found = await names(unknown)
-                        known.update({p: found.get(p, "") for p in unknown})
-                    renderer.names = known
+                await learn(record.people)
                 renderer.change(record)
                 if summary.changes % 50 == 0:
                     await asyncio.sleep(0)  # a long export inside the bot lets Slack in

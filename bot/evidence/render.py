@@ -20,6 +20,7 @@ from bot.deployment.business_hours import describe
 from bot.evidence.records import ChangeRecord, GitHubDeployment
 from bot.evidence.summary import PackInfo, Summary
 from bot.runtime.durations import spell
+from bot.schedule.evidence import FrozenDeployment
 
 TITLE = "Change evidence pack"
 CONTROL = "OPS-01 (change management)"
@@ -79,6 +80,14 @@ def record_json(record: ChangeRecord) -> dict[str, Any]:
     return data
 
 
+def person(who: str, names: dict[str, str]) -> str:
+    """A Slack user by name and id (`Alice Adams (U0ALICE)`) when Slack told the name; a
+    GitHub account (`gh:login`) or an unknown id as recorded."""
+    return f"{names[who]} ({who})" if names.get(who) else who
+
+
+def frozen_json(frozen: FrozenDeployment, names: dict[str, str]) -> dict[str, str]:
+    return {**frozen.as_row(), "by_name": names.get(frozen.deployment.by, "")}
 
 
 def policy_lines(info: PackInfo) -> list[str]:
@@ -112,6 +121,8 @@ class Renderer:
         # Slack user id -> name, for the people the records name (filled as they stream).
         self.names: dict[str, str] = {}
         self.exceptions = _spool()  # the summary's list of exceptions
+        # The production deployments inside a freeze in the period (set before `change`).
+        self.frozen: Sequence[FrozenDeployment] = ()
 
     def change(self, record: ChangeRecord) -> None:
         raise NotImplementedError

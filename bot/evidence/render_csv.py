@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from typing import Any
 
 from bot.evidence.records import ChangeRecord
 from bot.evidence.render import (
     Renderer,
     copy_spool,
+    person,
     stamp,
     yes_no,
 )
+from bot.schedule.evidence import FrozenDeployment
 
 CSV_COLUMNS = [
     "change", "title", "category", "risk", "status", "author", "created_at_utc",
@@ -29,7 +32,7 @@ CSV_COLUMNS = [
     "rollback_trigger", "rollback_method", "rollback_notes", "emergency_approved_at_utc",
     "emergency_approved_after_deployment", "retrospective_due_utc", "retrospective_done_utc",
     "retrospective_link", "retrospective", "exceptions", "exception_list", "audit_events",
-    "audit_last_hash", "audit_chain_head",
+    "audit_last_hash", "audit_chain_head", "deployments_inside_freezes",
 ]
 
 
@@ -117,10 +120,30 @@ def _cell_safe(value: Any) -> Any:
     return value
 
 
+def frozen_cell(frozen: Iterable[FrozenDeployment], names: dict[str, str]) -> str:
+    return _join(f"{stamp(f.deployment.at)} by {person(f.deployment.by, names)} via "
+                 f"{f.deployment.source} inside {f.freeze.name} ({f.freeze.reason}): {f.how}"
+                 for f in frozen)
+
+
+def frozen_row(frozen: FrozenDeployment, names: dict[str, str], head: str) -> dict[str, Any]:
+    """A deployment inside a freeze that is not in a change's row of this sheet (one that
+    matched no change, or a change of another period deployed again): a row of its own."""
+    d = frozen.deployment
+    row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS, "")
+    row.update({"change": frozen.change, "deployed_at_utc": stamp(d.at),
+                "deployed_by": person(d.by, names), "deploy_method": d.source,
+                "emergency": yes_no(d.emergency), "audit_chain_head": head,
+                "deployments_inside_freezes": frozen_cell([frozen], names)})
+    return row
+
+
 class CsvRenderer(Renderer):
     """One row per change; the chain's head hash is in every row, so any extract of the
     sheet still names the log it came from. Summary and unmatched deployments are not
-    changes: they are in the Markdown and JSON packs."""
+    changes: they are in the Markdown and JSON packs. A production deployment inside a
+    freeze is in its change's row (`deployments_inside_freezes`), or else in a row of its
+    own after the changes, so the sheet lists them all."""
 
     extension = "csv"
     media_type = "text/csv"
@@ -129,10 +152,19 @@ class CsvRenderer(Renderer):
         super().__init__()
         self.head = head
         self.writer = csv.DictWriter(self.body, fieldnames=CSV_COLUMNS)
+        self.listed: set[int] = set()  # the frozen deployments written in a change's row
 
     def change(self, record: ChangeRecord) -> None:
-        self.writer.writerow({k: _cell_safe(v) for k, v in csv_row(record, self.head).items()})
+        row = csv_row(record, self.head)
+        own = [f for f in self.frozen if f.deployment.change_id == record.id]
+        row["deployments_inside_freezes"] = frozen_cell(own, self.names)
+        self.listed.update(id(f) for f in own)
+        self.writer.writerow({k: _cell_safe(v) for k, v in row.items()})
 
     def finish(self, out, info, summary, unmatched, people) -> None:
+        for frozen in self.frozen:
+            if id(frozen) not in self.listed:
+                self.writer.writerow({k: _cell_safe(v) for k, v in
+                                      frozen_row(frozen, self.names, self.head).items()})
         csv.writer(out).writerow(CSV_COLUMNS)
         copy_spool(self.body, out)

@@ -11,6 +11,7 @@ from bot.evidence.render import (
     TITLE,
     Renderer,
     copy_spool,
+    frozen_json,
     json_default,
     plain,
     record_json,
@@ -58,6 +59,8 @@ class JsonRenderer(Renderer):
         out.write("]},\n")
         out.write('"unmatched_deployments": '
                   + _dumps([plain(d) for d in unmatched]) + ",\n")
+        out.write('"deployments_inside_freezes": '
+                  + _dumps([frozen_json(f, self.names) for f in self.frozen]) + ",\n")
         out.write('"policy": ' + _dumps(info.policy.model_dump(mode="json")) + ",\n")
         out.write('"people": ' + _dumps(people) + ",\n")
         out.write('"changes": [')

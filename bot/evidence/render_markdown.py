@@ -20,10 +20,13 @@ from bot.evidence.render import (
     Renderer,
     copy_spool,
     duration,
+    person,
     policy_lines,
     when,
     yes_no,
 )
+
+_VIA = {"slack": "Slack", "github": "GitHub"}
 
 
 def _md(text: str | None) -> str:
@@ -104,6 +107,9 @@ class MarkdownRenderer(Renderer):
             ("Segregation-of-duties failures", summary.sod_failures),
             ("GitHub production deployments matching no change",
              summary.unmatched_deployments),
+            ("Production deployments inside a freeze",
+             f"{summary.inside_freezes} ({summary.inside_freezes - summary.inside_freezes_bypassed}"
+             f" broken, {summary.inside_freezes_bypassed} bypassed)"),
         ]
         out.writelines(_row(label, value) for label, value in rows)
         if summary.by_category:
@@ -126,6 +132,19 @@ class MarkdownRenderer(Renderer):
             for d in unmatched:
                 out.write(_row(d.id, d.repo, d.environment, d.sha,
                                d.creator or "", when(d.at)))
+        else:
+            out.write("None.\n")
+        out.write("\n### Deployments inside a freeze\n\n")
+        if self.frozen:
+            out.write("Every production deployment made while a freeze held: *broken* for a "
+                      "normal change or a deployment GitHub reported, *bypassed* under the "
+                      "emergency process.\n\n"
+                      "| Change | When | By | Freeze | Reason | Broken or bypassed | Via |\n"
+                      "|---|---|---|---|---|---|---|\n")
+            for f in self.frozen:
+                d = f.deployment
+                out.write(_row(f.change, when(d.at), person(d.by, self.names), f.freeze.name,
+                               f.freeze.reason, f.how, _VIA.get(d.source, d.source)))
         else:
             out.write("None.\n")
         out.write("\n### Policy in force when the pack was made\n\n")

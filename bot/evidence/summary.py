@@ -4,6 +4,7 @@ the pack."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from bot.evidence.records import (
     ChangeRecord,
     Checkpoint,
 )
+from bot.schedule.evidence import FrozenDeployment
 from bot.settings import Policy
 
 
@@ -33,6 +35,8 @@ class Summary:
     sod_failures: int = 0
     changes_with_exceptions: int = 0
     unmatched_deployments: int = 0
+    inside_freezes: int = 0  # production deployments while a freeze held
+    inside_freezes_bypassed: int = 0  # of which under the emergency process
     by_category: Counter = field(default_factory=Counter)
     by_status: Counter = field(default_factory=Counter)
     by_rule: Counter = field(default_factory=Counter)
@@ -61,6 +65,10 @@ class Summary:
             else:
                 self.broken += 1
 
+    def add_frozen(self, frozen: Sequence[FrozenDeployment]) -> None:
+        self.inside_freezes = len(frozen)
+        self.inside_freezes_bypassed = sum(1 for f in frozen if f.how == "bypassed")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "changes": self.changes, "deployed": self.deployed,
@@ -70,6 +78,10 @@ class Summary:
             "changes_with_exceptions": self.changes_with_exceptions,
             "segregation_of_duties_failures": self.sod_failures,
             "unmatched_deployments": self.unmatched_deployments,
+            "deployments_inside_freezes": self.inside_freezes,
+            "deployments_inside_freezes_by_rule": {
+                "broken": self.inside_freezes - self.inside_freezes_bypassed,
+                "bypassed": self.inside_freezes_bypassed},
             "by_category": dict(self.by_category), "by_status": dict(self.by_status),
             "exceptions_by_rule": dict(self.by_rule),
         }

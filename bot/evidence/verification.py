@@ -3,8 +3,8 @@
 1. The chain (storage.audit_chain): every event's hash (plain SHA-256, or HMAC with
    CHANGEBOT_AUDIT_KEY) and its link to the one before.
 2. The rows (storage.audit_rows): the row snapshots in the chain replayed and compared
-   with the live `changes`, `approvals` and `deployments`: any edit, insert or delete that
-   is not in the chain is named with its table, row and field.
+   with the live `changes`, `approvals`, `deployments` and `freezes`: any edit, insert or
+   delete that is not in the chain is named with its table, row and field.
 3. The witness (bot.evidence.witness), when asked: every checkpoint read back from Slack
    must name a head that is in the chain, at the position it counted.
 """

@@ -32,12 +32,14 @@ async def pr_linked(loaded: Loaded, ctx: Context, *, before: ChangeFacts, ref: P
         await pull_requests.schedule_sync(session, ctx, change, why="link")
 
 
-async def pushed(loaded: Loaded, ctx: Context, sha: str) -> None:
+async def pushed(loaded: Loaded, ctx: Context, sha: str, before: str | None = None) -> None:
     """A push webhook: a new head commit starts CI over and resets the approvals (policy),
-    then its files and CI are read from GitHub."""
+    then its files and CI are read from GitHub. A push that moves the head back to a commit
+    seen before (a force-push: `before` is the head we know) is a new head all the same;
+    only a late delivery of an older push is not."""
     change = loaded.change
     info = dict(change.pr_info)
-    if sha not in info.get("previous_heads", []):
+    if sha not in info.get("previous_heads", []) or (before and before == change.head_sha):
         await pull_requests.new_head(loaded, ctx, sha, info)
         change.pr_info = info
     change.github_checked_at = ctx.clock.now()
@@ -56,7 +58,7 @@ async def pr_read(loaded: Loaded, ctx: Context, read: pull_requests.Read) -> Non
     """
     fresh = True
     if read.pull is not None:
-        fresh = await pull_requests.apply_pull(loaded, ctx, read.pull)
+        fresh = await pull_requests.apply_pull(loaded, ctx, read.pull, read.pull_author)
     if fresh and read.ci is not None:
         await pull_requests.apply_ci(loaded, ctx, read.ci)
     if read.reviews is not None:

@@ -4,10 +4,19 @@ process. Handed to the Sweeper (bot.app.create_context); a kind missing here is 
 from __future__ import annotations
 
 from bot.change import card
+from bot.change.work import GATES_RECHECK
 from bot.deployment import monitoring
 from bot.emergency import after_deployment, broadcast
 from bot.evidence import witness
-from bot.github import deployments, emergency_label, emergency_pr, sync
+from bot.github import (
+    deploy_gate,
+    deployments,
+    emergency_label,
+    emergency_pr,
+    login_proof,
+    merge_gate,
+    sync,
+)
 from bot.github.pull_requests import SYNC
 from bot.review import reminders
 from bot.runtime.sweeper import Handler
@@ -26,6 +35,14 @@ KINDS: dict[str, Handler] = {
     "github_review": sync.record_review,
     "github_label": emergency_label.add_label,
     "github_emergency_pr": emergency_pr.open_emergency,
+    # Where changes ship: the merge gate (the `Changebot` check) and the deploy gate
+    # (GitHub's deployment protection rule), re-evaluated with every card refresh.
+    GATES_RECHECK: merge_gate.recheck,
+    merge_gate.NO_CHANGE: merge_gate.no_change,
+    deploy_gate.RECHECK_AT: deploy_gate.recheck_at,
+    deploy_gate.ANSWER: deploy_gate.send_answer,
+    # A GitHub login proven by a pull-request comment: its reviews count.
+    login_proof.ADOPT: login_proof.adopt_proven,
     # Step 3: peer review reminders.
     reminders.PEER_REMINDER: reminders.remind_reviewer,
     reminders.PEER_ESCALATION: reminders.escalate_reviewers,

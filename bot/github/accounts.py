@@ -2,7 +2,8 @@
 
 A GitHub login is linked to a Slack user either by email (the GitHub user's public email,
 looked up with Slack's `users.lookupByEmail`) or by the person themselves with
-`/change github <login>`. A link, once made, is never changed silently: claiming a login
+`/change github <login>`, proven by a one-time code the login posts in a pull-request comment
+(bot.github.login_proof). A link, once made, is never changed silently: claiming a login
 someone else holds is refused.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,13 +24,16 @@ from bot.github.client import GitHubError, GitHubNotFound
 from bot.runtime.clock import ttl_cache
 from bot.slack import directory
 from storage import github_store, repo
-from storage.models import Change
+from storage.models import Change, LoginClaim
 
 log = logging.getLogger(__name__)
 
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 # After a login could not be linked by email, wait this long before asking GitHub again.
 EMAIL_RETRY = timedelta(hours=1)
+# How long a one-time code claiming a login may take to appear in a pull-request comment.
+CLAIM_TTL = timedelta(hours=24)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read and typed without doubt
 
 
 def parse_login(text: str) -> str:
@@ -119,28 +124,35 @@ async def link_login(ctx: Context, slack_user: str, text: str) -> Linked:
     if existing is not None:
         if existing.slack_user_id == slack_user:
             return Linked(True, f"GitHub `{login}` is already linked to you.")
+        how = "their email" if existing.linked_by == "email" else "their own claim"
         return Linked(False, f"GitHub `{login}` is already linked to <@{existing.slack_user_id}>"
-                             " (by " + ("their email" if existing.linked_by == "email"
-                                        else "their own command") + "). Nothing was changed.")
+                             f" (by {how}). Nothing was changed.")
     if ctx.github is not None:
         refusal = await _check_against_github(ctx, login, slack_user)
         if refusal:
             return Linked(False, refusal)
+    # The person's word is not enough: the login proves it with a one-time code
+    # (bot.github.login_proof), or is linked by its public email.
+    return Linked(True, await claim(ctx, slack_user, login))
+
+
+def new_code() -> str:
+    return "CB-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+async def claim(ctx: Context, slack_user: str, login: str) -> str:
+    """Record the claim and say how to prove it."""
     now = ctx.clock.now()
+    code = new_code()
     async with ctx.db.session() as session:
-        added = await github_store.add_user_link(session, login=login, slack_user=slack_user,
-                                                 how="command", now=now)
-        if added:
-            await repo.add_audit(
-                session, at=now, actor=slack_user, action="github_login_linked",
-                detail={"login": login, "slack_user": slack_user, "by": "command"})
-    if not added:  # someone linked it a moment ago
-        return await link_login(ctx, slack_user, login)
-    counted = await adopt(ctx, login, slack_user)
-    ctx.sweeper.kick()
-    more = f" {counted} earlier review(s) by `{login}` now count as yours." if counted else ""
-    return Linked(True, f"Linked GitHub `{login}` to you: your reviews on GitHub count as your "
-                        f"approvals.{more}")
+        session.add(LoginClaim(code=code, github_login=login.lower(), slack_user_id=slack_user,
+                               created_at=now, expires_at=now + CLAIM_TTL))
+        await repo.add_audit(session, at=now, actor=slack_user, action="github_login_claimed",
+                             detail={"login": login, "slack_user": slack_user})
+    return (f"To link GitHub `{login}` to you, prove it is yours: signed in to GitHub as "
+            f"`{login}`, comment `changebot verify {code}` on a pull request of a repository "
+            "Changebot watches, within 24 hours. Until then, reviews by "
+            f"`{login}` do not count as yours.")
 
 
 async def _check_against_github(ctx: Context, login: str, slack_user: str) -> str | None:
@@ -150,7 +162,7 @@ async def _check_against_github(ctx: Context, login: str, slack_user: str) -> st
     except GitHubNotFound:
         return f"GitHub has no user `{login}`: check the spelling. Nothing was changed."
     except GitHubError:
-        return None  # cannot check now; the person's word is what this command is for
+        return None  # cannot check now; the code they post will prove it
     if not email:
         return None
     try:
@@ -188,6 +200,11 @@ async def adopt(ctx: Context, login: str, slack_user: str) -> int:
             approval.tech_lead = tech_lead
             session.add(approval)
             adopted += 1
+        for change in await github_store.changes_by_pr_author(session, login):
+            # The pull request's author counts as an author of the change (bot.change.facts).
+            change.pr_info = {**change.pr_info, "author_user": slack_user}
+            session.add(change)
+            touched[change.id or 0] = change
         for change in await github_store.changes_by_author(session, unlinked_author(login)):
             change.author_id = slack_user
             session.add(change)

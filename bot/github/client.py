@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import github
 from github import Auth, Github
 
+from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
 from bot.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -34,6 +35,7 @@ from bot.github.errors import (
     translate,
 )
 from bot.github.reads import (
+    CHECK_NAME,
     Check,
     CheckState,
     CiResult,
@@ -97,14 +99,19 @@ class GitHubClient:
 
     def __init__(
         self,
-        token: str,
+        token: str | None,
         base_url: str = "https://api.github.com",
         *,
+        app: AppCredentials | None = None,
         timeout: float = 10.0,
         retry: Any = None,
         clock: Clock | None = None,
         on_call: Callable[[str, str], None] | None = None,
     ) -> None:
+        """`token`: a personal token; `app`: GitHub App mode (installation tokens), which
+        wins when both are given."""
+        if not token and app is None:
+            raise ValueError("a GitHub token or GitHub App credentials are needed")
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -115,12 +122,26 @@ class GitHubClient:
         self._instances: list[Github] = []
         self._lock = threading.Lock()
         self._closed = False
+        self.tokens = (InstallationTokens(app, self.base_url, clock=self._clock,
+                                          timeout=timeout, retry=retry)
+                       if app is not None else None)
 
-    # One Github per worker thread: PyGithub's connection object is not thread-safe.
-    def _make_github(self) -> Github:
+    @property
+    def app_mode(self) -> bool:
+        """True in GitHub App mode: check runs and deployment protection rules work."""
+        return self.tokens is not None
+
+    def remember_installation(self, full_name: str, installation_id: int) -> None:
+        """A webhook said which installation serves `full_name`."""
+        if self.tokens is not None:
+            self.tokens.remember(full_name, installation_id)
+
+    # One Github per worker thread (and installation): PyGithub's connection object is not
+    # thread-safe.
+    def _make_github(self, auth: Auth.Auth) -> Github:
         gh = github.Github(
             base_url=self.base_url,
-            auth=Auth.Token(self._token),
+            auth=auth,
             # PyGithub asserts an int here, though requests takes any float (see below).
             timeout=max(1, math.ceil(self.timeout)),
             retry=self._retry,
@@ -139,24 +160,46 @@ class GitHubClient:
                 requester._Requester__timeout = self.timeout  # type: ignore[attr-defined]
         return gh
 
-    def _github(self) -> Github:
-        gh: Github | None = getattr(self._local, "gh", None)
+    def _github(self, full_name: str | None) -> Github:
+        """The thread's Github for `full_name` (its installation, in App mode)."""
+        installation: int | None = None
+        if self.tokens is not None:
+            installation = (self.tokens.installation_for(full_name) if full_name
+                            else self.tokens.any_installation())
+            if installation is None:
+                raise GitHubNotFound("no installation of the GitHub App is known yet")
+        per_thread: dict[int | None, Github] | None = getattr(self._local, "gh", None)
+        if per_thread is None:
+            per_thread = self._local.gh = {}
+        gh = per_thread.get(installation)
         if gh is None:
+            auth: Auth.Auth = (InstallationToken(self.tokens, installation)
+                               if self.tokens is not None and installation is not None
+                               else Auth.Token(self._token or ""))
             with self._lock:
                 if self._closed:
                     raise GitHubError("the GitHub client is closed")
-                gh = self._make_github()
+                gh = self._make_github(auth)
                 self._instances.append(gh)
-            self._local.gh = gh
+            per_thread[installation] = gh
         return gh
 
-    async def _run(self, operation: str, work: Callable[[Github], T], *, not_found: str) -> T:
+    async def _run(self, operation: str, work: Callable[[Github], T], *, not_found: str,
+                   repo: str | None = None) -> T:
         if self._closed:
             raise GitHubError("the GitHub client is closed")
 
         def call() -> T:
             try:
-                return work(self._github())
+                return work(self._github(repo))
+            except github.BadCredentialsException as exc:
+                if self.tokens is not None and repo:  # a revoked token: a new one next time
+                    with contextlib.suppress(Exception):
+                        self.tokens.forget(self.tokens.installation_for(repo))
+                raise translate(exc, not_found=not_found, now=self._clock.now(),
+                                timeout=self.timeout) from exc
+            except GitHubError:
+                raise
             except Exception as exc:  # every failure becomes a GitHubError
                 raise translate(
                     exc, not_found=not_found, now=self._clock.now(), timeout=self.timeout
@@ -199,7 +242,8 @@ class GitHubClient:
                 files=files,
             )
 
-        return await self._run("get_pull", work, not_found=GitHubNotFound.default_message)
+        return await self._run("get_pull", work, not_found=GitHubNotFound.default_message,
+                               repo=ref.full_name)
 
     async def get_ci(self, owner_repo: str, sha: str) -> CiResult:
         """Check runs and commit statuses of `sha`, combined into one verdict."""
@@ -212,6 +256,8 @@ class GitHubClient:
             commit = gh.get_repo(full_name).get_commit(sha)
             checks: list[Check] = []
             for run in commit.get_check_runs():
+                if run.name == CHECK_NAME:
+                    continue  # Changebot's own merge gate is not CI
                 checks.append(
                     Check(
                         name=run.name,
@@ -226,8 +272,8 @@ class GitHubClient:
                 statuses = list(commit.get_statuses())
             seen: set[str] = set()
             for status in statuses:
-                if status.context in seen:
-                    continue  # an older status of a context already counted
+                if status.context in seen or status.context == CHECK_NAME:
+                    continue  # an older status of a context already counted, or ours
                 seen.add(status.context)
                 checks.append(
                     Check(
@@ -242,6 +288,7 @@ class GitHubClient:
             "get_ci",
             work,
             not_found="the repository or commit does not exist or the token cannot see it",
+            repo=full_name,
         )
 
     async def get_reviews(self, ref: PrRef) -> list[Review]:
@@ -266,7 +313,8 @@ class GitHubClient:
                 )
             return reviews
 
-        return await self._run("get_reviews", work, not_found=GitHubNotFound.default_message)
+        return await self._run("get_reviews", work, not_found=GitHubNotFound.default_message,
+                               repo=ref.full_name)
 
     async def get_user_email(self, login: str) -> str | None:
         """The public email of a GitHub user, or None when they keep it private."""
@@ -288,7 +336,64 @@ class GitHubClient:
         def work(gh: Github) -> None:
             gh.get_repo(ref.full_name).get_issue(ref.number).add_to_labels(label.strip())
 
-        await self._run("add_label", work, not_found=GitHubNotFound.default_message)
+        await self._run("add_label", work, not_found=GitHubNotFound.default_message,
+                        repo=ref.full_name)
+
+    async def set_status(self, owner_repo: str, sha: str, state: str, description: str,
+                         target_url: str | None, context: str) -> None:
+        """A commit status (token and App mode): state pending, success, failure or error."""
+        full_name = _split_full_name(owner_repo)
+
+        def work(gh: Github) -> None:
+            commit = gh.get_repo(full_name).get_commit(sha)
+            if target_url:
+                commit.create_status(state, target_url, description[:140], context)
+            else:
+                commit.create_status(state, description=description[:140], context=context)
+
+        await self._run("set_status", work, not_found=GitHubNotFound.default_message,
+                        repo=full_name)
+
+    async def put_check_run(self, owner_repo: str, sha: str, name: str, *, run_id: int | None,
+                            status: str, conclusion: str | None, title: str, summary: str,
+                            details_url: str | None) -> int:
+        """Create the check run `name` on `sha`, or update `run_id` (App mode only). Returns
+        the run's id."""
+        full_name = _split_full_name(owner_repo)
+        fields: dict[str, Any] = {"status": status,
+                                  "output": {"title": title[:255], "summary": summary[:65000]}}
+        if conclusion is not None:
+            fields["conclusion"] = conclusion
+        if details_url:
+            fields["details_url"] = details_url
+
+        def work(gh: Github) -> int:
+            repo = gh.get_repo(full_name)
+            if run_id is not None:
+                repo.get_check_run(run_id).edit(**fields)
+                return run_id
+            return int(repo.create_check_run(name, sha, **fields).id)
+
+        return await self._run("put_check_run", work, not_found=GitHubNotFound.default_message,
+                               repo=full_name)
+
+    async def answer_protection_rule(self, owner_repo: str, run_id: int, environment: str,
+                                     state: str | None, comment: str) -> None:
+        """Answer a deployment protection rule: state "approved" or "rejected", or None for a
+        status report that keeps the job waiting. PyGithub has no method for this endpoint,
+        so its requester posts it (App mode: only the App may answer)."""
+        full_name = _split_full_name(owner_repo)
+        body: dict[str, Any] = {"environment_name": environment, "comment": comment[:1024]}
+        if state is not None:
+            body["state"] = state
+
+        def work(gh: Github) -> None:
+            gh.requester.requestJsonAndCheck(
+                "POST", f"/repos/{full_name}/actions/runs/{int(run_id)}/deployment_protection_rule",
+                input=body)
+
+        await self._run("answer_protection_rule", work,
+                        not_found=GitHubNotFound.default_message, repo=full_name)
 
     async def close(self) -> None:
         with self._lock:

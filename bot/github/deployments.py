@@ -1,7 +1,7 @@
 """Production deployments reported by GitHub (`deployment_status` webhooks).
 
-"Merge to main triggers automated deployment": a successful deployment to the policy's
-production environment whose commit is a change's PR head or merge commit records that
+"Merge to main triggers automated deployment": a successful deployment to one of the
+policy's production environments whose commit is a change's PR head or merge commit records that
 change's production deploy (method "automated", by whoever triggered it) and starts its
 monitoring window. Gates are checked all the same: a deployment that happened with a gate
 closed is recorded (it happened) and flagged on the card and in the audit log.
@@ -40,8 +40,7 @@ async def on_deployment_status(session: AsyncSession, ctx: Context, payload: dic
     """Handle one `deployment_status` event; None when it is not a production success."""
     status, deployment = payload["deployment_status"], payload["deployment"]
     environment = status.get("environment") or deployment.get("environment") or ""
-    production = ctx.policy.github.production_environment
-    if status.get("state") != "success" or environment.lower() != production.lower():
+    if status.get("state") != "success" or not ctx.policy.github.is_production(environment):
         return None
     github_id = int(deployment["id"])
     if await github_store.deployment(session, github_id) is not None:

@@ -9,6 +9,7 @@ reviewer to Slack) becomes a durable reminder handled by bot.github.sync.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,11 +20,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.change.work import audit, lock, refresh_card, thread_note
 from bot.context import Context
 from bot.flows import github as github_flow
+from bot.github import (
+    deploy_gate,
+    emergency_label,
+    emergency_pr,
+    login_proof,
+    merge_gate,
+    pull_requests,
+)
 from bot.github import deployments as github_deployments
-from bot.github import emergency_label, emergency_pr, pull_requests
+from bot.github.reads import CHECK_NAME
 from storage import github_store, reminder_store
 from storage.models import Change
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Received:
@@ -44,6 +54,7 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
         return Received(400, "the X-GitHub-Delivery header is missing or malformed")
     if not isinstance(payload, dict):
         return Received(400, "the payload is not a JSON object")
+    _remember_installation(ctx, payload)
     try:
         async with ctx.db.session() as session:
             if not await github_store.first_delivery(session, f"github:{delivery}",
@@ -52,12 +63,26 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
             message = await handler(session, ctx, payload, delivery)
     except IntegrityError:  # the same delivery, twice at the same moment: the other won
         return Received(200, f"delivery {delivery} was already handled")
+    except deploy_gate.Unknown as unknown:  # rolled back: a redelivery is looked at again
+        log.info("GitHub %s delivery %s not decided: %s", event, delivery, unknown)
+        return Received(202, f"accepted, nothing decided: {unknown}")
     except (KeyError, TypeError, ValueError) as exc:
         return Received(400, f"the {event} payload lacks what it should have ({exc!r})")
     ctx.sweeper.kick()
     if message is None:
         return Received(204, f"{event} {payload.get('action') or ''} is not used".strip())
     return Received(200, message)
+
+
+def _remember_installation(ctx: Context, payload: object) -> None:
+    """App mode: which installation serves the repository, as the signed webhook says."""
+    if ctx.github is None or not isinstance(payload, dict):
+        return
+    installation = payload.get("installation")
+    repository = payload.get("repository")
+    if (isinstance(installation, dict) and isinstance(installation.get("id"), int)
+            and isinstance(repository, dict) and isinstance(repository.get("full_name"), str)):
+        ctx.github.remember_installation(repository["full_name"], installation["id"])
 
 
 # --------------------------------------------------------------------------- CI
@@ -82,7 +107,7 @@ async def _re_evaluate_ci(session: AsyncSession, ctx: Context, repo_name: str,
 
 async def on_check_run(session: AsyncSession, ctx: Context, payload: dict,
                        delivery: str) -> str | None:
-    if payload.get("action") != "completed":
+    if payload.get("action") != "completed" or payload["check_run"].get("name") == CHECK_NAME:
         return None
     return await _re_evaluate_ci(session, ctx, payload["repository"]["full_name"],
                                  payload["check_run"]["head_sha"])
@@ -98,6 +123,8 @@ async def on_check_suite(session: AsyncSession, ctx: Context, payload: dict,
 
 async def on_status(session: AsyncSession, ctx: Context, payload: dict,
                     delivery: str) -> str | None:
+    if payload.get("context") == CHECK_NAME:
+        return None  # our own merge gate
     return await _re_evaluate_ci(session, ctx, payload["repository"]["full_name"],
                                  payload["sha"])
 
@@ -113,16 +140,22 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
         if not emergency_label.is_emergency_label((payload.get("label") or {}).get("name")):
             return None
         return await emergency_pr.on_label(session, ctx, payload, delivery)
-    if action not in ("synchronize", "closed", "reopened", "edited", "ready_for_review"):
+    if action not in ("opened", "synchronize", "closed", "reopened", "edited",
+                      "ready_for_review"):
         return None
     repo_name, number = payload["repository"]["full_name"], int(pr["number"])
     changes = await github_store.changes_linking(session, repo_name, number)
+    if not changes and action in ("opened", "synchronize", "reopened"):
+        return await _no_change_record(session, ctx, payload)
+    if action == "opened":
+        return None
     for change in changes:
         loaded = await lock(session, change.id or 0)
         if loaded is None:
             continue
         if action == "synchronize":
-            await github_flow.pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"])
+            await github_flow.pushed(loaded, ctx, payload.get("after") or pr["head"]["sha"],
+                                     before=payload.get("before"))
         elif action == "closed" and pr.get("merged") and pr.get("merge_commit_sha"):
             merged_by = (pr.get("merged_by") or payload.get("sender") or {}).get("login")
             await pull_requests.record_merge(loaded, ctx, pr["merge_commit_sha"],
@@ -133,6 +166,20 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
             await pull_requests.schedule_sync(session, ctx, loaded.change, why=action or "")
         await refresh_card(session, ctx, loaded.change)
     return f"{action}: {len(changes)} change(s) updated"
+
+
+async def _no_change_record(session: AsyncSession, ctx: Context, payload: dict) -> str | None:
+    """The merge gate of a pull request that no change links (neutral or pending)."""
+    if ctx.github is None:
+        return None
+    sha = payload["pull_request"]["head"]["sha"]
+    repo_name = payload["repository"]["full_name"]
+    await reminder_store.schedule(
+        session, key=f"{merge_gate.NO_CHANGE}:{repo_name}:{sha}", kind=merge_gate.NO_CHANGE,
+        due_at=ctx.clock.now(), now=ctx.clock.now(),
+        payload={"repo": repo_name, "sha": sha,
+                 "installation": (payload.get("installation") or {}).get("id")})
+    return f"no change links this pull request: the {CHECK_NAME} check says so"
 
 
 async def _closed(change: Change, session: AsyncSession, ctx: Context) -> None:
@@ -183,4 +230,6 @@ EVENTS: dict[str, EventHandler] = {
     "pull_request": on_pull_request,
     "pull_request_review": on_review,
     "deployment_status": github_deployments.on_deployment_status,
+    "deployment_protection_rule": deploy_gate.on_protection_rule,
+    "issue_comment": login_proof.on_issue_comment,
 }

@@ -33,6 +33,7 @@ from bot.review.rules import (
     push_resets_approvals,
     status_after_push,
 )
+from bot.security import routing as security
 from storage import reminder_store
 from storage.github_store import repo_key
 from storage.models import Approval, Change
@@ -61,6 +62,7 @@ class Read:
     pull: PullInfo | None = None
     ci: CiResult | None = None
     reviews: tuple[ReviewBy, ...] | None = None
+    pull_author: str | None = None  # the Slack user behind the pull request's author
 
 
 # --------------------------------------------------------------------------- linking
@@ -135,6 +137,10 @@ async def reset_approvals(loaded: Loaded, ctx: Context, facts: ChangeFacts, *, r
     await thread_note(loaded.session, ctx, change,
                       f"{reason[:1].upper()}{reason[1:]} — approve a SHA, not a branch. "
                       "Reviewers, please look again.")
+    if change.security_required:
+        # The security review was of what was there before: the team is asked again
+        # (its earlier decision no longer counts, and it would otherwise wait unasked).
+        await security.ask_if_needed(loaded.session, ctx, change)
     cid = format_change_id(change.id or 0)
     for user in sorted(approvers - {change.author_id}):
         await dm(loaded.session, ctx, change, user,
@@ -172,7 +178,8 @@ def _is_stale(change: Change, info: dict, head_sha: str) -> bool:
 # --------------------------------------------------------------------------- applying reads
 
 
-async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo) -> bool:
+async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo,
+                     author_user: str | None = None) -> bool:
     """Store what the pull request says; False (nothing stored) for a stale read."""
     change = loaded.change
     info = dict(change.pr_info)
@@ -183,7 +190,7 @@ async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo) -> bool:
     info.update(
         repo=pull.ref.full_name, number=pull.ref.number, url=pull.url, title=pull.title,
         author=pull.author, base=pull.base, head=pull.head, state=pull.state,
-        merged=pull.merged, files=list(pull.files),
+        merged=pull.merged, files=list(pull.files), author_user=author_user,
     )
     change.pr_info = info
     if pull.merged and pull.merge_sha and change.merge_sha != pull.merge_sha:
@@ -290,7 +297,9 @@ async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool
     decision = {"APPROVED": "approved", "CHANGES_REQUESTED": "changes_requested",
                 "DISMISSED": "dismissed"}[review.state]
     if decision == "approved":
-        if by.slack_user is not None and by.slack_user == change.author_id:
+        pr_author = (change.pr_info.get("author") or "").lower()
+        if (by.slack_user is not None and loaded.facts.is_author(by.slack_user)) or (
+                review.login.lower() == pr_author):
             return "not counted: the author's own review", False
         if review.commit_id != change.head_sha:
             return (f"not counted: it approves commit {short(review.commit_id)}, "

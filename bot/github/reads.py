@@ -32,6 +32,10 @@ class PrRef:
         return f"{self.full_name}#{self.number}"
 
 
+# The name of Changebot's own check run / commit status (the merge gate): never part of CI.
+CHECK_NAME = "Changebot"
+
+
 _OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _EXAMPLE = "https://github.com/OWNER/REPO/pull/NUMBER"

@@ -73,8 +73,10 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
         await _failed(ctx, change, reminder, exc, attempt)
         return
     people = await _people(ctx, reviews)
-    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people),
-                                   reminder_id=reminder.id, attempt=attempt)
+    # The pull request's author counts as an author of the change (segregation of duties).
+    author = await accounts.slack_user_for(ctx, pull.author)
+    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people, author),
+                     reminder_id=reminder.id, attempt=attempt)
 
 
 async def read_ci(ctx: Context, reminder: Reminder) -> None:

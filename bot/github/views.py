@@ -11,7 +11,7 @@ from bot.change.card_view import CardInput
 from bot.change.states import CLOSED
 from bot.deployment.rules import describe_deploy_exception
 from bot.slack.text import escape, user
-from storage.models import Approval, Change
+from storage.models import Approval, Change, DeployGate
 
 REFRESH_ACTION = "change_github_refresh"
 _SHOWN_REVIEWS = 5
@@ -76,3 +76,20 @@ def github_buttons(card: CardInput) -> list[ButtonElement]:
         return []
     return [ButtonElement(action_id=REFRESH_ACTION, text="Refresh from GitHub",
                           value=str(card.change_id))]
+
+
+def deploy_gate_notes(deploy_gates: Sequence[DeployGate]) -> list[str]:
+    """GitHub Actions jobs waiting on the deploy gate, and how the last ones were answered."""
+    notes = []
+    for gate in list(deploy_gates)[-3:]:
+        run = f"<{gate.run_url}|run {gate.run_id}>" if gate.run_url else f"run {gate.run_id}"
+        if gate.state == "waiting":
+            notes.append(f":hourglass_flowing_sand: GitHub Actions is waiting to deploy to "
+                         f"{gate.environment} ({run}) until every gate is met.")
+        elif gate.state == "approved":
+            notes.append(f":white_check_mark: GitHub Actions' deployment to {gate.environment} "
+                         f"({run}) was approved by Changebot.")
+        else:
+            notes.append(f":no_entry: GitHub Actions' deployment to {gate.environment} ({run}) "
+                         f"was rejected: {gate.reason or 'the change may not ship'}")
+    return notes

@@ -51,13 +51,13 @@ def counted_approvers(facts: ChangeFacts, policy: Policy) -> dict[str, bool]:
     """
     approvers: dict[str, bool] = {}
     for vote in facts.approvals:
-        if vote.user == facts.author:
+        if facts.is_author(vote.user):
             continue
         if vote.source == "github" and not policy.github.count_pr_reviews:
             continue
         approvers[vote.user] = approvers.get(vote.user, False) or vote.is_tech_lead
     security = facts.security_approved_by
-    if policy.review.security_counts_as_peer and security and security != facts.author:
+    if policy.review.security_counts_as_peer and security and not facts.is_author(security):
         approvers.setdefault(security, False)
     return approvers
 
@@ -139,6 +139,11 @@ def may_approve(facts: ChangeFacts, user: str) -> Decision:
         return refuse(
             "You can't approve your own change: segregation of duties requires someone "
             "else to review it."
+        )
+    if facts.is_author(user):
+        return refuse(
+            "You can't approve this change: you wrote its pull request, and segregation of "
+            "duties requires someone else to review it."
         )
     # A GitHub review by the same person does not stop a Slack approval: counting
     # deduplicates them, and the policy may not count GitHub reviews at all.

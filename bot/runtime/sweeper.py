@@ -3,7 +3,12 @@
 One in-memory APScheduler interval job per process calls `run_once`; work that is due now is
 also kicked at once after the transaction that scheduled it. Each row is claimed before it is
 handled and marked sent only after Slack said ok: a crash in between is recovered when the
-claim expires (see `bot.notify.post_once` for how a repeat message is avoided then).
+claim expires (see `bot.slack.outbox.post_once` for how a repeat message is avoided then).
+
+Claims are short (LEASE) and renewed by a heartbeat while this process works on them, so a
+crashed replica's rows go out within LEASE + one sweep interval (under 30 s), while a live
+one that is merely slow keeps its rows. A clean stop finishes what is due within its grace
+period; what it still had claimed but not started then is given back at once.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ class NotYet(Exception):  # noqa: N818
         self.after = after
 
 
+LEASE = timedelta(seconds=20)
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
 
@@ -51,17 +59,22 @@ class Sweeper:
         kinds: Mapping[str, Handler],
         *,
         worker: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
         max_attempts: int = 12,
     ) -> None:
         self.ctx = ctx
         self.kinds = dict(kinds)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = lease
+        # Real seconds between renewals: several before a lease (of the injected clock) ends.
+        self.heartbeat_every = lease.total_seconds() / 4
         self.max_attempts = max_attempts
         self._lock = asyncio.Lock()
         self._kicked = False
         self._running = False
+        self._stopping = False
+        self._waiting: set[int] = set()  # claimed by this process, not started yet
+        self._current: int | None = None  # the row being handled
         self._scheduler: AsyncIOScheduler | None = None
 
     async def run_once(self) -> int:
@@ -76,9 +89,54 @@ class Sweeper:
                     )
                 if not claimed:
                     return handled
-                for reminder in claimed:
-                    await self._handle(reminder)
-                    handled += 1
+                batch = {r.id for r in claimed if r.id is not None}
+                self._waiting |= batch
+                heartbeat = asyncio.create_task(self._heartbeat(), name="sweeper heartbeat")
+                try:
+                    for reminder in claimed:
+                        self._waiting.discard(reminder.id or 0)
+                        self._current = reminder.id
+                        await self._handle(reminder)
+                        self._current = None
+                        handled += 1
+                except asyncio.CancelledError:  # shutdown's grace is over: give back the rest
+                    await self.release_claims()
+                    raise
+                finally:
+                    heartbeat.cancel()
+                    self._current = None
+                    self._waiting -= batch  # a failure mid-batch: those claims just expire
+
+    async def _heartbeat(self) -> None:
+        while self._waiting or self._current is not None:
+            await asyncio.sleep(self.heartbeat_every)
+            await self.renew_claims()
+
+    async def renew_claims(self) -> int:
+        """Extend the claims this process holds by a lease from now."""
+        held = sorted(self._waiting | ({self._current} if self._current is not None else set()))
+        try:
+            async with self.ctx.db.session() as session:
+                return await reminder_store.renew(
+                    session, held, worker=self.worker, until=self.ctx.clock.now() + self.lease,
+                )
+        except Exception as exc:  # the database hiccuped: the next beat tries again
+            log.warning("could not renew the sweeper's claims: %r", exc)
+            return 0
+
+    async def release_claims(self) -> int:
+        """Give back the claims not worked on yet, so another process sends them at once.
+        The row in flight keeps its claim: Slack may have taken it, so it is retried (after
+        a look for it, see post_once) only once the lease ends."""
+        waiting, self._waiting = sorted(self._waiting), set()
+        if not waiting:
+            return 0
+        try:
+            async with self.ctx.db.session() as session:
+                return await reminder_store.release(session, waiting, worker=self.worker)
+        except Exception as exc:  # they will be taken over when the lease ends
+            log.warning("could not release the sweeper's claims: %r", exc)
+            return 0
 
     async def _handle(self, reminder: Reminder) -> None:
         metrics = self.ctx.metrics.reminders
@@ -124,6 +182,8 @@ class Sweeper:
 
     def kick(self) -> None:
         """Run soon, in the background: something was just scheduled for now."""
+        if self._stopping:
+            return
         self._kicked = True
         if not self._running:
             self._running = True
@@ -139,6 +199,7 @@ class Sweeper:
 
     def start(self, interval: float = 5.0) -> None:
         """One interval job in this process; reminders due while we were down go out now."""
+        self._stopping = False
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             self._tick, "interval", seconds=interval, max_instances=1, coalesce=True,
@@ -153,6 +214,8 @@ class Sweeper:
         self.kick()
 
     def stop(self) -> None:
+        """No new sweeps; one running goes on until shutdown's grace ends (see run_once)."""
+        self._stopping = True
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None

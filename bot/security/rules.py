@@ -19,7 +19,7 @@ def may_decide_security(facts: ChangeFacts, user: str, in_security_group: bool) 
         return refuse(
             "Only members of the security team can approve a security review or request changes."
         )
-    if user == facts.author:
+    if facts.is_author(user):
         return refuse(
             "You can't review the security of your own change: another member of the "
             "security team must."
@@ -66,7 +66,7 @@ def may_override_security(facts: ChangeFacts, user: str, is_tech_lead: bool) -> 
             "Only tech leads can override a security review (and the override is recorded "
             "with their name and reason)."
         )
-    if user == facts.author:
+    if facts.is_author(user):
         return refuse(
             "You can't override the security review of your own change: another tech lead "
             "must, or the security team approves it."

@@ -1,5 +1,8 @@
 """The Slack Web API client: retries 429 and 5xx, and counts every call."""
 
+import asyncio
+
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -47,3 +50,26 @@ def make_slack_client(token: str, base_url: str, metrics: Metrics | None) -> Cou
     )
     client.metrics = metrics
     return client
+
+
+def posting_client(client: AsyncWebClient) -> CountingWebClient:
+    """The same client, except that it does not repeat a request after a 5xx or a lost
+    connection: Slack may have posted the message before failing to answer, so the caller
+    looks for it before posting again (see outbox.post_once). A 429 is still retried: Slack
+    did nothing then."""
+    posting = CountingWebClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+    posting.metrics = getattr(client, "metrics", None)
+    return posting
+
+
+def may_have_been_done(error: BaseException) -> bool:
+    """A failure after which Slack may still have carried the request out: a 5xx, a lost
+    connection or timeout, or an answer that could not be read (a 5xx's HTML page makes
+    slack_sdk fail reading it). A Slack error (`ok: false` under 500) means it did not."""
+    if isinstance(error, SlackApiError):
+        return error.response.status_code >= 500
+    return isinstance(error, (aiohttp.ClientError, asyncio.TimeoutError, ValueError,
+                              AttributeError))

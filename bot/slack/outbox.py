@@ -7,29 +7,33 @@ retry after a crash between Slack's ok and our "sent" mark finds the message ins
 posting it again.
 
 The crash-after-send window, and what remains of it. `chat.postMessage` has no idempotency
-key, so the order is: the row is committed with the event, claimed (lease: 5 minutes),
-posted, then marked sent. A crash before the post loses nothing (the claim expires and the
-row is sent then); a crash after Slack's ok but before the mark is caught on the retry by
-looking for our key (attempts > 1 only, so the first send costs no extra call). Card
-updates (`chat.update`) and handlers that only schedule other rows (unique keys) are
-idempotent anyway. A duplicate is still possible when:
-- the retry looks before Slack shows the message in the history (unlikely after a lease);
+key, so the order is: the row is committed with the event, claimed (a short lease, renewed
+while the work runs), posted, then marked sent. A crash before the post loses nothing (the
+claim expires and the row is sent then); a crash after Slack's ok but before the mark is
+caught on the retry by looking for our key (attempts > 1 only, so the first send costs no
+extra call). A post answered by a 5xx or a lost connection is not simply repeated either:
+we look for our key first, as after a crash. Card updates (`chat.update`) and handlers that
+only schedule other rows (unique keys) are idempotent anyway. A duplicate is still possible
+when:
+- the retry looks before Slack shows the message in the history;
 - more than 100 newer messages in the channel (200 replies in the thread) pushed ours out
   of the page we read;
 - the lookup itself fails (error, missing scope): posting again is preferred to losing it;
-- within one attempt, slack_sdk's retry handlers resend a request that Slack had in fact
-  processed (a connection cut after Slack accepted it, a 5xx answered after the post);
-- a live process is slower than its lease (a send stuck for minutes): another process
-  takes the row over and both may post.
+- a live process cannot renew its lease (its event loop blocked, the database refusing
+  the heartbeat for a whole lease): another process takes the row over and both may post.
+A card posted twice is found after such a retry, and the extra one points to the real one.
 Ephemeral answers and modals are not carried by rows: they answer one request, once.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.runtime.sweeper import NotYet, Skip
+from bot.slack.client import may_have_been_done, posting_client
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -39,29 +43,53 @@ METADATA_TYPE = "changebot_notification"
 RECORD_KINDS = ("card", "thread")
 
 
+POST_TRIES = 3
+RETRY_PAUSE = 0.2  # seconds, times the attempt: Slack's 5xx are brief
+
+
 async def post_once(
     ctx: Context, reminder: Reminder, *, channel: str, text: str,
     blocks: list[dict] | None = None, thread_ts: str | None = None,
 ) -> dict:
-    """chat.postMessage, unless an earlier attempt of this reminder already got through."""
+    """chat.postMessage, unless an earlier attempt of this reminder already got through.
+    The answer has `retried` True when an attempt failed in a way Slack may have posted."""
     if reminder.attempts > 1:
         found = await find_posted(ctx, channel, reminder.key, thread_ts)
         if found is not None:
-            return found
-    response = await ctx.slack.chat_postMessage(
-        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-        metadata={"event_type": METADATA_TYPE, "event_payload": {"key": reminder.key}},
-        unfurl_links=False,
-    )
-    return {"channel": response["channel"], "ts": response["ts"]}
+            return {**found, "retried": True}
+    client = posting_client(ctx.slack)
+    for attempt in range(1, POST_TRIES + 1):
+        try:
+            response = await client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {"key": reminder.key}},
+                unfurl_links=False,
+            )
+            return {"channel": response["channel"], "ts": response["ts"], "retried": attempt > 1}
+        except Exception as error:
+            if attempt == POST_TRIES or not may_have_been_done(error):
+                raise
+        await asyncio.sleep(RETRY_PAUSE * attempt)
+        found = await find_posted(ctx, channel, reminder.key, thread_ts)
+        if found is not None:
+            return {**found, "retried": True}
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def find_posted(
     ctx: Context, channel: str, key: str, thread_ts: str | None
 ) -> dict | None:
-    if channel.startswith("U"):  # a DM addressed by user: look in the DM channel
-        channel = (await ctx.slack.conversations_open(users=channel))["channel"]["id"]
+    found = await find_all_posted(ctx, channel, key, thread_ts)
+    return found[0] if found else None
+
+
+async def find_all_posted(
+    ctx: Context, channel: str, key: str, thread_ts: str | None
+) -> list[dict]:
+    """Our messages carrying `key`, newest first (empty when we cannot look)."""
     try:
+        if channel.startswith("U"):  # a DM addressed by user: look in the DM channel
+            channel = (await ctx.slack.conversations_open(users=channel))["channel"]["id"]
         if thread_ts:
             page = await ctx.slack.conversations_replies(
                 channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
@@ -71,13 +99,30 @@ async def find_posted(
                 channel=channel, include_all_metadata=True, limit=100
             )
     except SlackApiError:
-        return None  # cannot look: sending again is the lesser evil than losing it
+        return []  # cannot look: sending again is the lesser evil than losing it
+    found: list[dict] = []
     messages: list[dict] = page.get("messages", [])
     for message in messages:
         payload = (message.get("metadata") or {}).get("event_payload") or {}
         if payload.get("key") == key:
-            return {"channel": channel, "ts": message["ts"]}
-    return None
+            found.append({"channel": channel, "ts": message["ts"]})
+    return found
+
+
+async def point_extra_cards_to(ctx: Context, change: Change, key: str, real: dict) -> int:
+    """After a retried post: any other copy of the card is turned into a pointer to the
+    real one, without buttons, so nobody acts on an orphan."""
+    extras = [m for m in await find_all_posted(ctx, real["channel"], key, None)
+              if m["ts"] != real["ts"]]
+    if not extras:
+        return 0
+    link = await ctx.slack.chat_getPermalink(channel=real["channel"], message_ts=real["ts"])
+    text = (f"This copy of CHG-{change.id} was posted twice by mistake: "
+            f"<{link['permalink']}|the card is here>.")
+    for extra in extras:
+        await ctx.slack.chat_update(channel=extra["channel"], ts=extra["ts"], text=text,
+                                    blocks=[])
+    return len(extras)
 
 
 async def schedule(

@@ -212,7 +212,8 @@ async def test_the_command_line_says_intact_or_names_the_first_broken_link(
     assert capsys.readouterr().out == (
         f"intact: 7 events (head {history[-1].hash}); checked as plain SHA-256 "
         "(CHANGEBOT_AUDIT_KEY is not set)\n"
-        "rows: 0 changes, 0 approvals, 0 deployments: every one as the audit chain records it\n")
+        "rows: 0 changes, 0 approvals, 0 deployments, 0 freezes: every one as the audit chain "
+        "records it\n")
 
     await sql(db, "UPDATE audit_events SET action = 'approved' WHERE id = :id",
               id=history[1].id)  # hide the refused self-approval

@@ -137,6 +137,7 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
     assert [(d["id"], d["sha"], d["creator"])
             for d in data["unmatched_deployments"]] == [(9002, "deadbeef0000", "mallory-gh")]
     assert data["policy"]["review"]["high_risk_tech_leads"] == 1
+    assert (summary["deployments_inside_freezes"], data["deployments_inside_freezes"]) == (0, [])
 
     changes = data["changes"]
     # Ordered by deployment (or closure); CHG-6 was deployed in December.
@@ -298,6 +299,7 @@ def check_csv(rows: list[dict], chain_head: str, h: History) -> None:
         "cancelled", "", "not deployed")
     # Multi-line text stays in its cell.
     assert all(len(r) == len(rows[0]) for r in rows)
+    assert {r["deployments_inside_freezes"] for r in rows} == {""}
 
 
 def check_markdown(text: str, chain_head: str, h: History) -> None:
@@ -307,6 +309,8 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
     assert "| Deployed to production | 4 (1 rolled back) |" in text
     assert "| Exceptions | 9 in 2 change(s): 7 rules broken, 2 bypassed |" in text
     assert "| GitHub production deployments matching no change | 1 |" in text
+    assert "| Production deployments inside a freeze | 0 (0 broken, 0 bypassed) |" in text
+    assert "\n### Deployments inside a freeze\n\nNone.\n" in text
     exception_rows = [line for line in text.splitlines()
                       if line.startswith("| CHG-") and ("| broken |" in line
                                                         or "| bypassed |" in line)]

@@ -20,7 +20,7 @@ from storage.audit_rows import SNAPSHOT
 from storage.db import Database
 from storage.models import AuditEvent, Deployment
 from tests.evidence_history import approve, at, declare_emergency, modal, wait_until
-from tests.flows import PRODUCTION_CHECKS, click
+from tests.flows import PRODUCTION_CHECKS, click, last_answer
 from tests.harness import start_bot
 
 KEY = "correct horse battery staple"
@@ -86,8 +86,8 @@ async def test_an_intact_log_with_its_rows_says_so(bot, changebot):
     await emergency_deployed(bot)
     code, out, err = await changebot()
     assert (code, err) == (0, "")
-    assert out.splitlines()[1] == ("rows: 1 changes, 0 approvals, 1 deployments: every one as "
-                                   "the audit chain records it")
+    assert out.splitlines()[1] == ("rows: 1 changes, 0 approvals, 1 deployments, 0 freezes: "
+                                   "every one as the audit chain records it")
 
 
 async def test_an_approval_inserted_before_the_deployment_is_named(bot, changebot):
@@ -100,7 +100,7 @@ async def test_an_approval_inserted_before_the_deployment_is_named(bot, changebo
               c=change_id, t=at(28, 2, 5).replace(tzinfo=None))
     code, out, err = await changebot()
     assert (code, out) == (1, "")
-    assert "rows: 1 changes, 1 approvals, 1 deployments: 1 problem(s)" in err
+    assert "rows: 1 changes, 1 approvals, 1 deployments, 0 freezes: 1 problem(s)" in err
     assert ("  - approvals #1: it was inserted outside the audit chain (no snapshot records it)"
             in err.splitlines())
 
@@ -293,8 +293,9 @@ async def test_rows_written_before_the_upgrade_are_chained_by_it(database_url):
         report = await verification.verify(db, key=KEY.encode())
         assert report.intact, report.lines()
         assert report.lines()[0].endswith("HMAC-SHA256 with CHANGEBOT_AUDIT_KEY throughout")
-        assert report.lines()[1].startswith("rows: 1 changes, 0 approvals, 0 deployments: "
-                                            "every one as the audit chain records it")
+        assert report.lines()[1].startswith("rows: 1 changes, 0 approvals, 0 deployments, "
+                                            "0 freezes: every one as the audit chain "
+                                            "records it")
     finally:
         await db.dispose()
 
@@ -317,6 +318,12 @@ TAMPERING = [
     ("deployments", "edit", "UPDATE deployments SET sha = 'feedface' WHERE id = :id", "sha"),
     ("deployments", "insert", None, {"github_deployment_id": "github_deployment_id + 1"}),
     ("deployments", "delete", "DELETE FROM deployments WHERE id = :id", None),
+    # A declared freeze says which deployments broke one: lifting it early on the quiet, or
+    # deleting it, would take them out of the pack.
+    ("freezes", "edit", "UPDATE freezes SET lifted_at = starts_at WHERE id = :id",
+     "lifted_at"),
+    ("freezes", "insert", None, {}),
+    ("freezes", "delete", "DELETE FROM freezes WHERE id = :id", None),
 ]
 
 
@@ -331,6 +338,10 @@ async def test_every_write_outside_the_chain_is_named_with_its_row(
 
     change_id = await emergency_deployed(bot)
     await approve(bot, "bob", change_id, at(28, 2, 30))
+    if table == "freezes":
+        assert (await bot.command("dave", "freeze now 2026-11-30 quarter end")).status == 200
+        await bot.settle()
+        assert last_answer(bot, "dave").startswith("FRZ-1 is declared")
     db = bot.ctx.db
     if how == "insert":
         every = [c.name for c in table_of(MODELS[table]).columns]

@@ -3,6 +3,7 @@ earlier review then counts. Both end as an approval in Slack does (tests/approva
 
 from tests.approvals_met import assert_approvals_met
 from tests.flows import propose
+from tests.github.login_proof import prove_login
 from tests.github_flows import HEAD, NUMBER, OWNER, PR_URL, REPO, change_row, example, webhook
 
 
@@ -36,7 +37,5 @@ async def test_linking_a_login_whose_review_completes_them_does_the_same(bot, gi
     await bot.sweep()
     assert (await change_row(bot, change_id)).status == "in_review"
 
-    await bot.command("carol", "github @carol-work")
-    await bot.settle()
-    await bot.sweep()
+    await prove_login(bot, "carol", "U0CAROL", "carol-work")
     await assert_approvals_met(bot, change_id)

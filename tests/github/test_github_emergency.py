@@ -9,6 +9,7 @@ from bot.github.emergency_label import label_emergency
 from bot.playground.standin.workspace import ENGINEERING
 from tests.fake_github import FakeGitHub
 from tests.flows import card_text, cards, propose, thread
+from tests.github.login_proof import prove_login
 from tests.github_flows import (
     BEFORE,
     NUMBER,
@@ -111,8 +112,7 @@ async def test_an_unlinked_author_is_recorded_by_login_until_they_link(bot, gith
     assert "gh:codertocat" in card_text(bot, 1)
 
     github.add_user("Codertocat")
-    await bot.command("alice", "github Codertocat")
-    await bot.settle()
+    await prove_login(bot, "alice", "U0ALICE", "Codertocat")
     assert (await change_row(bot, 1)).author_id == "U0ALICE"
     assert "<@U0ALICE>" in card_text(bot, 1)
 

@@ -9,6 +9,7 @@ from bot.playground.standin.workspace import demo_policy
 from bot.settings import GitHubPolicy
 from storage.models import InboundRequest, UserLink
 from tests.flows import card_text, click, propose, thread
+from tests.github.login_proof import prove_login
 from tests.github_flows import (
     BEFORE,
     HEAD,
@@ -306,10 +307,9 @@ async def test_an_unlinked_reviewer_counts_after_linking_their_login(bot, github
     assert (await change_row(bot, change_id)).status == "in_review"
     assert "not linked to a Slack user" in card_text(bot, change_id)
 
-    await bot.command("carol", "github @carol-work")
-    await bot.settle()
-    assert "Linked GitHub `carol-work` to you" in bot.slack.responses("U0CAROL")[-1]["text"]
-    assert "1 earlier review" in bot.slack.responses("U0CAROL")[-1]["text"]
+    await prove_login(bot, "carol", "U0CAROL", "carol-work")
+    assert "Linked GitHub `carol-work` to you" in bot.slack.dms("U0CAROL")[-1]["text"]
+    assert "1 earlier review" in bot.slack.dms("U0CAROL")[-1]["text"]
     change = await change_row(bot, change_id)
     assert change.status == "approved"
     assert "1 of 1 approval" in card_text(bot, change_id)

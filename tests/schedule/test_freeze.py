@@ -22,6 +22,7 @@ from tests.flows import (
     propose,
     staged,
 )
+from tests.schedule.packs import exported
 
 FRIDAYS = RecurringFreeze(name="Friday afternoons", reason="no deploys before the weekend",
                           days="fri", start="15:00", end="24:00")
@@ -129,6 +130,29 @@ async def test_inside_a_dated_freeze_a_deploy_is_refused_and_an_emergency_record
     assert [f.as_row() for f in frozen] == [{
         "change": "CHG-2", "at": HOLIDAYS_TUESDAY_10AM.isoformat(), "by": "U0CAROL",
         "source": "slack", "freeze": "Holidays", "reason": "skeleton crew", "rule": "bypassed"}]
+    # ... and the pack itself, in each format, with Carol by name (CHG-1 never deployed).
+    packs = await exported(bot, "2026-12-01", "2026-12-31")
+    assert packs.markdown_section("Deployments inside a freeze") == [
+        "| CHG-2 | 2026-12-22 10:00 UTC | Carol Reviewer (U0CAROL) | Holidays | skeleton crew "
+        "| bypassed | Slack |"]
+    assert ("| Production deployments inside a freeze | 1 (0 broken, 1 bypassed) |"
+            in packs.markdown)
+    assert packs.json["deployments_inside_freezes"] == [{
+        "change": "CHG-2", "at": HOLIDAYS_TUESDAY_10AM.isoformat(), "by": "U0CAROL",
+        "by_name": "Carol Reviewer", "source": "slack", "freeze": "Holidays",
+        "reason": "skeleton crew", "rule": "bypassed"}]
+    assert packs.json["summary"]["deployments_inside_freezes"] == 1
+    assert packs.json["summary"]["deployments_inside_freezes_by_rule"] == {
+        "broken": 0, "bypassed": 1}
+    assert packs.json["people"]["U0CAROL"] == "Carol Reviewer"
+    assert [(r["change"], r["deployments_inside_freezes"]) for r in packs.csv] == [(
+        "CHG-2", "2026-12-22 10:00:00 by Carol Reviewer (U0CAROL) via slack inside Holidays "
+        "(skeleton crew): bypassed")]
+    assert "1 production deployment(s) inside a freeze" in packs.described
+    # November's pack: nothing was deployed inside a freeze then.
+    november = await exported(bot, "2026-11-01", "2026-11-30")
+    assert november.markdown_section("Deployments inside a freeze") == ["None."]
+    assert november.json["deployments_inside_freezes"] == []
 
 
 # ---- one-off freezes declared in Slack ------------------------------------------------------

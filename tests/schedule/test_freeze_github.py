@@ -23,6 +23,7 @@ from tests.github_flows import (
     start,
     webhook,
 )
+from tests.schedule.packs import exported
 
 # Wednesday 10:00–11:00 UTC: the release train's slot, frozen (inside business hours).
 TRAIN = RecurringFreeze(name="Release train", reason="the monthly release", days="wed",
@@ -88,6 +89,23 @@ async def test_a_github_deployment_inside_a_freeze_is_recorded_and_flagged(bot):
     assert [(f.change, f.deployment.source, f.freeze.name, f.how) for f in frozen] == [
         ("CHG-1", "github", "Release train", "broken"),
         ("unmatched (Codertocat/Hello-World)", "github", "Release train", "broken")]
+    packs = await exported(bot, "2026-11-25", "2026-11-25")
+    assert packs.markdown_section("Deployments inside a freeze") == [
+        "| CHG-1 | 2026-11-25 10:00 UTC | gh:Codertocat | Release train | the monthly release "
+        "| broken | GitHub |",
+        "| unmatched (Codertocat/Hello-World) | 2026-11-25 10:05 UTC | gh:Codertocat | "
+        "Release train | "
+        "the monthly release | broken | GitHub |"]
+    assert packs.json["summary"]["deployments_inside_freezes_by_rule"] == {
+        "broken": 2, "bypassed": 0}
+    assert [(r["change"], r["deployed_by"], r["deployments_inside_freezes"])
+            for r in packs.csv] == [
+        ("CHG-1", "gh:Codertocat", "2026-11-25 10:00:00 by gh:Codertocat via github inside "
+         "Release train (the monthly release): broken"),
+        ("unmatched (Codertocat/Hello-World)", "gh:Codertocat", "2026-11-25 10:05:00 by "
+         "gh:Codertocat via github inside Release train (the monthly release): broken")]
+    assert packs.json["deployments_inside_freezes"][1]["change"] == (
+        "unmatched (Codertocat/Hello-World)")
 
 
 async def test_a_github_deployment_after_the_freeze_is_in_order(bot):

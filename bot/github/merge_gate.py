@@ -1,0 +1,108 @@
+"""The merge gate: the `Changebot` check run (App mode) or commit status (token mode) on
+the linked pull request's head commit, and the re-evaluation of the deploy gate.
+
+Every card refresh schedules `recheck` (bot.change.work.refresh_card): the card is refreshed
+after every change of state of a change, in every flow, so this is the one place that sees
+them all. It runs off the request path as a reminder row: it answers the change's waiting
+deployment jobs (bot.github.deploy_gate.decide), then writes the check when what it says
+changed — created on each new head commit, updated in place otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.change.states import format_change_id
+from bot.change.work import lock
+from bot.context import Context
+from bot.github import deploy_gate, gate_rules
+from bot.github.client import parse_pr_url
+from bot.github.gate_rules import CHECK_NAME, MergeGate
+from bot.runtime.sweeper import Skip
+from storage import github_store
+from storage.models import MergeGate as MergeGateRow
+from storage.models import Reminder
+
+log = logging.getLogger(__name__)
+
+NO_CHANGE = "github_no_change"
+_CHECK = {"pending": ("in_progress", None), "success": ("completed", "success"),
+          "failure": ("completed", "failure"), "neutral": ("completed", "neutral")}
+# A commit status has no "neutral": a pull request without a change may merge.
+_STATUS = {"pending": "pending", "success": "success", "failure": "failure",
+           "neutral": "success"}
+
+
+async def recheck(ctx: Context, reminder: Reminder) -> None:
+    change_id = reminder.change_id or 0
+    async with ctx.db.session() as session:
+        loaded = await lock(session, change_id, ctx.clock.now())
+        if loaded is None:
+            raise Skip("no such change")
+        for gate in await github_store.waiting_deploy_gates(session, change_id):
+            await deploy_gate.decide(loaded, ctx, gate)
+        change = loaded.change
+        head, want = change.head_sha, None
+        if change.pr_url and head and ctx.github is not None:
+            want = gate_rules.merge_gate(loaded.facts, ctx.policy, ctx.clock.now(),
+                                         format_change_id(change_id))
+        current = await github_store.merge_gate(session, change_id)
+        card = (change.card_channel, change.card_ts)
+    ctx.sweeper.kick()
+    if want is None or head is None:
+        return
+    if current is not None and (current.sha, current.state, current.text) == (
+            head, want.state, want.text):
+        return
+    run_id = current.check_run_id if current is not None and current.sha == head else None
+    try:
+        full_name = parse_pr_url(change.pr_url or "").full_name
+    except ValueError as exc:
+        raise Skip(str(exc)) from exc
+    run_id = await publish(ctx, full_name, head, want, run_id, await _card_link(ctx, *card))
+    async with ctx.db.session() as session:
+        row = await github_store.merge_gate(session, change_id) or MergeGateRow(
+            change_id=change_id, sha=head, state=want.state, text=want.text,
+            updated_at=ctx.clock.now())
+        row.sha, row.state, row.text, row.check_run_id = head, want.state, want.text, run_id
+        row.updated_at = ctx.clock.now()
+        session.add(row)
+
+
+async def publish(ctx: Context, full_name: str, sha: str, gate: MergeGate,
+                  run_id: int | None, details_url: str | None) -> int | None:
+    """Write the check (App mode; returns its id) or the commit status (token mode)."""
+    assert ctx.github is not None
+    if ctx.github.app_mode:
+        status, conclusion = _CHECK[gate.state]
+        summary = gate.text + (f"\n\n[Open the change in Slack]({details_url})"
+                               if details_url else "")
+        return await ctx.github.put_check_run(
+            full_name, sha, CHECK_NAME, run_id=run_id, status=status, conclusion=conclusion,
+            title=gate.text, summary=summary, details_url=details_url)
+    await ctx.github.set_status(full_name, sha, _STATUS[gate.state], gate.text, details_url,
+                                CHECK_NAME)
+    return None
+
+
+async def _card_link(ctx: Context, channel: str | None, ts: str | None) -> str | None:
+    if not channel or not ts:
+        return None
+    try:
+        answer = await ctx.slack.chat_getPermalink(channel=channel, message_ts=ts)
+    except Exception as exc:  # the check goes out without its link rather than not at all
+        log.info("no permalink for the card %s/%s: %r", channel, ts, exc)
+        return None
+    link = answer.get("permalink")
+    return link if isinstance(link, str) else None
+
+
+async def no_change(ctx: Context, reminder: Reminder) -> None:
+    """A pull request no change links: the check says so (neutral or pending, by policy)."""
+    if ctx.github is None:
+        raise Skip("GitHub is not connected")
+    data = reminder.payload
+    if data.get("installation"):
+        ctx.github.remember_installation(data["repo"], int(data["installation"]))
+    await publish(ctx, data["repo"], data["sha"], gate_rules.no_change_gate(ctx.policy), None,
+                  None)
