@@ -6,23 +6,24 @@ from bot.change.states import format_change_id
 from bot.context import Context
 from bot.proposal.views import reason_modal
 from bot.security import dismissal
-from bot.slack.forms import read_values
-from handlers.common import after_ack, change_id_of, tell
+from bot.slack import payloads
+from bot.slack.payloads import Click
+from handlers.common import on_change_click, tell
+from handlers.review import read_reason
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
     @app.action(dismissal.DISMISS)
     async def on_dismiss(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        change_id = change_id_of(body)
 
-        async def work() -> None:
-            allowed = await dismissal.check_dismisser(ctx, change_id, body["user"]["id"])
+        async def work(who: Click, change_id: int) -> None:
+            allowed = await dismissal.check_dismisser(ctx, change_id, who.user)
             if not allowed.ok or allowed.change is None:
-                await tell(ctx, body, respond, allowed.message)
+                await tell(ctx, who, respond, allowed.message)
                 return
             cid = format_change_id(change_id)
-            await ctx.slack.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
                 callback_id=dismissal.DISMISS_CALLBACK, change_id=change_id,
                 title="No review needed", submit="Dismiss review",
                 intro=f"*{cid}: {allowed.change.title}* was sent for a security review by "
@@ -31,15 +32,15 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 hint="Kept on the record with your name; the card shows it.",
             ))
 
-        after_ack(ctx, body, respond, work(), "open security dismissal modal")
+        await on_change_click(ctx, body, respond, work, "open security dismissal modal")
 
     @app.view(dismissal.DISMISS_CALLBACK)
     async def on_dismiss_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        reason = read_values(view).get("reason") or ""
-        if not reason.strip():
-            await ack(response_action="errors", errors={"reason": "A reason is required."})
+        read = await read_reason(ack, view)
+        if read is None:
             return
-        outcome = await dismissal.dismiss(ctx, change_id_of(body), body["user"]["id"], reason)
+        change_id, reason = read
+        outcome = await dismissal.dismiss(ctx, change_id, payloads.click(body).user, reason)
         if not outcome.ok:
             await ack(response_action="errors", errors={"reason": outcome.message})
             return
