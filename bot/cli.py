@@ -176,11 +176,11 @@ def _run(args: argparse.Namespace, app) -> None:
 
 
 def _sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names (None for another database)."""
+    """The file a SQLite URL names (None for another database, or one in memory)."""
     parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite"):
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
         return None
-    return Path(parsed.database or ":memory:").resolve()
+    return Path(parsed.database).resolve()
 
 
 def _where(url: str) -> str:
