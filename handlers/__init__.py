@@ -16,6 +16,7 @@ from handlers import (
     pull_requests,
     review,
     security,
+    snooze,
 )
 from handlers.common import answer_failure
 
@@ -33,6 +34,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     pull_requests.register(app, ctx)
     history.register(app, ctx)
     freeze.register(app, ctx)
+    snooze.register(app, ctx)
     fallback.register(app, ctx)  # last: what no listener above takes
 
 
