@@ -1,6 +1,6 @@
 """What each person's desk (the App Home tab) holds, read from the changes as they are now.
 
-Waiting for you: reviews you may give, security reviews (for the security team's members),
+Waiting for you: reviews you may give, security reviews (for the members they were asked of),
 verifications due (the monitoring window ended for what you deployed). Your changes, with the
 next step of each. In production now: monitoring windows and the time left. Overdue, for the
 whole team: verifications past their grace, retrospectives, emergency approvals.
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import col, select
+
 from bot.change.card_view import gates_summary
 from bot.change.facts import ChangeFacts
 from bot.change.states import IN_PRODUCTION, Category, Status
@@ -22,11 +24,10 @@ from bot.overview.queries import open_changes
 from bot.review.rules import awaits_peer_review
 from bot.schedule.planned import card_link
 from bot.security.rules import awaits_security_review
-from bot.slack import directory
 from bot.slack.text import slack_date
 from bot.slack.text import user as mention
 from storage import repo
-from storage.models import Change
+from storage.models import AuditEvent, Change
 
 # The next step of a change of yours, by its status.
 NEXT_STEP = {
@@ -69,14 +70,14 @@ def _watcher(change: Change) -> str:
 
 
 def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, viewer: str, *,
-              security_member: bool, now: datetime, gates: str = "") -> None:
+              security_reviewer: bool, now: datetime, gates: str = "") -> None:
     """Put one open change where it belongs on `viewer`'s desk (a pure step, tested alone)."""
     policy = ctx.policy
     if change.author_id != viewer and awaits_peer_review(facts, policy, viewer) and (
             facts.status in (Status.proposed, Status.in_review)):
         asked = " — you were asked by name" if viewer in change.reviewers else ""
         desk.waiting.append(_item(change, f"review for {mention(change.author_id)}{asked}"))
-    if security_member and awaits_security_review(facts):
+    if security_reviewer and awaits_security_review(facts):
         desk.waiting.append(_item(change, "security review for the security team"))
     ends = change.monitoring_ends_at
     if facts.status == Status.monitoring and ends is not None:
@@ -103,16 +104,28 @@ def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, view
                                           f"{slack_date(change.deployed_at)}, still unapproved"))
 
 
+async def _security_asked(ctx: Context, viewer: str, change_ids: list[int]) -> set[int]:
+    """Of these changes, those whose security review was asked of `viewer`: the members the
+    routing reached are on record (bot.security.routing), so no directory call is needed."""
+    if not change_ids:
+        return set()
+    async with ctx.db.session() as session:
+        found = await session.exec(select(AuditEvent).where(
+            col(AuditEvent.change_id).in_(change_ids),
+            AuditEvent.action == "security_review_requested"))
+        return {e.change_id or 0 for e in found.all()
+                if viewer in (e.detail.get("members") or ())}
+
+
 async def desk_of(ctx: Context, viewer: str) -> Desk:
     now = ctx.clock.now()
-    try:
-        security_member = await directory.is_member(ctx, ctx.policy.groups.security, viewer)
-    except directory.DirectoryUnavailable:
-        security_member = False  # the reviews are still on the cards and in the reminders
     desk = Desk()
-    for summary in await open_changes(ctx, viewer):
+    summaries = await open_changes(ctx, viewer)
+    asked = await _security_asked(ctx, viewer, [
+        s.change.id or 0 for s in summaries if awaits_security_review(s.card.facts)])
+    for summary in summaries:
         sort_desk(desk, summary.change, summary.card.facts, ctx, viewer,
-                  security_member=security_member, now=now,
+                  security_reviewer=summary.change.id in asked, now=now,
                   gates=gates_summary(summary.card.gates))
     desk.waiting.sort(key=lambda item: "asked by name" not in item.detail)
     async with ctx.db.session() as session:

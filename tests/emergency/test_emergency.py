@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import close_context, create_context
+from bot.overview.desk_refresh import COALESCE as DESK_SLOT
 from bot.playground.standin.workspace import ENGINEERING, demo_policy, person
 from bot.settings import Config, Emergency
 from storage import reminder_store
@@ -350,6 +351,8 @@ async def test_retrospective_reminders_and_escalation_each_once_across_restarts(
         assert "Tech leads told: <@U0DAVE>" in overdue
         assert ":warning: *Retrospective overdue*" in card_text(bot, 1)
         assert len(await events(bot, 1, "retrospective_overdue")) == 1
+        clock.advance(DESK_SLOT)  # the desks of the people concerned are republished
+        await bot.sweep()
 
         other = another_process(bot)
         try:
