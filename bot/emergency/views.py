@@ -66,7 +66,7 @@ def emergency_modal(policy: Policy, initial: Proposal | None = None, *,
         text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — it gets the EMERGENCY label.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
-        text_input("fixes", "Fixes CHG-n: the deployment it repairs (optional)",
+        text_input("fixes", "Fixes CHG-n: the deployment it repairs",
                    "e.g. CHG-41, when a change deployed earlier broke production.",
                    initial=format_change_id(p.fixes_change_id)
                    if p and p.fixes_change_id else None, multiline=False, optional=True),
@@ -156,7 +156,7 @@ def emergency_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
 
 
 def fixes_note(fixes_change_id: int) -> str:
-    return (f":wrench: Fixes *{format_change_id(fixes_change_id)}*: the deployment it "
+    return (f":hammer_and_wrench: Fixes *{format_change_id(fixes_change_id)}*: the deployment it "
             "repairs counts as failed in the delivery metrics")
 
 
