@@ -18,6 +18,7 @@ from handlers import (
     review,
     security,
     security_dismissal,
+    snooze,
 )
 from handlers.common import answer_failure
 
@@ -37,6 +38,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     history.register(app, ctx)
     more.register(app, ctx)
     freeze.register(app, ctx)
+    snooze.register(app, ctx)
     fallback.register(app, ctx)  # last: what no listener above takes
 
 
