@@ -6,6 +6,7 @@ from bot.change.states import format_change_id
 from bot.context import Context
 from bot.proposal.views import reason_modal
 from bot.security import dismissal
+from bot.security.views import DISMISS
 from bot.slack import payloads
 from bot.slack.payloads import Click
 from handlers.common import on_change_click, tell
@@ -13,7 +14,7 @@ from handlers.review import read_reason
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    @app.action(dismissal.DISMISS)
+    @app.action(DISMISS)
     async def on_dismiss(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 

@@ -24,12 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ButtonElement
 from sqlalchemy.exc import IntegrityError
 
 from bot.change.decisions import ALLOWED, Decision, refuse
 from bot.change.facts import ChangeFacts
-from bot.change.rows import current
 from bot.change.states import format_change_id
 from bot.change.work import (
     Outcome,
@@ -43,21 +41,18 @@ from bot.change.work import (
 from bot.context import Context
 from bot.security import triggers as security
 from bot.security.routing import WAITING_KINDS
-from bot.security.rules import awaits_security_review, may_decide_security
+from bot.security.rules import may_decide_security
+from bot.security.views import (
+    DISMISSED,
+    DISMISSIBLE_SOURCES,
+    dismissible,
+)
 from bot.slack import directory
 from bot.slack.text import escape
 from storage import reminder_store
-from storage.models import Approval, Change
+from storage.models import Approval
 
-DISMISS = "security_dismiss"
 DISMISS_CALLBACK = "security_dismiss_reason"
-DISMISSED = "dismissed"
-DISMISSIBLE_SOURCES = frozenset({"keyword"})
-
-
-def dismissible(triggers: Sequence[dict[str, Any]]) -> bool:
-    """Whether every reason for the review is a keyword match (and there is one)."""
-    return bool(triggers) and all(t.get("source") in DISMISSIBLE_SOURCES for t in triggers)
 
 
 def may_dismiss(facts: ChangeFacts, triggers: Sequence[dict[str, Any]], user: str,
@@ -73,19 +68,6 @@ def may_dismiss(facts: ChangeFacts, triggers: Sequence[dict[str, Any]], user: st
         return refuse(f"Only a review asked for by keywords alone can be dismissed; this one "
                       f"is also asked for by {found}. Approve it or request changes.")
     return ALLOWED
-
-
-def dismissed_by(change: Change, approvals: Sequence[Approval]) -> Approval | None:
-    """The dismissal of the change's current revision, if any."""
-    found = [a for a in current(approvals, change, "security") if a.decision == DISMISSED]
-    return found[-1] if found else None
-
-
-def holds(change: Change, approvals: Sequence[Approval]) -> bool:
-    """After the triggers were computed again: the current revision's dismissal still
-    stands while keywords alone ask for the review."""
-    return (dismissed_by(change, approvals) is not None
-            and dismissible(change.security_triggers))
 
 
 async def _in_security_group(ctx: Context, user: str) -> bool | None:
@@ -148,20 +130,3 @@ async def dismiss(ctx: Context, change_id: int, user: str, reason: str) -> Outco
         return refused(f"You have already decided the security review of {cid}.")
     return Outcome(True, f"You said {cid} needs no security review. It is on the record with "
                          "your reason.", change)
-
-
-def dismiss_buttons(change_id: int, facts: ChangeFacts,
-                    triggers: Sequence[dict[str, Any]]) -> list[ButtonElement]:
-    """The card's button while keywords alone ask for a review that is still awaited."""
-    if not (awaits_security_review(facts) and dismissible(triggers)):
-        return []
-    return [ButtonElement(action_id=DISMISS, text="No security review needed",
-                          value=str(change_id))]
-
-
-def dismissal_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
-    dismissed = dismissed_by(change, approvals)
-    if dismissed is None:
-        return []
-    return [f"Security review not needed, says <@{dismissed.actor}> (security team): "
-            f"{escape(dismissed.reason)}"]
