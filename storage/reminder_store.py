@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Reminder
 from storage.repo import is_postgresql
 
+PERSON_WAITING, SCHEDULED = 0, 1  # Reminder.priority: lower is claimed first
+
 
 async def schedule(
     session: AsyncSession,
@@ -28,10 +30,13 @@ async def schedule(
     recipient: str | None = None,
     payload: dict | None = None,
 ) -> bool:
-    """Add a reminder unless one with this key exists; True when it was added."""
+    """Add a reminder unless one with this key exists; True when it was added. Due now
+    means a person's action caused it (a card, an answer, a review request): it goes ahead
+    of the reminders that were scheduled for later."""
     values = dict(
         key=key, kind=kind, due_at=due_at, created_at=now, change_id=change_id,
         recipient=recipient, payload=payload or {}, attempts=0,
+        priority=PERSON_WAITING if due_at <= now else SCHEDULED,
     )
     dialect = postgresql if is_postgresql(session) else sqlite
     statement = (
@@ -69,7 +74,7 @@ async def claim_due(
         .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
         .where(col(Reminder.due_at) <= now)
         .where(or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now))
-        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .order_by(col(Reminder.priority), col(Reminder.due_at), col(Reminder.id))
         .limit(limit)
     )
     if is_postgresql(session):
@@ -81,7 +86,7 @@ async def claim_due(
         .returning(Reminder)
     )
     rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
-    return sorted(rows, key=lambda r: (r.due_at, r.id))
+    return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
 
 async def finish(

@@ -23,6 +23,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Context
+from bot.slack.pacing import Pacer
 from storage import reminder_store
 from storage.models import Reminder
 
@@ -46,6 +47,9 @@ class NotYet(Exception):  # noqa: N818
 
 
 LEASE = timedelta(seconds=20)
+# Sends in flight at once per process: Slack answers in ~100 ms, so 8 carry ~80 a second,
+# well above what its per-channel limits let through, while the event loop stays free.
+CONCURRENCY = 8
 
 
 def backoff(attempts: int) -> timedelta:
@@ -61,6 +65,7 @@ class Sweeper:
         worker: str | None = None,
         lease: timedelta = LEASE,
         max_attempts: int = 12,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.ctx = ctx
         self.kinds = dict(kinds)
@@ -69,12 +74,14 @@ class Sweeper:
         # Real seconds between renewals: several before a lease (of the injected clock) ends.
         self.heartbeat_every = lease.total_seconds() / 4
         self.max_attempts = max_attempts
+        self.concurrency = concurrency
         self._lock = asyncio.Lock()
         self._kicked = False
         self._running = False
         self._stopping = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
-        self._current: int | None = None  # the row being handled
+        self._active: set[int] = set()  # the rows being handled
+        self.pacer = Pacer(ctx.clock.now)  # Slack's limits, per method and channel
         self._scheduler: AsyncIOScheduler | None = None
 
     async def run_once(self) -> int:
@@ -85,7 +92,8 @@ class Sweeper:
                 now = self.ctx.clock.now()
                 async with self.ctx.db.session() as session:
                     claimed = await reminder_store.claim_due(
-                        session, worker=self.worker, now=now, lease=self.lease
+                        session, worker=self.worker, now=now, lease=self.lease,
+                        limit=self.concurrency * 2,
                     )
                 if not claimed:
                     return handled
@@ -93,28 +101,54 @@ class Sweeper:
                 self._waiting |= batch
                 heartbeat = asyncio.create_task(self._heartbeat(), name="sweeper heartbeat")
                 try:
-                    for reminder in claimed:
-                        self._waiting.discard(reminder.id or 0)
-                        self._current = reminder.id
-                        await self._handle(reminder)
-                        self._current = None
-                        handled += 1
+                    handled += await self._handle_batch(claimed)
                 except asyncio.CancelledError:  # shutdown's grace is over: give back the rest
                     await self.release_claims()
                     raise
                 finally:
                     heartbeat.cancel()
-                    self._current = None
+                    self._active.clear()
                     self._waiting -= batch  # a failure mid-batch: those claims just expire
 
+    async def _handle_batch(self, claimed: list[Reminder]) -> int:
+        """Rows of one change (or one recipient) in order, one after the other, since a
+        thread note needs its card first; different ones side by side, `concurrency` at
+        most, so one slow channel or a burst of reminders does not queue everything."""
+        lanes: dict[object, list[Reminder]] = {}
+        for reminder in claimed:
+            lane = (("change", reminder.change_id) if reminder.change_id is not None
+                    else ("to", reminder.recipient) if reminder.recipient
+                    else ("row", reminder.id))
+            lanes.setdefault(lane, []).append(reminder)
+        slots = asyncio.Semaphore(self.concurrency)
+        handled = 0
+
+        async def run_lane(rows: list[Reminder]) -> None:
+            nonlocal handled
+            for reminder in rows:
+                async with slots:
+                    self._waiting.discard(reminder.id or 0)
+                    self._active.add(reminder.id or 0)
+                    await self._handle(reminder)
+                    self._active.discard(reminder.id or 0)
+                    handled += 1
+
+        if len(lanes) == 1:
+            await run_lane(claimed)
+        else:
+            async with asyncio.TaskGroup() as group:
+                for rows in lanes.values():
+                    group.create_task(run_lane(rows))
+        return handled
+
     async def _heartbeat(self) -> None:
-        while self._waiting or self._current is not None:
+        while self._waiting or self._active:
             await asyncio.sleep(self.heartbeat_every)
             await self.renew_claims()
 
     async def renew_claims(self) -> int:
         """Extend the claims this process holds by a lease from now."""
-        held = sorted(self._waiting | ({self._current} if self._current is not None else set()))
+        held = sorted(self._waiting | self._active)
         try:
             async with self.ctx.db.session() as session:
                 return await reminder_store.renew(
@@ -126,7 +160,7 @@ class Sweeper:
 
     async def release_claims(self) -> int:
         """Give back the claims not worked on yet, so another process sends them at once.
-        The row in flight keeps its claim: Slack may have taken it, so it is retried (after
+        The rows in flight keep their claims: Slack may have taken it, so it is retried (after
         a look for it, see post_once) only once the lease ends."""
         waiting, self._waiting = sorted(self._waiting), set()
         if not waiting:
