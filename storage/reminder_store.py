@@ -5,10 +5,11 @@ rows are locked `FOR UPDATE SKIP LOCKED`, so two processes never claim the same 
 serialises writers, which gives the same guarantee there.
 """
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, update
+import asyncpg
+from sqlalchemy import case, func, make_url, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +18,7 @@ from storage.models import Reminder
 from storage.repo import is_postgresql
 
 PERSON_WAITING, SCHEDULED = 0, 1  # Reminder.priority: lower is claimed first
+NOTIFY_CHANNEL = "changebot_reminders"
 
 
 async def schedule(
@@ -43,7 +45,38 @@ async def schedule(
         dialect.insert(Reminder).values(**values).on_conflict_do_nothing(index_elements=["key"])
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    added = bool(result.rowcount)
+    if added and is_postgresql(session):  # delivered at commit, to every replica's sweeper
+        await session.exec(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # type: ignore[call-overload]
+    return added
+
+
+async def listen(url: str, on_notify: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """PostgreSQL only: call `on_notify` whenever any process schedules a reminder; returns
+    the function that stops listening. One connection of its own, outside the pool."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    await connection.add_listener(NOTIFY_CHANNEL, lambda *_: on_notify())
+    return connection.close
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the next row can be claimed: its due time, or the end of its claim (a row
+    paced, backing off or held by a sweeper)."""
+    free_at = case(
+        (col(Reminder.claimed_until) > col(Reminder.due_at), col(Reminder.claimed_until)),
+        else_=col(Reminder.due_at),
+    )
+    query = select(func.min(free_at)).where(
+        col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None)
+    )
+    found = (await session.exec(query)).one()  # type: ignore[call-overload]
+    value = found[0] if isinstance(found, tuple) else found
+    if isinstance(value, str):  # SQLite hands back an aggregate's datetime as text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 async def cancel(

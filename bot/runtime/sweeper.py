@@ -1,7 +1,9 @@
 """Sends due reminders and notifications exactly once, from rows in our own table.
 
-One in-memory APScheduler interval job per process calls `run_once`; work that is due now is
-also kicked at once after the transaction that scheduled it. Each row is claimed before it is
+Each process sweeps when kicked (after the transaction that scheduled something), at the next
+due time (an APScheduler job planned after each sweep), on a NOTIFY from another replica
+(PostgreSQL), and every few seconds as a safety net. A batch of claimed rows is sent side by
+side (CONCURRENCY), paced per Slack channel by `pacer`. Each row is claimed before it is
 handled and marked sent only after Slack said ok: a crash in between is recovered when the
 claim expires (see `bot.slack.outbox.post_once` for how a repeat message is avoided then).
 
@@ -18,7 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -83,6 +85,10 @@ class Sweeper:
         self._active: set[int] = set()  # the rows being handled
         self.pacer = Pacer(ctx.clock.now)  # Slack's limits, per method and channel
         self._scheduler: AsyncIOScheduler | None = None
+        self.interval = 5.0  # seconds between safety sweeps (see start)
+        self.next_due: datetime | None = None  # by the injected clock; None: nothing pending
+        self._listening: asyncio.Task | None = None
+        self.listening = False  # LISTENing for other replicas' rows (PostgreSQL)
 
     async def run_once(self) -> int:
         """Handle everything due now; returns how many rows were handled."""
@@ -96,6 +102,9 @@ class Sweeper:
                         limit=self.concurrency * 2,
                     )
                 if not claimed:
+                    async with self.ctx.db.session() as session:
+                        self.next_due = await reminder_store.next_due(session)
+                    self._plan_wake()
                     return handled
                 batch = {r.id for r in claimed if r.id is not None}
                 self._waiting |= batch
@@ -232,15 +241,49 @@ class Sweeper:
             self._running = False
 
     def start(self, interval: float = 5.0) -> None:
-        """One interval job in this process; reminders due while we were down go out now."""
+        """Sweep at start (reminders due while we were down go out now), then at each next
+        due time; the interval job is only a safety net. On PostgreSQL, a row scheduled by
+        another replica wakes this one at once (NOTIFY, see reminder_store.listen)."""
         self._stopping = False
+        self.interval = interval
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             self._tick, "interval", seconds=interval, max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
         self._scheduler.start()
+        if self.ctx.db.url.startswith("postgresql"):
+            self._listening = asyncio.create_task(self._listen(), name="sweeper listen")
         self.kick()
+
+    def wake_in(self) -> float | None:
+        """Seconds until the next row is due, by the injected clock (0: due now)."""
+        if self.next_due is None:
+            return None
+        return max((self.next_due - self.ctx.clock.now()).total_seconds(), 0.0)
+
+    def _plan_wake(self) -> None:
+        """A one-off job at the next due time, when it comes before the next safety sweep."""
+        delay = self.wake_in()
+        if self._scheduler is None or self._stopping or delay is None or delay >= self.interval:
+            return
+        self._scheduler.add_job(
+            self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
+            id="next-due", replace_existing=True, misfire_grace_time=None,
+        )
+
+    async def _listen(self) -> None:
+        try:
+            stop = await reminder_store.listen(self.ctx.db.url, self.kick)
+        except Exception as exc:  # the safety sweeps still run
+            log.warning("could not LISTEN for new reminders: %r", exc)
+            return
+        self.listening = True
+        try:
+            await asyncio.Event().wait()  # until stop() cancels it
+        finally:
+            self.listening = False
+            await stop()
 
     async def _tick(self) -> None:
         # A coroutine on purpose: APScheduler's asyncio executor runs a plain function in a
@@ -250,6 +293,9 @@ class Sweeper:
     def stop(self) -> None:
         """No new sweeps; one running goes on until shutdown's grace ends (see run_once)."""
         self._stopping = True
+        if self._listening is not None:
+            self._listening.cancel()
+            self._listening = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
