@@ -13,6 +13,7 @@ from handlers import (
     github,
     history,
     home,
+    more,
     pull_requests,
     review,
     security,
@@ -32,6 +33,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     home.register(app, ctx)
     pull_requests.register(app, ctx)
     history.register(app, ctx)
+    more.register(app, ctx)
     freeze.register(app, ctx)
     fallback.register(app, ctx)  # last: what no listener above takes
 

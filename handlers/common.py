@@ -124,13 +124,20 @@ def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: s
         await ack()
 
         async def work(who: Click, change_id: int) -> None:
-            outcome = await step(ctx, change_id, who.user)
-            if outcome.view is not None:
-                await ctx.slack.views_open(trigger_id=who.trigger_id, view=outcome.view)
-            else:
-                await tell(ctx, who, respond, outcome.message)
+            await run_step(ctx, who, respond, change_id, step)
 
         await on_change_click(ctx, body, respond, work, name)
+
+
+async def run_step(ctx: Context, who: Click, respond: AsyncRespond | None, change_id: int,
+                   step: Step) -> None:
+    """A step asked for by a click (a button, or an option of the card's overflow menu):
+    done, or its modal opened; a refusal is answered."""
+    outcome = await step(ctx, change_id, who.user)
+    if outcome.view is not None:
+        await ctx.slack.views_open(trigger_id=who.trigger_id, view=outcome.view)
+    else:
+        await tell(ctx, who, respond, outcome.message)
 
 
 async def read_modal(ack: AsyncAck, view: dict, default_field: str,

@@ -62,7 +62,13 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work(who: Click, change_id: int) -> None:
-            outcome = await linking.refresh(ctx, change_id)
-            await tell(ctx, who, respond, outcome.message)
+            await refresh(ctx, who, respond, change_id)
 
         await on_change_click(ctx, body, respond, work, "refresh from github")
+
+
+async def refresh(ctx: Context, who: Click, respond: AsyncRespond | None,
+                  change_id: int) -> None:
+    """Refresh from GitHub (a button on older cards, the overflow menu now)."""
+    outcome = await linking.refresh(ctx, change_id)
+    await tell(ctx, who, respond, outcome.message)

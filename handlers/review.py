@@ -9,8 +9,15 @@ from bot.change.states import Category, format_change_id
 from bot.context import Context
 from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
-from bot.proposal.views import PROPOSAL_CALLBACK, proposal_modal, reason_modal
-from bot.review.rules import may_reject, may_revise
+from bot.proposal.views import (
+    CANCEL_CALLBACK,
+    PROPOSAL_CALLBACK,
+    cancel_modal,
+    notice_modal,
+    proposal_modal,
+    reason_modal,
+)
+from bot.review.rules import may_cancel, may_reject, may_revise
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import (
@@ -107,22 +114,13 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work(who: Click, change_id: int) -> None:
-            allowed = await changes.check(ctx, change_id, who.user, may_revise)
-            if not allowed.ok or allowed.change is None:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            change = allowed.change
-            if change.category == Category.emergency:  # its own form, so it stays one
-                modal = emergency_modal(ctx.policy, changes.proposal_of(change),
-                                        change_id=change_id)
-            else:
-                modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
+            await open_edit(ctx, who, respond, change_id)
 
         await on_change_click(ctx, body, respond, work, "open edit modal")
 
     @app.action("change_cancel")
     async def on_cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        """The button of cards posted before the overflow menu (its confirm was Slack's)."""
         await ack()
 
         async def work(who: Click, change_id: int) -> None:
@@ -130,6 +128,50 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await tell(ctx, who, respond, outcome.message)
 
         await on_change_click(ctx, body, respond, work, "cancel")
+
+    @app.view(CANCEL_CALLBACK)
+    async def on_cancel_confirmed(ack: AsyncAck, body: dict, view: dict) -> None:
+        try:
+            change_id = payloads.modal_change_id(view)
+        except Refused as refused:
+            await ack(response_action="update", view=notice_modal("Cancel", str(refused)))
+            return
+        if change_id is None:
+            await ack(response_action="update",
+                      view=notice_modal("Cancel", payloads.FORM_OUT_OF_DATE))
+            return
+        outcome = await changes.cancel(ctx, change_id, payloads.click(body).user)
+        if not outcome.ok:
+            await ack(response_action="update", view=notice_modal(
+                f"Cancel {format_change_id(change_id)}", outcome.message))
+            return
+        await ack()
+
+
+async def open_edit(ctx: Context, who: Click, respond: AsyncRespond | None,
+                    change_id: int) -> None:
+    """Edit (or Revise): the change's own form, pre-filled; the author only."""
+    allowed = await changes.check(ctx, change_id, who.user, may_revise)
+    if not allowed.ok or allowed.change is None:
+        await tell(ctx, who, respond, allowed.message)
+        return
+    change = allowed.change
+    if change.category == Category.emergency:  # its own form, so it stays one
+        modal = emergency_modal(ctx.policy, changes.proposal_of(change), change_id=change_id)
+    else:
+        modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
+    await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
+
+
+async def open_cancel(ctx: Context, who: Click, respond: AsyncRespond | None,
+                      change_id: int) -> None:
+    """Cancel change… from the overflow menu: asked again in a modal, since it is final."""
+    allowed = await changes.check(ctx, change_id, who.user, may_cancel)
+    if not allowed.ok or allowed.change is None:
+        await tell(ctx, who, respond, allowed.message)
+        return
+    await ctx.slack.views_open(trigger_id=who.trigger_id,
+                               view=cancel_modal(change_id, allowed.change.title))
 
 
 async def read_reason(ack: AsyncAck, view: dict) -> tuple[int, str] | None:

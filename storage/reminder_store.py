@@ -192,3 +192,32 @@ async def pending(session: AsyncSession, change_id: int | None = None) -> Sequen
     if change_id is not None:
         query = query.where(Reminder.change_id == change_id)
     return (await session.exec(query.order_by(col(Reminder.due_at)))).all()
+
+
+async def note_posted(session: AsyncSession, reminder: Reminder, posted: dict) -> None:
+    """Where the reminder's message went (channel, ts, what it said), so that it can be
+    updated once it no longer applies."""
+    statement = (
+        update(Reminder).where(col(Reminder.id) == reminder.id)
+        .values(payload={**reminder.payload, "posted": posted})
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def retire(session: AsyncSession, reminder: Reminder) -> None:
+    """Its message was updated to say it no longer applies: never again."""
+    statement = (
+        update(Reminder).where(col(Reminder.id) == reminder.id)
+        .values(payload={**reminder.payload, "retired": True})
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def posted_of(session: AsyncSession, change_id: int) -> list[Reminder]:
+    """The change's messages sent to one person, whose address is known and that were not
+    retired yet."""
+    query = select(Reminder).where(Reminder.change_id == change_id,
+                                   col(Reminder.sent_at).is_not(None),
+                                   col(Reminder.recipient).is_not(None))
+    rows = (await session.exec(query.order_by(col(Reminder.id)))).all()
+    return [r for r in rows if r.payload.get("posted") and not r.payload.get("retired")]

@@ -22,7 +22,7 @@ from bot.playground.standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, d
 from bot.settings import Groups, Policy
 from tests import flows
 from tests.fake_github import FakeGitHub
-from tests.flows import PRODUCTION_CHECKS, click, click_dm, dms, fill, propose
+from tests.flows import PRODUCTION_CHECKS, cancel, click, click_dm, dms, fill, propose
 from tests.github_flows import example, webhook
 from tests.harness import BotHarness
 
@@ -261,7 +261,8 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
     })
     await modal(bot, "alice", "change_deploy", h.emergency, at(28, 2, 10),
                 {"method": "rolling", "notes": None})
-    await modal(bot, "alice", "change_verify", h.emergency, at(28, 2, 45),
+    # An emergency is high-risk: its monitoring window is an hour.
+    await modal(bot, "alice", "change_verify", h.emergency, at(28, 3, 15),
                 {"checks": PRODUCTION_CHECKS, "notes": "Payments flowing."})
     await wait_until(bot, at(28, 6, 10))  # still not approved: the tech leads are chased
     await approve(bot, "bob", h.emergency, at(28, 9))  # after the deployment
@@ -271,7 +272,7 @@ async def build(bot: BotHarness, github: FakeGitHub) -> History:
     await wait_until(bot, at(30, 9))
     h.cancelled = await propose(bot, "carol", title="Try a new cache TTL", reviewers=[BOB])
     await wait_until(bot, at(30, 9, 30))
-    await click(bot, "carol", "change_cancel", h.cancelled)
+    await cancel(bot, "carol", h.cancelled)
 
     # CHG-4's retrospective, a day and a half late.
     await modal(bot, "alice", "change_retrospective", h.emergency, at(30, 10), {

@@ -66,14 +66,52 @@ def card_text(bot: BotHarness, change_id: int) -> str:
 
 
 def buttons(message: dict) -> list[str]:
+    """The action_ids of a message's buttons (an overflow menu is `change_more`)."""
     return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions"
             for e in b["elements"]]
 
 
+def more_options(message: dict) -> list[str]:
+    """The actions of the message's overflow menu ("…"), by the action_id they route to."""
+    return [o["value"].partition(":")[2] for b in message.get("blocks", [])
+            if b["type"] == "actions" for e in b["elements"] if e["type"] == "overflow"
+            for o in e["options"]]
+
+
 async def click(bot: BotHarness, user: str, action_id: str, change_id: int) -> None:
-    reply = await bot.click(user, action_id, channel=CHANGES, message=card(bot, change_id))
+    """Press a card's button, or choose the option of its overflow menu for that action."""
+    message = card(bot, change_id)
+    if action_id in buttons(message) or action_id not in more_options(message):
+        reply = await bot.click(user, action_id, channel=CHANGES, message=message)
+    else:
+        reply = await bot.click(user, "change_more", channel=CHANGES, message=message,
+                                selected=f"{change_id}:{action_id}")
     assert reply.status == 200, reply.text
     await bot.settle()
+
+
+async def click_stale(bot: BotHarness, user: str, action_id: str, change_id: int) -> None:
+    """Press a button the card no longer shows, as on a copy of it from before it moved on
+    (posted by an older version, or updated a moment after the person looked)."""
+    stale = {**card(bot, change_id), "blocks": [{
+        "type": "actions", "block_id": "change_actions",
+        "elements": [{"type": "button", "action_id": action_id, "value": str(change_id),
+                      "text": {"type": "plain_text", "text": action_id}}],
+    }]}
+    reply = await bot.click(user, action_id, channel=CHANGES, message=stale)
+    assert reply.status == 200, reply.text
+    await bot.settle()
+
+
+async def cancel(bot: BotHarness, user: str, change_id: int) -> None:
+    """"Cancel change…" from the card's overflow menu, confirmed in the modal it opens (when
+    the bot refuses, it answers instead and opens nothing)."""
+    before = len(bot.slack.opened_views())
+    await click(bot, user, "change_cancel", change_id)
+    if len(bot.slack.opened_views()) > before:
+        assert last_view(bot)["callback_id"] == "change_cancel_confirmed"
+        reply = await fill(bot, user, {})
+        assert reply.status == 200, reply.text
 
 
 def thread(bot: BotHarness, change_id: int) -> list[str]:

@@ -115,13 +115,15 @@ class BotHarness:
     async def click(
         self, user: str, action_id: str, *, channel: str | None = None,
         message: dict | None = None, view: dict | None = None, block_id: str | None = None,
+        selected: Any = None,
     ) -> Reply:
-        """Click a button of a message the bot posted (or of a view it opened)."""
+        """Click a button of a message the bot posted (or of a view it opened); `selected`:
+        the option chosen in a menu (an overflow menu's value)."""
         who = person(user)
         payload = slack_requests.block_actions_payload(
             user=who.id, user_name=who.name, action_id=action_id,
             trigger_id=slack_requests.new_trigger_id(), message=message, channel=channel,
-            view=view, block_id=block_id,
+            view=view, block_id=block_id, selected=selected,
             response_url=self.slack.response_url(user=who.id, channel=channel or ""),
         )
         return await self.interact(payload)

@@ -24,7 +24,7 @@ from bot.proposal.proposals import Proposal
 from bot.review.rules import (
     approval_progress,
     approval_rule,
-    may_approve,
+    may_add_approval,
     may_cancel,
     may_reject,
     may_revise,
@@ -107,7 +107,7 @@ async def approve(ctx: Context, change_id: int, user: str,
                     f"{format_change_id(change_id)} changed since that card was shown "
                     f"(revision {change.revision}: a revision or a new commit). Nothing was "
                     "recorded: look at it again on the updated card, then approve it there.")
-            decision = may_approve(facts, user)
+            decision = may_add_approval(facts, user, ctx.policy)
             if not decision.allowed:
                 if user == change.author_id:
                     # Evidence that segregation of duties held (bot.evidence reads it).

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ButtonElement
+from slack_sdk.models.blocks import InteractiveElement
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.change.card_view import CardInput, card_message, review_buttons
+from bot.change.card_view import (
+    CardInput,
+    card_message,
+    more_menu,
+    review_buttons,
+    review_more,
+)
+from bot.change.dms import retire_stale_dms
 from bot.change.gates import gates
 from bot.change.rows import facts_of
 from bot.change.states import CLOSED
@@ -48,19 +55,27 @@ def card_notes(change: Change, approvals: Sequence[Approval],
     )
 
 
-def card_buttons(card: CardInput) -> list[ButtonElement]:
-    """What can be done now, in the order of the process; once the change is closed, only
-    what still applies (finishing a rollback, an emergency's retrospective)."""
+def card_buttons(card: CardInput) -> list[InteractiveElement]:
+    """What can be done now, in the order of the process, then the overflow menu of what is
+    rarely done. Once the change is closed, only what still applies (finishing a rollback,
+    an emergency's retrospective)."""
     if card.facts.status in CLOSED:
         return [*deployment.rollback_in_progress_buttons(card),
                 *emergency.retrospective_buttons(card)]
-    return [
-        *review_buttons(card),  # Steps 1 and 3: approve, reject, edit, cancel
-        *github.github_buttons(card),  # Step 2: read the pull request again
-        *security.security_buttons(card),  # Step 4
+    buttons: list[InteractiveElement] = [
+        *review_buttons(card),  # Steps 1 and 3: approve, reject; revise once rejected
+        *security.security_buttons(card),  # Step 4, while the review is awaited
         *deployment.deployment_buttons(card),  # Steps 5-8
         *emergency.retrospective_buttons(card),  # an emergency's retrospective
     ]
+    more = [
+        *review_more(card),  # edit, cancel
+        *github.github_more(card),  # Step 2: read the pull request again
+        *deployment.deployment_more(card),  # roll back a completed change
+    ]
+    if more:
+        buttons.append(more_menu(card.change_id, more))
+    return buttons
 
 
 def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
@@ -105,7 +120,8 @@ async def remember_card(ctx: Context, change_id: int, channel: str, ts: str) -> 
 
 
 async def send_card(ctx: Context, reminder: Reminder) -> None:
-    """Post the change card, or bring the posted one up to date."""
+    """Post the change card, or bring the posted one up to date (and the DMs that asked
+    for what the change no longer needs)."""
     change = await load_change(ctx, reminder)
     message = await render(ctx, change)
     if change.card_ts is None:
@@ -118,3 +134,4 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
     else:
         await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
                                     **message)
+    await retire_stale_dms(ctx, change)

@@ -10,17 +10,28 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    InteractiveElement,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
 from bot.change.facts import ChangeFacts
 from bot.change.gates import Gate
-from bot.change.states import Category, GateState, Status, format_change_id
+from bot.change.states import (
+    APPROVABLE,
+    APPROVABLE_EMERGENCY,
+    PRE_PRODUCTION,
+    Category,
+    GateState,
+    Risk,
+    Status,
+    format_change_id,
+)
 from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape, slack_date, user
 
@@ -64,42 +75,64 @@ class CardInput:
     revision: int = 1  # what an Approve click approves (see review_buttons)
 
 
-def _button(action_id: str, text: str, change_id: int, *, style: str | None = None,
-            confirm: ConfirmObject | None = None) -> ButtonElement:
-    return ButtonElement(
-        action_id=action_id, text=text, value=str(change_id), style=style, confirm=confirm
-    )
+def _button(action_id: str, text: str, change_id: int, *, style: str | None = None
+            ) -> ButtonElement:
+    return ButtonElement(action_id=action_id, text=text, value=str(change_id), style=style)
+
+
+# The card's overflow menu ("…"): the actions people rarely take. Each option's value is
+# `<change id>:<action_id>`; handlers.more routes it to the handler of that action.
+MORE_ACTION = "change_more"
+MORE_LIMIT = 5  # Slack's limit of options in an overflow menu
+
+
+@dataclass(frozen=True)
+class MoreItem:
+    """One option of the card's overflow menu: the action it stands for, and its label."""
+
+    action_id: str
+    label: str
+
+
+def more_menu(change_id: int, items: Sequence[MoreItem]) -> OverflowMenuElement:
+    return OverflowMenuElement(action_id=MORE_ACTION, options=[
+        Option(value=f"{change_id}:{item.action_id}", label=item.label)
+        for item in items[:MORE_LIMIT]
+    ])
+
+
+def approvals_open(card: CardInput) -> bool:
+    """The change still needs approvals: its approvals gate is neither met nor unneeded."""
+    return any(g.key == "approvals" and g.state not in (GateState.met, GateState.not_required)
+               for g in card.gates)
 
 
 def review_buttons(card: CardInput) -> list[ButtonElement]:
-    """Approve / Reject / Edit / Cancel while the change can still be reviewed."""
+    """Approve and Reject while approvals are awaited; Revise once rejected."""
     status, cid = card.facts.status, card.change_id
+    approvable = APPROVABLE_EMERGENCY if card.facts.category == Category.emergency else APPROVABLE
     buttons: list[ButtonElement] = []
-    reviewable = {Status.proposed, Status.in_review, Status.approved, Status.staging,
-                  Status.ready}
-    if card.facts.category == Category.emergency:
-        reviewable |= {Status.deploying, Status.monitoring, Status.completed}
-    if status in reviewable:
+    if status in approvable and approvals_open(card):
         # The revision rides on the button: a click on a card shown before a revision or a
         # new push approves nothing ("approve a commit, not a branch").
         buttons.append(ButtonElement(action_id="change_approve", text="Approve", style="primary",
                                      value=f"{cid}:r{card.revision}"))
-        if status not in {Status.deploying, Status.monitoring, Status.completed}:
+        if status == Status.in_review:
             buttons.append(_button("change_reject", "Reject", cid, style="danger"))
-    if status in {Status.proposed, Status.in_review, Status.approved, Status.staging,
-                  Status.ready, Status.rejected}:
-        buttons.append(_button("change_edit", "Revise" if status == Status.rejected else "Edit",
-                               cid))
-        buttons.append(_button(
-            "change_cancel", "Cancel change", cid,
-            confirm=ConfirmObject(
-                title="Cancel this change?",
-                text=f"{format_change_id(cid)} will be closed as cancelled. "
-                "This cannot be undone.",
-                confirm="Cancel the change", deny="Keep it",
-            ),
-        ))
+    if status == Status.rejected:
+        buttons.append(_button("change_edit", "Revise", cid))
     return buttons
+
+
+def review_more(card: CardInput) -> list[MoreItem]:
+    """Edit and Cancel, in the overflow menu, while the change is before production."""
+    status = card.facts.status
+    items: list[MoreItem] = []
+    if status in PRE_PRODUCTION and status != Status.rejected:
+        items.append(MoreItem("change_edit", "Edit"))
+    if status in PRE_PRODUCTION:
+        items.append(MoreItem("change_cancel", "Cancel change…"))
+    return items
 
 
 def gate_line(gate: Gate) -> str:
@@ -109,16 +142,39 @@ def gate_line(gate: Gate) -> str:
     return line
 
 
-def card_message(card: CardInput, buttons: Sequence[ButtonElement] = ()) -> dict:
-    """The card's message; `buttons` are gathered by bot.change.card from each step."""
+def status_label(facts: ChangeFacts) -> str:
+    """The status in words; a few statuses say more than their name (who sent it back, a
+    rollback still running)."""
+    if facts.status == Status.rejected and facts.security_changes_requested \
+            and facts.rejected_by is None:
+        return "Changes requested (security)"
+    if facts.status == Status.rolled_back and facts.rollback_finished_at is None:
+        return "Rolling back"
+    return STATUS_LABELS[facts.status]
+
+
+def risk_label(facts: ChangeFacts) -> str:
+    return facts.risk.value.capitalize()
+
+
+def kind_words(facts: ChangeFacts) -> str:
+    """Category and risk in a list's line, without saying "high" twice."""
+    if facts.category == Category.high_risk and facts.risk == Risk.high:
+        return facts.category.label
+    return f"{facts.category.label} · {facts.risk.value} risk"
+
+
+def card_message(card: CardInput, buttons: Sequence[InteractiveElement] = ()) -> dict:
+    """The card's message; `buttons` (and the overflow menu) are gathered by bot.change.card
+    from each step."""
     facts = card.facts
     cid = format_change_id(card.change_id)
-    status = STATUS_LABELS[facts.status]
+    status = status_label(facts)
     fields = [
         MarkdownTextObject(text=f"*Status*\n{status}"),
         MarkdownTextObject(text=f"*Author*\n{user(card.author)}"),
         MarkdownTextObject(text=f"*Category*\n{facts.category.label}"),
-        MarkdownTextObject(text=f"*Risk*\n{facts.risk.value.capitalize()}"),
+        MarkdownTextObject(text=f"*Risk*\n{risk_label(facts)}"),
     ]
     if card.pr_url:
         fields.append(MarkdownTextObject(text=f"*Pull request*\n<{card.pr_url}>"))

@@ -99,13 +99,17 @@ def approvals_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
         return Gate("approvals", GATE_LABELS["approvals"], state, detail, how, blocks)
 
-    if facts.status == Status.rejected:
+    if facts.status == Status.rejected and (facts.rejected_by
+                                            or not facts.security_changes_requested):
         by = f" by <@{facts.rejected_by}>" if facts.rejected_by else ""
         return gate(GateState.failed, f"rejected{by}", "revise the change and resubmit it")
     if rule.count == 0 and rule.tech_leads == 0:
         return gate(GateState.not_required, "no approval required by policy")
     noun = "approval" if rule.count == 1 else "approvals"
     detail = f"{progress.approvals} of {rule.count} {noun}"
+    if facts.status == Status.rejected:  # sent back by the security team: on hold
+        return gate(GateState.pending, f"{detail} — on hold until the change is revised",
+                    "revise the change as the security team asked")
     if progress.met:
         if approved_after_deployment(facts, policy):
             detail += " — approved after deployment"

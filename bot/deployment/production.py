@@ -59,7 +59,7 @@ async def deploy(ctx: Context, change_id: int, user: str, *, method: str | None,
             return refused(_refusal(change_id, decision), "method")
         to = status_after_step(facts, "deployed")
         assert to is not None  # the rule allowed it
-        ends = now + monitoring_window(ctx.policy, facts.category)
+        ends = now + monitoring_window(ctx.policy, facts.category, facts.risk)
         manual = needs_manual_deployment(facts)
         change.deployed_at = now
         change.deployed_by = user

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 from bot.change.decisions import ALLOWED, Decision, joined, refuse, this_is
 from bot.change.facts import ChangeFacts
 from bot.change.gates import GATE_LABELS, Gate, production_blockers
-from bot.change.states import EMERGENCY_SHORTCUTS, IN_PRODUCTION, PRE_PRODUCTION, Category, Status
+from bot.change.states import (
+    EMERGENCY_SHORTCUTS,
+    IN_PRODUCTION,
+    PRE_PRODUCTION,
+    Category,
+    Risk,
+    Status,
+)
 from bot.deployment.business_hours import (
     format_moment,
 )
@@ -306,9 +313,12 @@ def check_verification(checks: Collection[str]) -> Decision:
     )
 
 
-def monitoring_window(policy: Policy, category: Category) -> timedelta:
-    """The process: "Monitoring period: 30 minutes minimum"; high-risk: "extra monitoring"."""
-    if category == Category.high_risk:
+def monitoring_window(policy: Policy, category: Category, risk: Risk | None = None
+                      ) -> timedelta:
+    """The process: "Monitoring period: 30 minutes minimum"; high-risk: "extra monitoring".
+    An emergency has no high-risk category: its high risk gets the high-risk window."""
+    if category == Category.high_risk or (category == Category.emergency
+                                          and risk == Risk.high):
         return policy.windows.monitoring_high_risk
     return policy.windows.monitoring
 
@@ -317,7 +327,8 @@ def monitoring_ends_at(facts: ChangeFacts, policy: Policy) -> datetime | None:
     """When the monitoring window after the production deployment is over (UTC)."""
     if facts.deployed_at is None:
         return None
-    return facts.deployed_at.astimezone(UTC) + monitoring_window(policy, facts.category)
+    window = monitoring_window(policy, facts.category, facts.risk)
+    return facts.deployed_at.astimezone(UTC) + window
 
 
 def may_complete(facts: ChangeFacts, policy: Policy, now: datetime) -> Decision:
@@ -326,7 +337,7 @@ def may_complete(facts: ChangeFacts, policy: Policy, now: datetime) -> Decision:
         return refuse(f"{this_is(facts.status)}: only a change being monitored can complete.")
     ends = monitoring_ends_at(facts, policy)
     if ends is not None and now < ends:
-        window = spell(monitoring_window(policy, facts.category), words=True)
+        window = spell(monitoring_window(policy, facts.category, facts.risk), words=True)
         return refuse(
             f"Keep monitoring until {format_moment(policy.business_hours, ends)}: the "
             f"process asks for {window} of monitoring after the deployment."

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.change.card_view import CardInput
+from bot.change.card_view import CardInput, MoreItem
 from bot.change.facts import ChangeFacts
 from bot.change.gates import Gate
 from bot.change.states import Category, Status, format_change_id
@@ -62,26 +62,33 @@ def _button(action_id: str, text: str, change_id: int, style: str | None = None
 
 
 def deployment_buttons(card: CardInput) -> list[ButtonElement]:
-    """Staging, production, verification and rollback, each when its step is next."""
+    """Staging, production, verification and rollback, each only when its step is next."""
     status, cid = card.facts.status, card.change_id
     buttons: list[ButtonElement] = []
-    if status == Status.approved:
-        buttons.append(_button(STAGING_DEPLOYED, "Deployed to staging", cid))
-    if status == Status.staging:
-        buttons.append(_button(STAGING_VERIFY, "Staging verified", cid))
     emergency = card.facts.category == Category.emergency
-    if status in (Status.approved, Status.staging, Status.ready):
-        # Shown before the gates are open too: pressing it lists what is still missing.
-        style = "primary" if status == Status.ready or emergency else None
-        buttons.append(_button(DEPLOY, "Deploy to production", cid, style))
-    elif emergency and status in (Status.proposed, Status.in_review):
+    if emergency and status in (Status.proposed, Status.in_review, Status.approved,
+                                Status.staging):
         # "Deploy immediately": no staging, no business hours, approval may come after.
+        buttons.append(_button(DEPLOY, "Deploy to production", cid, "primary"))
+    elif status == Status.approved:
+        buttons.append(_button(STAGING_DEPLOYED, "Deployed to staging", cid))
+    elif status == Status.staging:
+        buttons.append(_button(STAGING_VERIFY, "Staging verified", cid))
+    elif status == Status.ready:
+        # Shown before every gate is open too: pressing it lists what is still missing.
         buttons.append(_button(DEPLOY, "Deploy to production", cid, "primary"))
     if status == Status.monitoring:
         buttons.append(_button(VERIFY, "Verified — close change", cid, "primary"))
-    if status in (Status.deploying, Status.monitoring, Status.completed):
+    if status in (Status.deploying, Status.monitoring):
         buttons.append(_button(ROLLBACK, "Roll back", cid, "danger"))
     return buttons
+
+
+def deployment_more(card: CardInput) -> list[MoreItem]:
+    """A completed change can still be rolled back: rarely, so from the overflow menu."""
+    if card.facts.status == Status.completed:
+        return [MoreItem(ROLLBACK, "Roll back…")]
+    return []
 
 
 def rollback_in_progress_buttons(card: CardInput) -> list[ButtonElement]:

@@ -63,11 +63,11 @@ def emergency_modal(policy: Policy, initial: Proposal | None = None, *,
         text_input("rollback_plan", "Rollback plan",
                    "How to undo it if it makes things worse.",
                    initial=p.rollback_plan if p else None),
-        text_input("pr_url", "Pull request (optional)",
+        text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — it gets the EMERGENCY label.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
         InputBlock(
-            block_id="involved", label="Who else is involved (optional)",
+            block_id="involved", label="Who else is involved",
             hint="They are named in the broadcast.", optional=True,
             element=UserMultiSelectElement(
                 action_id="involved", placeholder="Choose people",

@@ -51,7 +51,7 @@ from bot.change.audit_actions import (
 )
 from bot.change.gates import GATE_LABELS, OPEN_GATE_STATES
 from bot.change.rows import facts_of
-from bot.change.states import Category, format_change_id
+from bot.change.states import Category, Risk, format_change_id
 from bot.deployment.business_hours import is_business_time
 from bot.deployment.rules import monitoring_window
 from bot.evidence.exceptions import with_exceptions
@@ -362,7 +362,9 @@ def window_end(change: Change, policy: Policy) -> datetime | None:
         return change.monitoring_ends_at
     if change.deployed_at is None:
         return None
-    return change.deployed_at + monitoring_window(policy, Category(change.category))
+    return change.deployed_at + monitoring_window(
+        policy, Category(change.category), Risk(change.risk)
+    )
 
 
 def _verification(change: Change, events: Sequence[AuditEvent],

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ButtonElement
-
-from bot.change.card_view import CardInput
+from bot.change.card_view import CardInput, MoreItem
 from bot.change.states import CLOSED
 from bot.deployment.rules import describe_deploy_exception
 from bot.slack.text import escape, user
@@ -71,11 +69,11 @@ def deployment_notes(change: Change, _approvals: Sequence[Approval]) -> list[str
     return notes
 
 
-def github_buttons(card: CardInput) -> list[ButtonElement]:
+def github_more(card: CardInput) -> list[MoreItem]:
+    """Refresh from GitHub, in the card's overflow menu, while a PR is linked."""
     if not card.pr_url or card.facts.status in CLOSED:
         return []
-    return [ButtonElement(action_id=REFRESH_ACTION, text="Refresh from GitHub",
-                          value=str(card.change_id))]
+    return [MoreItem(REFRESH_ACTION, "Refresh from GitHub")]
 
 
 def deploy_gate_notes(deploy_gates: Sequence[DeployGate]) -> list[str]:

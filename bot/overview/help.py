@@ -20,8 +20,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
      "tech leads: bypass a pending security review, on the record with your reason"),
     ("link CHG-n &lt;pull request link&gt;", "link a change to its GitHub pull request (author)"),
     ("github &lt;login&gt;", "say which GitHub login is yours, so your PR reviews count"),
-    ("evidence FROM TO", "the evidence pack of a period (dates YYYY-MM-DD), as a file in "
-     "your DM"),
+    ("evidence FROM TO [md|csv|json]", "the evidence pack of a period (dates YYYY-MM-DD), "
+     "as a file in your DM: Markdown unless you name another format"),
     ("freeze FROM TO &lt;reason&gt;", "tech leads: freeze production (dates YYYY-MM-DD or "
      "YYYY-MM-DDTHH:MM, `now`); only emergencies deploy then"),
     ("freeze list", "the freeze windows, now and to come"),
@@ -47,8 +47,9 @@ def help_message(unknown: str | None = None) -> dict:
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=lines)),
         ContextBlock(elements=[MarkdownTextObject(
-            text="Every change is proposed, tested, reviewed by someone else, deployed "
-            "inside business hours and verified — and every step is kept as evidence."
+            text="A change is named `CHG-12` (or `chg-12`, or `12`). Every change is proposed, "
+            "tested, reviewed by someone else, deployed inside business hours and verified — "
+            "and every step is kept as evidence."
         )]),
     ]
     text = "Changebot commands: " + ", ".join(name for name, _ in SUBCOMMANDS)

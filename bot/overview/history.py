@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -18,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.change.states import format_change_id
 from bot.overview.queries import HistoryPage
+from bot.security.triggers import Trigger, summary
 from bot.slack.text import clip, escape, slack_date, user
 from storage.models import AuditEvent
 
@@ -33,19 +36,65 @@ def page_value(change_id: int, page: int) -> str:
     return json.dumps({"change_id": change_id, "page": page})
 
 
-def _value(value: Any) -> str:
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# Keys whose list holds security triggers ({"source", "reason"}), said as one sentence.
+_TRIGGER_KEYS = frozenset({"triggers", "security_triggers"})
+
+
+# Keys that hold Slack ids: only these are shown as people, groups or channels (a reason
+# that happens to read "WIP" stays a word).
+_ID_KEYS = frozenset({"by", "approvers", "actor", "author", "user", "slack_user", "members",
+                      "involved", "reviewers", "recipient", "deployed_by", "tech_leads",
+                      "group", "channel", "broadcast_channel"})
+
+
+def _word(key: str, value: str) -> str:
+    """A stored word as people read it: a person or group by name (Slack renders the
+    mention), a moment in the reader's time zone, anything else as text."""
+    if key in _ID_KEYS and _USER_ID.match(value):
+        return f"<@{value}>"
+    if key in _ID_KEYS and _GROUP_ID.match(value):
+        return f"<!subteam^{value}>"
+    if key in _ID_KEYS and _CHANNEL_ID.match(value):
+        return f"<#{value}>"
+    if _MOMENT.match(value):
+        try:
+            return slack_date(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    return escape(value)
+
+
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in _TRIGGER_KEYS and isinstance(value, list):
+        found = [Trigger(str(t.get("source", "")), str(t.get("reason", "")))
+                 for t in value if isinstance(t, dict)]
+        return escape(summary(found)) or "none"
     if isinstance(value, dict):
-        return ", ".join(str(k).replace("_", " ") for k in value) or "—"
+        if set(value) == {"from", "to"}:  # a move: `in review → approved`
+            return f"{_value(key, value['from'])} → {_value(key, value['to'])}"
+        if all(isinstance(v, dict) for v in value.values()):  # e.g. which fields changed
+            return ", ".join(escape(str(k).replace("_", " ")) for k in value) or "—"
+        return ", ".join(f"{escape(str(k).replace('_', ' '))} {_value(str(k), v)}"
+                         for k, v in value.items()) or "—"
     if isinstance(value, list):
-        return ", ".join(_value(v) for v in value) or "—"
-    return str(value)
+        return ", ".join(_value(key, v) for v in value) or "—"
+    if isinstance(value, str):
+        return _word(key, value.replace("_", " ") if key == "status" else value)
+    return escape(str(value))
 
 
 def detail_text(event: AuditEvent) -> str:
-    """The event's detail in one short line: `reason: Not now · revision: 2`."""
-    parts = [f"{key.replace('_', ' ')}: {_value(value)}" for key, value in event.detail.items()
-             if value not in (None, "", [], {})]
-    return clip(escape(" · ".join(parts)), 600)
+    """The event's detail in one short line: `reason: Not now · revision: 2`, people and
+    groups by name, yes/no rather than True/False, triggers as a sentence."""
+    parts = [f"{key.replace('_', ' ')}: {_value(key, value)}"
+             for key, value in event.detail.items() if value not in (None, "", [], {})]
+    return clip(" · ".join(parts), 600)
 
 
 def event_text(event: AuditEvent) -> str:

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.change.card_view import STATUS_LABELS, gate_line, gates_summary
+from bot.change.card_view import gate_line, gates_summary, kind_words, risk_label, status_label
 from bot.change.states import format_change_id
 from bot.overview.history import history_button
 from bot.overview.queries import Summary
@@ -34,8 +34,8 @@ def list_message(summaries: Sequence[Summary], viewer: str) -> dict:
         mine = " · yours" if change.author_id == viewer else ""
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(
             f"*{format_change_id(card.change_id)}* {escape(change.title)}\n"
-            f"{card.facts.category.label} · {change.risk} risk · "
-            f"*{STATUS_LABELS[card.facts.status]}* · by {user(change.author_id)}{mine}\n"
+            f"{kind_words(card.facts)} · *{status_label(card.facts)}* · "
+            f"by {user(change.author_id)}{mine}\n"
             f"_{gates_summary(card.gates)}_"
         ))))
     if len(summaries) > MAX_LISTED:
@@ -55,10 +55,10 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
     blocks: list = [
         HeaderBlock(text=clip(f"{cid}: {change.title}", 150)),
         SectionBlock(fields=[
-            MarkdownTextObject(text=f"*Status*\n{STATUS_LABELS[card.facts.status]}"),
+            MarkdownTextObject(text=f"*Status*\n{status_label(card.facts)}"),
             MarkdownTextObject(text=f"*Author*\n{user(change.author_id)}"),
             MarkdownTextObject(text=f"*Category*\n{card.facts.category.label}"),
-            MarkdownTextObject(text=f"*Risk*\n{change.risk}"),
+            MarkdownTextObject(text=f"*Risk*\n{risk_label(card.facts)}"),
         ]),
         SectionBlock(text=MarkdownTextObject(
             text=clip(f"*Rollback plan*\n{escape(change.rollback_plan)}")
@@ -72,7 +72,7 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
                      elements=[history_button(card.change_id)]),
     ]
     return {
-        "text": f"{cid}: {change.title} ({change.status})",
+        "text": f"{cid}: {change.title} ({status_label(card.facts)})",
         "blocks": to_dicts(blocks),
         "response_type": "ephemeral",
     }

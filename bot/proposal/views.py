@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     StaticSelectElement,
     UserMultiSelectElement,
 )
@@ -19,8 +20,10 @@ from slack_sdk.models.views import View
 
 from bot.proposal.proposals import LIMITS, Proposal
 from bot.security.triggers import CHECKBOXES
+from bot.slack.text import escape
 
 PROPOSAL_CALLBACK = "change_proposal"
+CANCEL_CALLBACK = "change_cancel_confirmed"
 
 CATEGORY_OPTIONS = {
     "standard": "Standard — low-risk, pre-approved pattern",
@@ -102,7 +105,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                 initial_options=chosen_boxes or None,
             ),
         ),
-        text_input("pr_url", "Pull request (optional)",
+        text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
         InputBlock(
@@ -117,7 +120,7 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
         ),
         InputBlock(
             block_id="planned_at",
-            label="Planned deployment (optional)",
+            label="Planned deployment",
             hint="When you intend to deploy to production; must be in the future.",
             optional=True,
             element=DateTimePickerElement(
@@ -154,3 +157,22 @@ def reason_modal(*, callback_id: str, change_id: int, title: str, label: str, hi
         close="Back",
         blocks=blocks,
     )
+
+
+def cancel_modal(change_id: int, title: str) -> View:
+    """"Cancel change…" from the card's overflow menu: final, so asked once more."""
+    cid = f"CHG-{change_id}"
+    return View(
+        type="modal", callback_id=CANCEL_CALLBACK,
+        private_metadata=json.dumps({"change_id": change_id}),
+        title=f"Cancel {cid}", submit="Cancel the change", close="Keep it",
+        blocks=[SectionBlock(text=MarkdownTextObject(
+            text=f"*{cid}: {escape(title)}* will be closed as cancelled. This cannot be undone."
+        ))],
+    )
+
+
+def notice_modal(title: str, text: str) -> View:
+    """What a modal turns into when its submission was refused and has no field to say it."""
+    return View(type="modal", title=title[:24], close="Close",
+                blocks=[SectionBlock(text=MarkdownTextObject(text=text))])

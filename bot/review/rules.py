@@ -227,6 +227,21 @@ def may_cancel(facts: ChangeFacts, user: str) -> Decision:
     )
 
 
+def may_add_approval(facts: ChangeFacts, user: str, policy: Policy) -> Decision:
+    """An approval in Slack: `may_approve`, and only while approvals are still needed once
+    the change has left review (an emergency approved after its deployment counts once)."""
+    decision = may_approve(facts, user)
+    if not decision.allowed or facts.status in (Status.proposed, Status.in_review):
+        return decision
+    progress = approval_progress(facts, policy)
+    if progress.met:
+        return refuse(
+            f"{this_is(facts.status)} and its approvals are already complete "
+            f"({progress.approvals} of {progress.rule.count}): nothing was recorded."
+        )
+    return ALLOWED
+
+
 def awaits_peer_review(facts: ChangeFacts, policy: Policy, reviewer: str) -> bool:
     """A requested reviewer's answer is still awaited: the change still needs approvals
     and the reviewer may give one and has not (a rejection puts it back with the author)."""

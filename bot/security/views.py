@@ -23,9 +23,10 @@ def security_buttons(card: CardInput) -> list[ButtonElement]:
         return []
     value = str(card.change_id)
     return [
-        ButtonElement(action_id=APPROVE, text="Approve security review", value=value,
+        ButtonElement(action_id=APPROVE, text="Security review: approve", value=value,
                       style="primary"),
-        ButtonElement(action_id=REQUEST_CHANGES, text="Request changes", value=value),
+        ButtonElement(action_id=REQUEST_CHANGES, text="Security review: request changes",
+                      value=value),
     ]
 
 

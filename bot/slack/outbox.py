@@ -54,7 +54,24 @@ async def post_once(
 ) -> dict:
     """chat.postMessage, unless an earlier attempt of this reminder already got through.
     The answer has `retried` True when an attempt failed in a way Slack may have posted.
-    A channel at Slack's pace, or held back by a 429, hands the row back for later."""
+    A channel at Slack's pace, or held back by a 429, hands the row back for later.
+    Where a DM went is kept: it may ask for something that stops applying (bot.change.dms
+    updates it then)."""
+    posted = await _post_once(ctx, reminder, channel=channel, text=text, blocks=blocks,
+                              thread_ts=thread_ts)
+    if reminder.recipient and reminder.id is not None:
+        kept = [b for b in blocks or [] if b.get("type") != "actions"]
+        async with ctx.db.session() as session:
+            await reminder_store.note_posted(session, reminder, {
+                "channel": posted["channel"], "ts": posted["ts"], "text": text,
+                "blocks": kept})
+    return posted
+
+
+async def _post_once(
+    ctx: Context, reminder: Reminder, *, channel: str, text: str,
+    blocks: list[dict] | None, thread_ts: str | None,
+) -> dict:
     if reminder.attempts > 1:
         found = await find_posted(ctx, channel, reminder.key, thread_ts)
         if found is not None:

@@ -285,6 +285,17 @@ class Click(Who):
     view_id: str | None = None
 
 
+def _value_of(action: ActionShape | None) -> str | None:
+    """A button's value, or the value of the option chosen in an overflow menu."""
+    if action is None:
+        return None
+    if action.value is not None:
+        return action.value
+    chosen = (action.model_extra or {}).get("selected_option")
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    return value if isinstance(value, str) and not text_problem(value) else None
+
+
 def click(body: dict) -> Click:
     parsed = Interaction.model_validate(body)
     action = parsed.actions[0] if parsed.actions else None
@@ -298,7 +309,7 @@ def click(body: dict) -> Click:
         channel=channel,
         trigger_id=parsed.trigger_id,
         action_id=action.action_id if action else "",
-        value=action.value if action else None,
+        value=_value_of(action),
         view_id=parsed.view.id if parsed.view else None,
     )
 

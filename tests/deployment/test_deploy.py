@@ -18,11 +18,13 @@ from tests.flows import (
     card_text,
     click,
     click_dm,
+    click_stale,
     deployed,
     dms,
     fill,
     last_answer,
     last_view,
+    more_options,
     staged,
     step,
     thread,
@@ -90,7 +92,8 @@ async def deployers_bot(db, slack, clock):
 
 async def test_approved_to_staging_to_production_to_verified_and_completed(bot):
     change_id = await approved(bot)
-    assert {"change_staging_deployed", "change_deploy"} <= set(buttons(card(bot, change_id)))
+    # Only what applies now: staging is next; Edit and Cancel wait in the overflow menu.
+    assert buttons(card(bot, change_id)) == ["change_staging_deployed", "change_more"]
 
     await click(bot, "alice", "change_staging_deployed", change_id)
     assert (await the_change(bot, change_id)).status == "staging"
@@ -169,7 +172,9 @@ async def test_approved_to_staging_to_production_to_verified_and_completed(bot):
                                    "notes": "Error rate flat, p99 -30 ms."}
     text = card_text(bot, change_id)
     assert "Completed" in text and "Verified in production by <@U0ALICE>" in text
-    assert buttons(card(bot, change_id)) == ["change_rollback"]
+    # Closed: nothing on the card but "…", where a rollback (rarely needed now) still is.
+    assert buttons(card(bot, change_id)) == ["change_more"]
+    assert more_options(card(bot, change_id)) == ["change_rollback"]
     assert any("verified it in production" in n for n in thread(bot, change_id))
     async with bot.ctx.db.session() as session:
         assert await reminder_store.pending(session, change_id) == []
@@ -269,7 +274,8 @@ async def test_every_unmet_gate_is_listed_with_what_would_open_it(bot):
     change_id = await approved(bot, security_checkboxes=["auth"],
                                pr_url="https://github.com/acme/api/pull/12")
     bot.clock.set(SATURDAY_10AM)
-    await click(bot, "alice", "change_deploy", change_id)
+    assert "change_deploy" not in buttons(card(bot, change_id))  # not its step yet
+    await click_stale(bot, "alice", "change_deploy", change_id)
     answer = last_answer(bot, "alice")
     assert "was not deployed: 4 gates are not met." in answer
     for line in (
@@ -355,7 +361,8 @@ async def test_a_revision_after_staging_needs_staging_again(bot):
     })
     await click(bot, "bob", "change_approve", change_id)
     assert (await the_change(bot, change_id)).status == "approved"
-    await click(bot, "alice", "change_deploy", change_id)
+    assert buttons(card(bot, change_id)) == ["change_staging_deployed", "change_more"]
+    await click_stale(bot, "alice", "change_deploy", change_id)
     assert "*Staging*: not validated in staging yet" in last_answer(bot, "alice")
 
 

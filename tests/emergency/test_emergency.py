@@ -20,11 +20,13 @@ from tests.flows import (
     cards,
     click,
     click_dm,
+    click_stale,
     deployed,
     dms,
     fill,
     last_answer,
     last_view,
+    more_options,
     open_modal,
     step,
     thread,
@@ -215,7 +217,8 @@ async def test_deploy_at_once_on_saturday_night_is_recorded_as_bypassing_the_gat
     change = await the_change(bot, change_id)
     assert (change.status, change.deployed_at) == ("monitoring", SATURDAY_3AM)
     assert change.retrospective_due_at == SATURDAY_3AM + timedelta(hours=24)
-    assert change.monitoring_ends_at == SATURDAY_3AM + timedelta(minutes=30)
+    # An emergency is high-risk: the high-risk monitoring window (60 minutes, not 30).
+    assert change.monitoring_ends_at == SATURDAY_3AM + timedelta(minutes=60)
     bypassed = {e.detail["gate"]: e for e in await events(bot, change_id, "gate_bypassed")}
     assert list(bypassed) == ["approvals", "staging", "business_hours"]
     assert bypassed["business_hours"].detail["reason"] == (
@@ -417,11 +420,15 @@ async def test_retrospective_done_closes_the_emergency(bot):
 
 async def test_a_tech_lead_records_the_retrospective_of_a_verified_emergency(bot):
     change_id = await in_production(bot)
-    bot.clock.advance(timedelta(minutes=30))
+    bot.clock.advance(timedelta(minutes=60))  # the high-risk monitoring window
     await step(bot, "alice", "change_verify", change_id,
                {"checks": PRODUCTION_CHECKS, "notes": None})
     assert (await the_change(bot, change_id)).status == "completed"
-    assert "change_retrospective" in buttons(card(bot, change_id))
+    # Verified, its approval still owed: approve it, the retrospective (a rollback, rarely,
+    # in "…").
+    assert buttons(card(bot, change_id)) == ["change_approve", "change_retrospective",
+                                             "change_more"]
+    assert more_options(card(bot, change_id)) == ["change_rollback"]
     assert broadcast_thread(bot)[-1] == ":white_check_mark: <@U0ALICE> verified CHG-1 in " \
                                         "production."
     bot.clock.advance(timedelta(hours=25))
@@ -433,12 +440,30 @@ async def test_a_tech_lead_records_the_retrospective_of_a_verified_emergency(bot
     assert "Retrospective overdue" not in card_text(bot, change_id)
 
 
+async def test_a_finished_emergency_offers_nothing_more_and_refuses_another_approval(bot):
+    change_id = await in_production(bot)
+    await click(bot, "bob", "change_approve", change_id)
+    bot.clock.advance(timedelta(minutes=60))
+    await step(bot, "alice", "change_verify", change_id,
+               {"checks": PRODUCTION_CHECKS, "notes": None})
+    await step(bot, "alice", "change_retrospective", change_id, RETROSPECTIVE)
+    assert (await the_change(bot, change_id)).status == "completed"
+    message = card(bot, change_id)
+    assert buttons(message) == ["change_more"]  # no Approve, no Roll back on the card
+    assert more_options(message) == ["change_rollback"]
+
+    await click_stale(bot, "carol", "change_approve", change_id)  # a card seen earlier
+    answer = last_answer(bot, "carol")
+    assert answer == "This change is completed: it is closed, so approvals are closed."
+    assert len(await events(bot, change_id, "approval_given")) == 1
+
+
 # ---- 5. monitoring window and rollback --------------------------------------------------------
 
 
 async def test_a_rolled_back_emergency_still_owes_its_retrospective(bot):
     change_id = await in_production(bot)
-    bot.clock.advance(timedelta(minutes=30))
+    bot.clock.advance(timedelta(minutes=60))  # the high-risk monitoring window
     await bot.sweep()
     [window] = [m for m in dms(bot, "alice") if "monitoring window" in m["text"]]
     await click_dm(bot, "alice", "change_rollback", window)

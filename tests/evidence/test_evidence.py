@@ -247,7 +247,7 @@ def check_json(data: dict, chain_head: str, h: History) -> None:
         ("gate_bypassed", "U0ALICE", "28T02:10"), ("gate_bypassed", "U0ALICE", "28T02:10"),
         ("gate_bypassed", "U0ALICE", "28T02:10"),
         ("retrospective_scheduled", "changebot", "28T02:10"),
-        ("verified_in_production", "U0ALICE", "28T02:45"),
+        ("verified_in_production", "U0ALICE", "28T03:15"),
         ("approval_missing_reminded", "changebot", "28T06:10"),
         ("approval_given", "U0BOB", "28T09:00"), ("approved", "changebot", "28T09:00"),
         ("retrospective_overdue", "changebot", "29T02:10"),
@@ -392,7 +392,7 @@ async def test_an_emergency_missing_its_approval_is_an_exception_only_after_the_
         "rollback_plan": "Revert.", "pr_url": None, "involved": []})
     await modal(bot, "alice", "change_deploy", change_id, at(28, 2, 10),
                 {"method": "rolling", "notes": None})
-    await modal(bot, "alice", "change_verify", change_id, at(28, 2, 40),
+    await modal(bot, "alice", "change_verify", change_id, at(28, 3, 15),
                 {"checks": PRODUCTION_CHECKS, "notes": None})
 
     async def found() -> list[tuple[str, str, str]]:

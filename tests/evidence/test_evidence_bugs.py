@@ -17,7 +17,7 @@ from tests.evidence.test_evidence_slack import ask, one_deployed_change
 from tests.evidence_history import approve, at, declare_emergency, modal, wait_until
 from tests.evidence_history import policy as history_policy
 from tests.fake_github import FakeGitHub
-from tests.flows import PRODUCTION_CHECKS, click, last_answer, propose
+from tests.flows import PRODUCTION_CHECKS, buttons, card, click, click_stale, last_answer, propose
 from tests.github_flows import (
     BEFORE,
     HEAD,
@@ -101,7 +101,8 @@ async def test_the_ci_section_describes_the_deployed_commit_not_a_later_push(bot
 
 
 async def closed_emergency(bot) -> int:
-    """Deployed at 02:10, approved by Bob at 02:30, verified (completed) at 02:45."""
+    """Deployed at 02:10, approved by Bob at 02:30, verified (completed) at 03:15, after
+    the high-risk monitoring window of an emergency."""
     await wait_until(bot, at(28, 2))
     change_id = await declare_emergency(bot, "alice", {
         "impact": "Card payments failing.", "description": "Hotfix: null amounts",
@@ -109,7 +110,7 @@ async def closed_emergency(bot) -> int:
     await modal(bot, "alice", "change_deploy", change_id, at(28, 2, 10),
                 {"method": "rolling", "notes": None})
     await approve(bot, "bob", change_id, at(28, 2, 30))
-    await modal(bot, "alice", "change_verify", change_id, at(28, 2, 45),
+    await modal(bot, "alice", "change_verify", change_id, at(28, 3, 15),
                 {"checks": PRODUCTION_CHECKS, "notes": None})
     assert (await change_row(bot, change_id)).status == "completed"
     return change_id
@@ -117,7 +118,9 @@ async def closed_emergency(bot) -> int:
 
 async def test_an_approval_of_a_closed_change_is_refused_and_never_counted(bot):
     change_id = await closed_emergency(bot)
-    await approve(bot, "carol", change_id, at(28, 3))
+    await wait_until(bot, at(28, 3, 30))
+    assert "change_approve" not in buttons(card(bot, change_id))  # the card offers none
+    await click_stale(bot, "carol", "change_approve", change_id)  # a card seen before
     assert last_answer(bot, "carol") == (
         "This change is completed: it is closed, so approvals are closed.")
     [record] = json.loads(await pack(bot, "json"))["changes"]
@@ -141,9 +144,9 @@ async def test_an_emergency_may_still_be_approved_once_closed_if_it_waited_for_i
         "pr_url": None, "involved": []})
     await modal(bot, "alice", "change_deploy", change_id, at(28, 2, 10),
                 {"method": "rolling", "notes": None})
-    await modal(bot, "alice", "change_verify", change_id, at(28, 2, 45),
+    await modal(bot, "alice", "change_verify", change_id, at(28, 3, 15),
                 {"checks": PRODUCTION_CHECKS, "notes": None})
-    await approve(bot, "bob", change_id, at(28, 3))
+    await approve(bot, "bob", change_id, at(28, 3, 30))
     [record] = json.loads(await pack(bot, "json"))["changes"]
     assert [(a["who"], a["counted"]) for a in record["approvals"]] == [("U0BOB", True)]
     assert [(e["rule"], e["kind"]) for e in record["exceptions"]][0] == (

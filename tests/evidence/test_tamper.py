@@ -178,7 +178,7 @@ async def test_a_chain_that_gets_its_key_later_says_where(db, slack, clock, poli
     keyed = await start_bot(db=db, slack=slack, clock=clock, policy=policy,
                             settings={"changebot_audit_key": KEY})
     try:
-        await modal(keyed, "alice", "change_verify", 1, at(28, 2, 40),
+        await modal(keyed, "alice", "change_verify", 1, at(28, 3, 15),
                     {"checks": PRODUCTION_CHECKS, "notes": None})
     finally:
         await keyed.stop()

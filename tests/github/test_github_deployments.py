@@ -9,7 +9,16 @@ from bot.change.audit_actions import DEPLOYED_TO_PRODUCTION
 from bot.playground.standin.workspace import CHANGES
 from storage.models import UserLink
 from tests.fake_github import FakeGitHub
-from tests.flows import PRODUCTION_CHECKS, card_text, click, click_dm, fill, propose, thread
+from tests.flows import (
+    PRODUCTION_CHECKS,
+    cancel,
+    card_text,
+    click,
+    click_dm,
+    fill,
+    propose,
+    thread,
+)
 from tests.github_flows import (
     BEFORE,
     OWNER,
@@ -167,7 +176,7 @@ async def test_a_deployment_started_in_the_bot_finishes_into_monitoring(bot, git
 async def test_a_deployment_of_a_cancelled_change_is_flagged_and_it_stays_cancelled(
         bot, github):
     change_id = await propose(bot, pr_url=PR_URL)
-    await click(bot, "alice", "change_cancel", change_id)
+    await cancel(bot, "alice", change_id)
     await webhook(bot, "deployment_status", example("deployment_status"))
     change = await change_row(bot, change_id)
     assert (change.status, change.deployed_at) == ("cancelled", None)

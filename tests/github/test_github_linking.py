@@ -3,9 +3,8 @@ PyGithub client from a fake GitHub on 127.0.0.1 and shows on the card."""
 
 import pytest
 
-from bot.playground.standin.workspace import CHANGES
 from tests.fake_github import FakeGitHub
-from tests.flows import buttons, card, card_text, propose, thread
+from tests.flows import card, card_text, click, more_options, propose, thread
 from tests.github_flows import (
     BEFORE,
     NUMBER,
@@ -45,7 +44,7 @@ async def test_a_proposal_with_a_pr_link_reads_the_pr_and_shows_it(bot, github):
     assert f"<{PR_URL}|Codertocat/Hello-World#2>" in text
     assert "`changes` → `main` · open · head `f95f852` · 2 files changed" in text
     assert "*CI*: all checks passed" in text
-    assert "change_github_refresh" in buttons(card(bot, change_id))
+    assert "change_github_refresh" in more_options(card(bot, change_id))  # in "…"
     # The PR was read with the bot's token, its files paged 100 at a time.
     files = [r for r in github.log if r.path.endswith("/pulls/2/files")]
     assert files and files[0].query["per_page"] == "100"
@@ -113,9 +112,7 @@ async def test_a_pr_the_token_cannot_see_is_explained_to_the_author(bot, github)
     assert "does not exist or the token cannot see it" in text
     assert await pending(bot, "github_sync") == []  # no point reading it again
     # Reading it again (Refresh) does not DM the author a second time.
-    await bot.click("carol", "change_github_refresh", channel=CHANGES,
-                    message=card(bot, change_id))
-    await bot.settle()
+    await click(bot, "carol", "change_github_refresh", change_id)
     assert sum("can't read" in m["text"] for m in bot.slack.dms("U0ALICE")) == 1
 
 
@@ -144,9 +141,7 @@ async def test_without_a_token_the_card_says_github_is_not_connected(db, slack, 
         assert "*CI*: unknown — GitHub is not connected (no GITHUB_TOKEN)" in text
         assert await pending(bot, "github_sync") == []
 
-        await bot.click("alice", "change_github_refresh", channel=CHANGES,
-                        message=card(bot, change_id))
-        await bot.settle()
+        await click(bot, "alice", "change_github_refresh", change_id)
         assert "GitHub is not connected" in bot.slack.responses("U0ALICE")[-1]["text"]
         # A change without a PR is not held by CI.
         other = await propose(bot)
@@ -170,9 +165,7 @@ async def test_revising_to_another_pr_forgets_the_old_one(bot, github):
 async def test_changed_files_trigger_a_security_review_routed_to_the_team(bot, github):
     add_example_pull(github, files=["README.md", "src/auth/login.py"])
     change_id = await propose(bot, pr_url=PR_URL)
-    await bot.click("carol", "change_github_refresh", channel=CHANGES,
-                    message=card(bot, change_id))  # read again: nothing new
-    await bot.settle()
+    await click(bot, "carol", "change_github_refresh", change_id)  # read again: nothing new
 
     change = await change_row(bot, change_id)
     assert change.security_triggers == [{"source": "path", "reason": "`auth/`"}]

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from bot.playground.standin.workspace import demo_policy
 from bot.settings import GitHubPolicy
 from storage.models import InboundRequest, UserLink
-from tests.flows import card_text, click, propose, thread
+from tests.flows import buttons, card, card_text, click, click_stale, propose, thread
 from tests.github.login_proof import prove_login
 from tests.github_flows import (
     BEFORE,
@@ -288,8 +288,11 @@ async def test_a_pr_review_counts_once_mapped_by_email(bot, github):
     [event] = await audit_events(bot, "github_review")
     assert event.detail["commit"] == HEAD and event.detail["state"] == "APPROVED"
     assert any("is approved" in m["text"] for m in bot.slack.dms("U0ALICE"))
-    # Bob approving in Slack too still counts once.
-    await click(bot, "bob", "change_approve", change_id)
+    # The card no longer offers Approve; Bob approving in Slack too (a card seen before) is
+    # refused, and it still counts once.
+    assert "change_approve" not in buttons(card(bot, change_id))
+    await click_stale(bot, "bob", "change_approve", change_id)
+    assert "already complete (1 of 1)" in bot.slack.responses(user="U0BOB")[-1]["text"]
     assert "1 of 1 approval" in card_text(bot, change_id)
 
 

@@ -186,20 +186,21 @@ async def test_the_author_is_refused_and_a_reviewer_approves(page, playground, t
     await expect(card(page)).to_have_class("msg flash")
 
 
-async def test_a_confirm_dialog_guards_cancelling_a_change(page, playground, tmp_path):
+async def test_cancelling_from_the_overflow_menu_is_asked_again(page, playground, tmp_path):
     await propose(page)
-    await card(page).locator("button[data-action-id=change_cancel]").click()
-    dialog = page.locator("#confirm-root")
-    await expect(dialog).to_be_visible()
-    await expect(dialog.locator(".confirm-title")).to_have_text("Cancel this change?")
+    more = card(page).locator("select[data-action-id=change_more]")
+    await expect(more.locator("option")).to_have_text(["…", "Edit", "Cancel change…"])
+    await more.select_option("1:change_cancel")
+    modal = page.locator("#modal-root .bk-modal")
+    await expect(modal.locator(".bk-modal-title")).to_contain_text("Cancel CHG-1")
+    await expect(modal).to_contain_text("will be closed as cancelled. This cannot be undone.")
     await page.screenshot(path=tmp_path / "confirm.png")
-    await dialog.locator(".confirm-deny").click()  # "Keep it": nothing is sent
-    await expect(dialog).to_be_hidden()
+    await page.click("#modal-root .bk-close")  # "Keep it": nothing happens
+    await expect(page.locator("#modal-root")).to_be_hidden()
     await expect(card(page).locator(".bk-fields")).to_contain_text("In review")
-    assert playground.slack.calls_to("response_url") == []
 
-    await card(page).locator("button[data-action-id=change_cancel]").click()
-    await dialog.locator(".confirm-ok").click()
+    await more.select_option("1:change_cancel")  # the menu shows "…" again: choose again
+    await page.click("#modal-root .bk-submit")
     await expect(card(page).locator(".bk-fields")).to_contain_text("Cancelled")
     await expect(card(page).locator(".bk-actions")).to_have_count(0)  # closed: no buttons
 

@@ -205,15 +205,25 @@ def test_unknown_blocks_and_elements_are_labelled_placeholders():
     html = render.blocks([
         {"type": "rich_text", "elements": []},
         {"type": "section", "text": md("still shown")},
-        {"type": "actions", "elements": [{"type": "overflow", "action_id": "more",
-                                          "options": []}]},
+        {"type": "actions", "elements": [{"type": "workflow_button", "action_id": "run"}]},
         "not even a block",
     ], NAMES)
     tags(html)
     assert 'data-unsupported="rich_text"' in html
     assert "still shown" in html
-    assert 'data-unsupported="overflow"' in html
+    assert 'data-unsupported="workflow_button"' in html
     assert 'data-unsupported="?"' in html
+
+
+def test_an_overflow_menu_is_a_menu_of_its_options():
+    html = render.blocks([{"type": "actions", "block_id": "change_actions", "elements": [
+        {"type": "overflow", "action_id": "change_more", "options": [
+            {"text": plain("Edit"), "value": "1:change_edit"},
+            {"text": plain("Cancel change…"), "value": "1:change_cancel"}]}]}], NAMES)
+    (menu,) = tags(html).all("select", data_action_id="change_more")
+    assert menu["class"] == "bk-select bk-action-select bk-overflow"
+    assert re.findall(r'<option value="([^"]*)">([^<]*)</option>', html) == [
+        ("", "…"), ("1:change_edit", "Edit"), ("1:change_cancel", "Cancel change…")]
 
 
 def test_a_malformed_block_does_not_hide_the_others():

@@ -8,10 +8,12 @@ from storage.models import Approval, AuditEvent, Change
 from tests.flows import (
     PROPOSAL,
     buttons,
+    cancel,
     card,
     card_text,
     cards,
     click,
+    more_options,
     open_modal,
     propose,
     submit_proposal,
@@ -51,8 +53,8 @@ async def test_a_proposal_posts_a_card_with_id_gates_and_buttons(bot):
     assert "0 of 1 approval" in text
     assert "Drop the index" in text
     assert "<@U0ALICE>" in text
-    assert buttons(message) == ["change_approve", "change_reject", "change_edit",
-                                "change_cancel"]
+    assert buttons(message) == ["change_approve", "change_reject", "change_more"]
+    assert more_options(message) == ["change_edit", "change_cancel"]
     change = await the_change(bot, change_id)
     assert change.status == "in_review"
     assert change.author_id == "U0ALICE"
@@ -217,9 +219,9 @@ async def test_only_the_author_may_edit_or_cancel(bot):
     change_id = await propose(bot)
     await click(bot, "bob", "change_edit", change_id)
     assert "author" in bot.slack.responses(user="U0BOB")[-1]["text"]
-    await click(bot, "bob", "change_cancel", change_id)
+    await cancel(bot, "bob", change_id)
     assert (await the_change(bot, change_id)).status == "in_review"
-    await click(bot, "alice", "change_cancel", change_id)
+    await cancel(bot, "alice", change_id)
     assert (await the_change(bot, change_id)).status == "cancelled"
     assert buttons(card(bot, change_id)) == []
 
@@ -227,7 +229,7 @@ async def test_only_the_author_may_edit_or_cancel(bot):
 async def test_an_approval_on_a_cancelled_change_is_refused(bot):
     change_id = await propose(bot)
     message = card(bot, change_id)  # the card as it was, with its Approve button
-    await click(bot, "alice", "change_cancel", change_id)
+    await cancel(bot, "alice", change_id)
     await bot.click("bob", "change_approve", channel="C0CHANGES", message=message)
     await bot.settle()
     assert "cancelled" in bot.slack.responses(user="U0BOB")[-1]["text"]
@@ -255,7 +257,7 @@ async def test_notes_due_on_the_cards_thread_still_go_out_after_a_cancel(bot):
     await click(bot, "bob", "change_reject", change_id)
     await bot.submit("bob", bot.slack.opened_views()[-1], {"reason": "Needs a load test."})
     await bot.settle()
-    await click(bot, "alice", "change_cancel", change_id)
+    await cancel(bot, "alice", change_id)
     assert (await the_change(bot, change_id)).status == "cancelled"
     bot.slack.clear_faults()
     bot.clock.advance(timedelta(hours=2))

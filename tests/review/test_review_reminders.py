@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.playground.standin.workspace import SECURITY_GROUP, demo_policy
 from bot.settings import Windows
-from tests.flows import PROPOSAL, click, propose, thread
+from tests.flows import PROPOSAL, cancel, click, propose, thread
 from tests.harness import start_bot
 
 FRIDAY_3PM = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
@@ -97,7 +97,7 @@ async def test_a_rejected_or_cancelled_change_reminds_nobody(bot):
     await bot.submit("carol", bot.slack.opened_views()[-1], {"reason": "Not this week."})
     cancelled = await propose(bot, title="Second change", reviewers=["U0BOB"],
                               security_checkboxes=["auth"])
-    await click(bot, "alice", "change_cancel", cancelled)
+    await cancel(bot, "alice", cancelled)
     bot.clock.advance(timedelta(days=2))
     await bot.sweep()
     assert reminders(bot, "U0BOB") == [] and reminders(bot, "U0ERIN") == []

@@ -12,7 +12,16 @@ from bot.security import routing as security_routing
 from bot.settings import Review
 from storage import reminder_store
 from storage.models import Approval, AuditEvent, Change, Reminder
-from tests.flows import PROPOSAL, buttons, card, card_text, click, propose, thread
+from tests.flows import (
+    PROPOSAL,
+    buttons,
+    card,
+    card_text,
+    click,
+    more_options,
+    propose,
+    thread,
+)
 from tests.harness import start_bot
 
 MENTION = f"<!subteam^{SECURITY_GROUP}>"
@@ -62,7 +71,11 @@ async def test_a_crypto_checkbox_gets_the_gate_the_mention_and_the_dms(bot):
         security_gate(bot, change_id))
     assert "Security review required — touches cryptography (checkbox)" in card_text(
         bot, change_id)
-    assert buttons(card(bot, change_id))[-2:] == SECURITY_BUTTONS
+    assert buttons(card(bot, change_id)) == ["change_approve", "change_reject",
+                                             *SECURITY_BUTTONS, "change_more"]
+    # They say whose they are: the security review's, not the change's approval.
+    assert "Security review: approve" in card_text(bot, change_id)
+    assert "Security review: request changes" in card_text(bot, change_id)
     [mention] = mentions(bot, change_id)
     assert "needs a security review: touches cryptography (checkbox)" in mention
     [dm] = bot.slack.dms("U0ERIN")
@@ -283,7 +296,12 @@ async def test_request_changes_needs_a_reason_and_sends_the_change_back(bot):
     assert "requested changes to *CHG-1*: Use the KMS key, not a local one." in dm
     assert any("requested changes: Use the KMS key" in n for n in thread(bot, change_id))
     assert ("security_changes_requested", "U0ERIN") in await audit_actions(bot, change_id)
-    assert buttons(card(bot, change_id)) == ["change_edit", "change_cancel"]
+    assert buttons(card(bot, change_id)) == ["change_edit", "change_more"]
+    assert more_options(card(bot, change_id)) == ["change_cancel"]
+    # Sent back by the security team: not "Rejected", and no approval was rejected.
+    text = card_text(bot, change_id)
+    assert "*Status*\\nChanges requested (security)" in text and "Rejected" not in text
+    assert "*Approvals*: 0 of 1 approval — on hold until the change is revised" in text
 
     # The author revises: the review starts again and the team is asked again.
     await click(bot, "alice", "change_edit", change_id)

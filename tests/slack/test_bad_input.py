@@ -270,9 +270,12 @@ async def test_with_the_database_down_every_command_and_click_says_so(bot, tmp_p
         assert reply.status == 200 and time.monotonic() - started < 3.0
         await bot.settle()
         assert answers(bot)[-1] == DATABASE_DOWN, text
-    for action_id in ("change_approve", "change_reject", "change_cancel"):
+    # Cancel is an option of the card's overflow menu ("…").
+    for action_id, chosen in (("change_approve", None), ("change_reject", None),
+                              ("change_more", f"{change_id}:change_cancel")):
         started = time.monotonic()
-        reply = await bot.click("bob", action_id, channel=CHANGES, message=message)
+        reply = await bot.click("bob", action_id, channel=CHANGES, message=message,
+                                selected=chosen)
         assert reply.status == 200 and time.monotonic() - started < 3.0
         await bot.settle()
         assert answers(bot, "bob")[-1] == DATABASE_DOWN, action_id

@@ -34,7 +34,9 @@ EMOJI = {
     "gear": "⚙️", "chart_with_upwards_trend": "📈", "robot_face": "🤖", "wave": "👋",
     "boom": "💥", "sos": "🆘", "ship": "🚢", "traffic_light": "🚥", "inbox_tray": "📥",
     "outbox_tray": "📤", "bar_chart": "📊", "mega": "📣", "pushpin": "📌",
-    "lock_with_ink_pen": "🔏",
+    "lock_with_ink_pen": "🔏", "raised_hand": "✋", "arrow_up_small": "🔼",
+    "arrow_down_small": "🔽", "left_right_arrow": "↔️", "hourglass_done": "⌛",
+    "crescent_moon": "🌙", "snowflake": "❄️", "spiral_calendar_pad": "🗓️", "sunny": "☀️",
 }
 
 _CODE_BLOCK = re.compile(r"```(.+?)```", re.S)

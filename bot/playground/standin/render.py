@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 TEXT_INPUTS = {"plain_text_input": "text", "url_text_input": "url",
                "email_text_input": "email", "number_input": "number"}
-MESSAGE_ELEMENTS = {"button", "static_select", "users_select"}
+MESSAGE_ELEMENTS = {"button", "static_select", "users_select", "overflow"}
 
 
 def esc(value: Any) -> str:
@@ -163,6 +163,13 @@ def element(item: dict, parent: dict, names: Names, people) -> str:
         return (f'<select class="bk-select bk-action-select"'
                 f'{attrs(action_id=item.get("action_id"), block_id=parent.get("block_id", ""))}>'
                 f'{options}</select>')
+    if kind == "overflow":  # "…": a menu of its options, chosen like a select's
+        options = "".join(f'<option value="{esc(o.get("value", ""))}">'
+                          f'{text(o.get("text"), names)}</option>'
+                          for o in item.get("options", []))
+        return (f'<select class="bk-select bk-action-select bk-overflow" aria-label="More"'
+                f'{attrs(action_id=item.get("action_id"), block_id=parent.get("block_id", ""))}>'
+                f'<option value="">…</option>{options}</select>')
     if kind == "image":
         return f'<span class="bk-image-alt">[{esc(item.get("alt_text", "image"))}]</span>'
     return placeholder("element", kind)

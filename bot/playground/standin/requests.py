@@ -202,7 +202,7 @@ def state_value(element: dict, value: Any) -> dict:
     state: dict[str, Any] = {"type": kind}
     if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
         state["value"] = None if value in (None, "") else str(value)
-    elif kind in ("static_select", "radio_buttons"):
+    elif kind in ("static_select", "radio_buttons", "overflow"):
         state["selected_option"] = None if value is None else _option(element, value)
     elif kind in ("multi_static_select", "checkboxes"):
         state["selected_options"] = [_option(element, v) for v in value or []]

@@ -361,7 +361,9 @@ function wire() {
     else if (target.classList.contains("bk-modal-x")) closeModal(target.closest("form"), true);
   });
   document.addEventListener("change", (e) => {
-    if (e.target.classList.contains("bk-action-select") && e.target.value) act(e.target, e.target.value);
+    if (!e.target.classList.contains("bk-action-select") || !e.target.value) return;
+    act(e.target, e.target.value);
+    if (e.target.classList.contains("bk-overflow")) e.target.value = "";  // "…" again
   });
   document.addEventListener("submit", (e) => {
     if (!e.target.classList.contains("bk-modal")) return;
