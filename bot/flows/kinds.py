@@ -63,3 +63,7 @@ KINDS: dict[str, Handler] = {
     # Evidence: the audit trail's head witnessed in Slack.
     witness.CHECKPOINT: witness.send_checkpoint,
 }
+
+# Kinds the sweeper runs with nothing else in flight: a checkpoint witnesses the audit
+# trail's head and records itself right after it, so no other row may append in between.
+ALONE: frozenset[str] = frozenset({witness.CHECKPOINT})

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -68,6 +68,7 @@ class Sweeper:
         lease: timedelta = LEASE,
         max_attempts: int = 12,
         concurrency: int = CONCURRENCY,
+        alone: Collection[str] = (),
     ) -> None:
         self.ctx = ctx
         self.kinds = dict(kinds)
@@ -77,6 +78,7 @@ class Sweeper:
         self.heartbeat_every = lease.total_seconds() / 4
         self.max_attempts = max_attempts
         self.concurrency = concurrency
+        self.alone = frozenset(alone)  # kinds handled with nothing else in flight
         self._lock = asyncio.Lock()
         self._kicked = False
         self._running = False
@@ -120,6 +122,19 @@ class Sweeper:
                     self._waiting -= batch  # a failure mid-batch: those claims just expire
 
     async def _handle_batch(self, claimed: list[Reminder]) -> int:
+        """The batch in claim order, each row of an `alone` kind by itself between the
+        side-by-side runs of the others."""
+        handled, run = 0, []
+        for reminder in claimed:
+            if reminder.kind not in self.alone:
+                run.append(reminder)
+                continue
+            handled += await self._handle_side_by_side(run)
+            handled += await self._handle_side_by_side([reminder])
+            run = []
+        return handled + await self._handle_side_by_side(run)
+
+    async def _handle_side_by_side(self, claimed: list[Reminder]) -> int:
         """Rows of one change (or one recipient) in order, one after the other, since a
         thread note needs its card first; different ones side by side, `concurrency` at
         most, so one slow channel or a burst of reminders does not queue everything."""
@@ -142,7 +157,7 @@ class Sweeper:
                     self._active.discard(reminder.id or 0)
                     handled += 1
 
-        if len(lanes) == 1:
+        if len(lanes) <= 1:
             await run_lane(claimed)
         else:
             async with asyncio.TaskGroup() as group:
