@@ -69,6 +69,7 @@ class Sweeper:
         max_attempts: int = 12,
         concurrency: int = CONCURRENCY,
         alone: Collection[str] = (),
+        in_order: Collection[str] = (),
     ) -> None:
         self.ctx = ctx
         self.kinds = dict(kinds)
@@ -79,6 +80,7 @@ class Sweeper:
         self.max_attempts = max_attempts
         self.concurrency = concurrency
         self.alone = frozenset(alone)  # kinds handled with nothing else in flight
+        self.in_order = frozenset(in_order)  # kinds handled first, one by one, in claim order
         self._lock = asyncio.Lock()
         self._kicked = False
         self._running = False
@@ -122,10 +124,12 @@ class Sweeper:
                     self._waiting -= batch  # a failure mid-batch: those claims just expire
 
     async def _handle_batch(self, claimed: list[Reminder]) -> int:
-        """The batch in claim order, each row of an `alone` kind by itself between the
-        side-by-side runs of the others."""
+        """The batch in claim order: first the `in_order` kinds one by one, then the others
+        side by side, each row of an `alone` kind by itself between their runs."""
         handled, run = 0, []
-        for reminder in claimed:
+        for reminder in [r for r in claimed if r.kind in self.in_order]:
+            handled += await self._handle_side_by_side([reminder])
+        for reminder in [r for r in claimed if r.kind not in self.in_order]:
             if reminder.kind not in self.alone:
                 run.append(reminder)
                 continue
