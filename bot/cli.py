@@ -7,10 +7,14 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.settings import ConfigError, Mode, load_config
 
 EXIT_CONFIG = 2
+PLAYGROUND_DATABASE = "playground.db"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,24 +24,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    serve = commands.add_parser("serve", help="serve Slack over HTTP (POST /slack/events)")
+    serve = commands.add_parser(
+        "serve", help="serve Slack over HTTP (POST /slack/events)",
+        description="Serve the bot over HTTP: Slack posts events, commands and interactions "
+        "to /slack/events; GitHub posts to /github/webhook; /healthz and /metrics answer too. "
+        "Brings the database schema up to date first. Settings come from the environment, "
+        ".env and changebot.toml (see README.md, Configuration).",
+    )
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="0.0.0.0",
+                       help="the address to listen on (default: 0.0.0.0, every interface)")
 
-    commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL)")
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "socket", help="connect to Slack over Socket Mode (no public URL)",
+        description="Connect to Slack over Socket Mode with SLACK_APP_TOKEN (xapp-...): no "
+        "public URL needed. Brings the database schema up to date first.",
+    )
+    commands.add_parser(
+        "migrate", help="bring the database schema up to date",
+        description="Create the database named by DATABASE_URL if it is a SQLite file that "
+        "does not exist yet, and bring its schema up to date; says which it did.",
+    )
 
     playground = commands.add_parser(
-        "playground", help="try Changebot in a browser with an embedded Slack stand-in"
+        "playground", help="try Changebot in a browser with an embedded Slack stand-in",
+        description="Run the real bot against a Slack stand-in and open it in a browser: no "
+        "Slack workspace, no tokens. Its data goes to playground.db in this folder (fresh at "
+        "each run) unless DATABASE_URL is set.",
     )
     playground.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
-    playground.add_argument("--host", default="127.0.0.1")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="the address to listen on (default: 127.0.0.1, this machine "
+                            "only)")
 
-    audit = commands.add_parser("audit", help="check the tamper-evident audit log")
+    audit = commands.add_parser(
+        "audit", help="check the tamper-evident audit log",
+        description="Check the tamper-evident audit log in the database named by "
+        "DATABASE_URL. Reads only.",
+    )
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_commands.add_parser(
         "verify", help="walk the hash chain and compare the rows the evidence pack reads with "
         "it: exit 0 intact, 1 tampered, 2 no database, 3 witness unreadable",
+        description="Walk the audit log's hash chain and compare the rows the evidence pack "
+        "reads with it. Reads only. Exit 0 intact, 1 tampered, 2 no database to read, "
+        "3 witness unreadable.",
     )
     verify.add_argument(
         "--expect-head", metavar="HASH",
@@ -116,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"changebot evidence: {exc}", file=sys.stderr)
             return EXIT_CONFIG
+        if _refuse_unreadable(args.command):
+            return EXIT_CONFIG
         return asyncio.run(_evidence(config, period, args))
     if args.command == "metrics":
         return _metrics(args)
@@ -142,18 +175,68 @@ def _run(args: argparse.Namespace, app) -> None:
         asyncio.run(playground.run(_port(args.port), args.host))
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for another database, or one in memory)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return None
+    return Path(parsed.database).resolve()
+
+
+def _where(url: str) -> str:
+    file = _sqlite_file(url)
+    return str(file) if file else make_url(url).render_as_string(hide_password=True)
+
+
+def _refuse_unreadable(command: str) -> bool:
+    """For the commands that only read: never create a database; say in one line what to
+    do when there is none to read."""
+    problem = _unreadable(_config("cli").settings.database_url)
+    if problem:
+        print(f"changebot {command}: {problem}", file=sys.stderr)
+    return problem is not None
+
+
+def _unreadable(url: str) -> str | None:
+    """Why a read-only command cannot read the database at `url`, in one line; None when it
+    can. Creates nothing: a missing SQLite file is reported before anything connects."""
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
+        if Path(PLAYGROUND_DATABASE).is_file():
+            return (f"no database at {file}; to read the playground's, set "
+                    f"DATABASE_URL=sqlite+aiosqlite:///{PLAYGROUND_DATABASE}")
+        return (f"no database at {file}: set DATABASE_URL to the bot's database "
+                "(or run `changebot migrate` to create an empty one)")
+    from storage.db import schema_problem
+
+    return asyncio.run(schema_problem(url))
+
+
 async def _migrate(config) -> None:
     from bot.evidence.verification import audit_key
     from storage.db import Database
-    from storage.migrate import migrate
+    from storage.migrate import current_revision, head_revision, migrate
 
+    url = config.settings.database_url
+    file = _sqlite_file(url)
+    new_file = file is not None and not file.is_file()
     # The rows chained by a migration are sealed with the audit key like any other event.
-    db = Database(config.settings.database_url, audit_key=audit_key(config.settings))
+    db = Database(url, audit_key=audit_key(config.settings))
     try:
+        before = await current_revision(db)
         await migrate(db)
     finally:
         await db.dispose()
-    print("database schema is up to date")
+    where, head = _where(url), head_revision()
+    if new_file:
+        print(f"created a new database at {where}; its schema is up to date")
+    elif before is None:
+        print(f"created the Changebot schema in the database at {where}; it is up to date")
+    elif before != head:
+        print(f"upgraded the schema of the database at {where} from {before} to {head}; "
+              "it is up to date")
+    else:
+        print(f"the schema of the database at {where} is already up to date")
 
 
 async def _audit_verify(config, expect_head: str | None, witness: str | None) -> int:
@@ -235,6 +318,8 @@ def _metrics(args: argparse.Namespace) -> int:
         period = parse_period(args.start, args.end, config.policy.business_hours.zone)
     except ValueError as exc:
         print(f"changebot metrics: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if _refuse_unreadable(args.command):
         return EXIT_CONFIG
     span = Span(period.start, period.end, period.label)
     from sqlalchemy.exc import SQLAlchemyError

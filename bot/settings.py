@@ -124,6 +124,7 @@ DEFAULT_SECURITY_KEYWORDS = [
     "auth", "oauth", "saml", "sso", "jwt", "password", "token", "secret", "credential",
     "encrypt", "decrypt", "crypto", "tls", "ssl", "certificate", "pii", "gdpr", "privacy",
     "iam", "rbac", "permission", "firewall", "security group", "vpc", "kms",
+    "third party",
 ]
 DEFAULT_SECURITY_PATHS = [
     "**/auth/**", "**/*auth*", "**/*crypto*", "**/*secret*", "terraform/**", "**/iam*",

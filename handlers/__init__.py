@@ -17,6 +17,8 @@ from handlers import (
     pull_requests,
     review,
     security,
+    security_dismissal,
+    snooze,
 )
 from handlers.common import answer_failure
 
@@ -28,6 +30,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     commands.register(app, ctx)
     review.register(app, ctx)
     security.register(app, ctx)
+    security_dismissal.register(app, ctx)
     deploy.register(app, ctx)
     emergency.register(app, ctx)
     home.register(app, ctx)
@@ -35,6 +38,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     history.register(app, ctx)
     more.register(app, ctx)
     freeze.register(app, ctx)
+    snooze.register(app, ctx)
     fallback.register(app, ctx)  # last: what no listener above takes
 
 

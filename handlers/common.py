@@ -186,6 +186,7 @@ async def submit_change_form(
     create: Callable[..., Awaitable[Any]],
     first_field: str,
     fields: Mapping[str, type],
+    check: Callable[[Any, int | None], Awaitable[None]] | None = None,
 ) -> None:
     """A change's form (proposal or emergency) submitted: answer errors under their fields,
     or record it — a revision when the form was opened from a card's Edit — then close it.
@@ -199,6 +200,8 @@ async def submit_change_form(
     change_id, values = read
     try:
         proposal = validate(values, user)
+        if check is not None:
+            await check(proposal, change_id or None)
     except Invalid as invalid:
         await ack(response_action="errors", errors=invalid.errors)
         return

@@ -11,7 +11,7 @@ from handlers.common import after_ack, command_who, step_button, step_modal, sub
 
 # Every input of the emergency form and the type of its value (see `read_values`).
 EMERGENCY_FIELDS = {"impact": str, "description": str, "rollback_plan": str, "pr_url": str,
-                    "involved": list}
+                    "fixes": str, "involved": list}
 
 
 async def open_emergency(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
@@ -44,6 +44,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
             ctx, ack, body, view, first_field="description", create=emergencies.declare,
             fields=EMERGENCY_FIELDS,
             validate=lambda values, user: emergencies.validate_emergency(values, author=user),
+            check=lambda proposal, change_id: emergencies.check_fixes(ctx, proposal, change_id),
         )
 
     step_button(app, ctx, views.RETROSPECTIVE, emergencies.retrospective_form,

@@ -1,12 +1,11 @@
-"""The App Home tab: published when someone opens it."""
+"""The App Home tab, each person's desk (bot.overview.desk): published when someone opens it,
+and by the outbox when a change of theirs moves."""
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.context import Context
-from bot.overview import queries
-from bot.overview.home import home_view
+from bot.overview.desk import publish
 from bot.proposal.views import proposal_modal
-from bot.schedule.calendar_page import this_week_blocks
 from bot.slack import payloads
 from handlers.common import after_ack
 
@@ -20,9 +19,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         user = opened.user
 
         async def work() -> None:
-            home = await queries.home_of(ctx, user)
-            week = await this_week_blocks(ctx, user)
-            await ctx.slack.views_publish(user_id=user, view=home_view(home, week))
+            await publish(ctx, user)
 
         ctx.background.spawn(work(), name="publish home")
 

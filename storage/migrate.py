@@ -4,6 +4,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -35,3 +37,18 @@ async def migrate(db: Database, revision: str = "head") -> None:
 
     async with db.engine.begin() as conn:
         await conn.run_sync(upgrade)
+
+
+def head_revision() -> str | None:
+    """The revision `migrate` brings a database to."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(db: Database) -> str | None:
+    """The database's schema revision; None when it has no Changebot schema at all."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(read)

@@ -1,6 +1,6 @@
 """A fake GitHub REST API on 127.0.0.1 for PyGithub (and so for `bot.github.GitHubClient`).
 
-Objects are built from the real payloads in shared/fixtures (octokit/webhooks examples and
+Objects are built from the real payloads in tests/fixtures (octokit/webhooks examples and
 octokit/fixtures recordings, MIT): a copy of each is taken, every api.github.com URL in it is
 rewritten to this server's base URL (PyGithub asserts that URLs in answers belong to the
 server it talks to), and the fields a test cares about are overridden. Only the PR-file
@@ -21,7 +21,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import os
 import re
 import time
 import urllib.parse
@@ -43,19 +42,8 @@ _BODY = web.RequestKey("fake_github_body", object)
 
 
 def fixtures_dir() -> Path:
-    """shared/fixtures: `$CHANGEBOT_FIXTURES_DIR`, or beside the work tree (as in CI)."""
-    env = os.environ.get("CHANGEBOT_FIXTURES_DIR")
-    here = Path(__file__).resolve()
-    candidates = [Path(env)] if env else []
-    candidates += [here.parents[2] / "shared" / "fixtures", here.parents[1] / "fixtures"]
-    for candidate in candidates:
-        if (candidate / _WEBHOOKS).is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "GitHub fixtures not found (looked in "
-        + ", ".join(str(c) for c in candidates)
-        + "); set CHANGEBOT_FIXTURES_DIR to the shared/fixtures folder"
-    )
+    """tests/fixtures: the copies of real payloads this suite reads (see its SOURCES.md)."""
+    return Path(__file__).resolve().parent / "fixtures"
 
 
 @cache
@@ -65,7 +53,7 @@ def _load(relative: str) -> Any:
 
 
 def fixture(relative: str) -> Any:
-    """A fresh deep copy of one fixture file (path relative to shared/fixtures)."""
+    """A fresh deep copy of one fixture file (path relative to tests/fixtures)."""
     return copy.deepcopy(_load(relative))
 
 

@@ -48,6 +48,7 @@ def card_notes(change: Change, approvals: Sequence[Approval],
         *github.pull_request_notes(change, approvals),  # Step 2: the PR, CI, its reviews
         *security.security_notes(change, approvals),  # Step 4: why a review is needed
         *security.security_decision_notes(change, approvals),  # ... what the team decided
+        *security.dismissal_notes(change, approvals),  # ... or that none is needed
         *deployment.deployment_notes(change, approvals),  # Steps 5-8
         *github.deploy_gate_notes(deploy_gates),  # Step 6, a GitHub Actions job waiting
         *github.deployment_notes(change, approvals),  # Step 6, when GitHub deployed it
@@ -65,6 +66,7 @@ def card_buttons(card: CardInput) -> list[InteractiveElement]:
     buttons: list[InteractiveElement] = [
         *review_buttons(card),  # Steps 1 and 3: approve, reject; revise once rejected
         *security.security_buttons(card),  # Step 4, while the review is awaited
+        *security.dismiss_buttons(card.change_id, card.facts, card.security_triggers),
         *deployment.deployment_buttons(card),  # Steps 5-8
         *emergency.retrospective_buttons(card),  # an emergency's retrospective
     ]
@@ -85,6 +87,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
     return CardInput(
         change_id=change.id or 0,
         revision=change.revision,
+        security_triggers=tuple(change.security_triggers),
         title=change.title,
         author=change.author_id,
         description=change.description,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -73,6 +74,8 @@ class CardInput:
     gates: list[Gate]
     notes: tuple[str, ...] = ()  # extra context lines (security triggers, PR state, …)
     revision: int = 1  # what an Approve click approves (see review_buttons)
+    # Why a security review is asked for (bot.security.triggers), as stored on the change.
+    security_triggers: tuple[dict[str, Any], ...] = ()
 
 
 def _button(action_id: str, text: str, change_id: int, *, style: str | None = None

@@ -19,6 +19,7 @@ from bot.change.facts import ChangeFacts
 from bot.change.rows import facts_of
 from bot.change.states import format_change_id
 from bot.context import Context
+from bot.overview.desk_refresh import schedule_desks
 from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.slack import outbox as notify
@@ -110,6 +111,7 @@ GATES_RECHECK = "github_gates"
 async def refresh_card(session: AsyncSession, ctx: Context, change: Change) -> None:
     await notify.schedule(session, ctx, key=f"card:{change.id}:{uuid.uuid4().hex}",
                           kind="card", change_id=change.id)
+    await schedule_desks(session, ctx, change)
     if ctx.github is None or not change.pr_url or change.id is None:
         return
     now = ctx.clock.now()

@@ -15,6 +15,7 @@ from bot.change.states import Status, format_change_id
 from bot.change.work import NoSuchChange, audit, editing, is_slack_user, thread_note
 from bot.context import Context
 from bot.deployment import views as views
+from bot.runtime.snooze import snooze_actions, snoozed_note
 from bot.runtime.sweeper import Skip
 from bot.slack import outbox as notify
 from storage.models import Change, Reminder
@@ -56,6 +57,8 @@ async def send_window_ended(ctx: Context, reminder: Reminder) -> None:
     message = views.window_end_message(
         change, link, overdue=timedelta(seconds=overdue) if overdue is not None else None
     )
+    if overdue is None:  # once overdue, the escalation is out: nothing left to snooze
+        message["blocks"].append(snooze_actions("window", change.id or 0).to_dict())
     await notify.post_once(ctx, reminder, channel=reminder.recipient or "", **message)
 
 
@@ -78,7 +81,8 @@ async def chase_verification(ctx: Context, reminder: Reminder) -> None:
                 loaded.session, ctx, change,
                 f":hourglass: The monitoring window ended {views.spell(overdue)} ago and "
                 f"{format_change_id(change.id or 0)} is not verified yet: "
-                f"<@{reminder.recipient}>, verify and close it, or roll it back.",
+                f"<@{reminder.recipient}>, verify and close it, or roll it back."
+                + snoozed_note(reminder.payload.get("snoozed", [])),
                 key=f"verification-overdue:{change.id}",
             )
             await audit(loaded.session, ctx, change, "changebot", "verification_overdue",

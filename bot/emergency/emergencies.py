@@ -31,7 +31,7 @@ from bot.emergency.rules import (
 )
 from bot.flows import deployment as deployment_flow
 from bot.proposal.proposals import Invalid, Proposal, check_pr_url, check_text
-from bot.slack import directory
+from bot.slack import directory, payloads
 from bot.slack.text import clip
 from storage import repo
 from storage.models import Change
@@ -48,6 +48,7 @@ def validate_emergency(values: dict[str, Any], *, author: str) -> Proposal:
         if not values.get(name):
             errors.setdefault(name, "This is required.")
     check_pr_url(values.get("pr_url"), errors)
+    fixes = _fixes_ref(values.get("fixes"), errors)
     if errors:
         raise Invalid(errors)
     description = values["description"]
@@ -61,7 +62,40 @@ def validate_emergency(values: dict[str, Any], *, author: str) -> Proposal:
         pr_url=values.get("pr_url") or None,
         impact=values["impact"],
         involved=tuple(u for u in values.get("involved") or () if u != author),
+        fixes_change_id=fixes,
     )
+
+
+def _fixes_ref(text: str | None, errors: dict[str, str]) -> int | None:
+    """The optional "Fixes CHG-n" field: a change number, or an error under the field."""
+    if not text or not text.strip():
+        return None
+    try:
+        return payloads.change_ref(text)
+    except payloads.Refused as bad:
+        errors["fixes"] = f"{bad} Leave it empty if no deployment caused this."
+        return None
+
+
+async def check_fixes(ctx: Context, proposal: Proposal, change_id: int | None) -> None:
+    """The change an emergency says it repairs must exist and have reached production:
+    DORA's change fail rate and recovery time count that deployment as failed (bot.insights).
+    Invalid under the field otherwise; `change_id` is the emergency itself when edited."""
+    fixes = proposal.fixes_change_id
+    if fixes is None:
+        return
+    cid = format_change_id(fixes)
+    if fixes == change_id:
+        raise Invalid({"fixes": "An emergency cannot repair itself: name the change whose "
+                                "deployment broke production, or leave it empty."})
+    async with ctx.db.session() as session:
+        fixed = await repo.get_change(session, fixes)
+    if fixed is None:
+        raise Invalid({"fixes": f"There is no {cid}. Name the change whose deployment broke "
+                                "production, or leave it empty."})
+    if fixed.deployed_at is None:
+        raise Invalid({"fixes": f"{cid} has not been deployed to production, so it cannot "
+                                "have broken it. Name a deployed change, or leave it empty."})
 
 
 async def declare(ctx: Context, *, author: str, proposal: Proposal,

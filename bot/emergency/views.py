@@ -66,6 +66,10 @@ def emergency_modal(policy: Policy, initial: Proposal | None = None, *,
         text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — it gets the EMERGENCY label.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
+        text_input("fixes", "Fixes CHG-n: the deployment it repairs",
+                   "e.g. CHG-41, when a change deployed earlier broke production.",
+                   initial=format_change_id(p.fixes_change_id)
+                   if p and p.fixes_change_id else None, multiline=False, optional=True),
         InputBlock(
             block_id="involved", label="Who else is involved",
             hint="They are named in the broadcast.", optional=True,
@@ -130,6 +134,8 @@ def emergency_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
     notes = [f":rotating_light: *Emergency* — broken or at risk: {escape(change.impact)}"]
     if change.involved:
         notes.append(f"Also involved: {users(change.involved)}")
+    if change.fixes_change_id:
+        notes.append(fixes_note(change.fixes_change_id))
     deployed = change.deployed_at
     for vote in current(approvals, change, "peer"):
         if (deployed is not None and vote.decision == "approved" and vote.user_id
@@ -147,6 +153,11 @@ def emergency_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
         else:
             notes.append(f":memo: Retrospective due {due}")
     return notes
+
+
+def fixes_note(fixes_change_id: int) -> str:
+    return (f":hammer_and_wrench: Fixes *{format_change_id(fixes_change_id)}*: the deployment it "
+            "repairs counts as failed in the delivery metrics")
 
 
 def retrospective_buttons(card: CardInput) -> list[ButtonElement]:

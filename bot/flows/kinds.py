@@ -18,6 +18,7 @@ from bot.github import (
     sync,
 )
 from bot.github.pull_requests import SYNC
+from bot.overview import desk, desk_refresh
 from bot.review import reminders
 from bot.runtime.sweeper import Handler
 from bot.security import routing
@@ -29,6 +30,8 @@ KINDS: dict[str, Handler] = {
     "dm": outbox.send_dm,
     "thread": outbox.send_thread_note,
     "channel_note": deployments.post_channel_note,
+    # Each person's App Home (their desk), republished when a change of theirs moves.
+    desk_refresh.DESK: desk.publish_desk,
     # Step 2: reading GitHub, and the EMERGENCY label both ways.
     SYNC: sync.sync,
     "github_ci": sync.read_ci,

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
 
 from bot.change.card_view import gate_line, gates_summary, kind_words, risk_label, status_label
 from bot.change.states import format_change_id
+from bot.emergency.views import fixes_note
 from bot.overview.history import history_button
 from bot.overview.queries import Summary
 from bot.slack.blocks import to_dicts
@@ -63,6 +64,8 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
         SectionBlock(text=MarkdownTextObject(
             text=clip(f"*Rollback plan*\n{escape(change.rollback_plan)}")
         )),
+        *([SectionBlock(text=MarkdownTextObject(text=fixes_note(change.fixes_change_id)))]
+          if change.fixes_change_id else []),
         SectionBlock(text=MarkdownTextObject(
             text=clip("*Gates*\n" + "\n".join(gate_line(g) for g in card.gates))
         )),

@@ -15,9 +15,13 @@ bot's clock is a ManualClock that moves only when the page says so.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
 import os
 import secrets
+import shlex
+import signal
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +31,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import _wait_for_stop_signal, create_bolt_app, create_context, create_web_app, identify
+from bot.app import create_bolt_app, create_context, create_web_app, identify
 from bot.context import Context
 from bot.deployment.business_hours import next_business_time
 from bot.playground.standin.api import FakeSlack
@@ -46,6 +50,9 @@ DEFAULT_DATABASE = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_FILE}"
 BOT_TOKEN = "xoxb-playground"
 STANDIN_PREFIX = "/standin"
 MAX_STEPS = 500  # reminders sent one due time after another within one clock move
+# Every connection to a WAL database holds a shared lock on this byte of its -shm file
+# (SQLite's os_unix.c, UNIX_SHM_DMS) for as long as it is open.
+_SHM_OPEN_BYTE = 128
 
 
 @dataclass
@@ -112,11 +119,14 @@ def _local(host: str) -> str:
 
 
 async def start(*, host: str = "127.0.0.1", port: int = 0, database_url: str = DEFAULT_DATABASE,
-                clock: ManualClock | None = None, policy: Policy | None = None) -> Playground:
-    """Serve the bot, the stand-in and the page on host:port (0: any free port)."""
+                clock: ManualClock | None = None, policy: Policy | None = None,
+                sock: socket.socket | None = None) -> Playground:
+    """Serve the bot, the stand-in and the page on host:port (0: any free port), or on `sock`
+    when the caller bound it already."""
     policy = policy or demo_policy()
     clock = clock or ManualClock(start_time(policy, datetime.now(UTC)))
-    sock = socket.create_server((host, port))  # bound first: the URLs need the port
+    if sock is None:
+        sock = socket.create_server((host, port))  # bound first: the URLs need the port
     root = f"http://{_local(host)}:{sock.getsockname()[1]}"
 
     slack = FakeSlack(bot_token=BOT_TOKEN, clock=clock.now)
@@ -148,37 +158,83 @@ async def start(*, host: str = "127.0.0.1", port: int = 0, database_url: str = D
     return Playground(ctx, slack, app, runner, root + "/")
 
 
+def open_elsewhere(database: Path) -> bool:
+    """Whether another process has this (WAL) SQLite database open."""
+    try:
+        fd = os.open(database.with_name(database.name + "-shm"), os.O_RDWR)
+    except FileNotFoundError:  # the last connection to close removes it
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_OPEN_BYTE)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, _SHM_OPEN_BYTE)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _fresh_default_database() -> None:
     """The stand-in's Slack lives in memory: a database from an earlier run would point at
-    messages that are gone, so the default database starts empty at every run."""
+    messages that are gone, so the default database starts empty at every run, unless
+    another process (a playground still running) has it open."""
+    if open_elsewhere(Path(DEFAULT_DATABASE_FILE)):
+        raise SystemExit(f"changebot playground: {DEFAULT_DATABASE_FILE} in this folder is open "
+                         "in another process (a playground still running?); stop it, or start "
+                         "this one in another folder.")
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(DEFAULT_DATABASE_FILE + suffix).unlink(missing_ok=True)
+
+
+def evidence_command(database_url: str, start: datetime, end: datetime) -> str:
+    """The command line that exports this run's evidence pack (the playground's dates are
+    days in UTC, as its demo policy's business hours are)."""
+    if database_url == DEFAULT_DATABASE:
+        database_url = f"sqlite+aiosqlite:///{Path(DEFAULT_DATABASE_FILE).resolve()}"
+    return (f"DATABASE_URL={shlex.quote(database_url)} changebot evidence "
+            f"--from {start.date().isoformat()} --to {end.date().isoformat()}")
 
 
 async def run(port: int, host: str = "127.0.0.1") -> None:
     for chatty in ("alembic", "apscheduler"):  # their start-up INFO hides the address
         logging.getLogger(chatty).setLevel(logging.WARNING)
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
-    if database_url == DEFAULT_DATABASE:
-        _fresh_default_database()
-    try:
-        playground = await start(host=host, port=port, database_url=database_url)
-    except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise SystemExit(f"changebot playground: DATABASE_URL: {message}") from None
+    try:  # the port first: a second playground must fail before it touches any database
+        sock = socket.create_server((host, port))
     except OSError as exc:
         raise SystemExit(f"changebot playground: cannot listen on {host}:{port}: {exc.strerror}."
                          " Choose another port with --port.") from None
+    try:
+        if database_url == DEFAULT_DATABASE:
+            _fresh_default_database()
+        playground = await start(host=host, port=port, database_url=database_url, sock=sock)
+    except ValidationError as exc:
+        sock.close()
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise SystemExit(f"changebot playground: DATABASE_URL: {message}") from None
+    except BaseException:
+        sock.close()
+        raise
+    # Listen for Ctrl+C before saying where the page is: whoever reads that may stop us.
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     where = (f"{DEFAULT_DATABASE_FILE} (fresh for this run)"
              if database_url == DEFAULT_DATABASE else "DATABASE_URL")
     people = ", ".join(f"{p.name} ({p.role})" for p in PEOPLE)
+    started = playground.clock.now()
     print(f"Changebot playground: open {playground.url} in your browser.\n"
           f"  Demo workspace: {people}; channels #changes and #engineering.\n"
-          f"  Clock: {clock_label(playground.clock.now())}; it moves only when you advance it"
+          f"  Clock: {clock_label(started)}; it moves only when you advance it"
           " on the page.\n"
           f"  Database: {where}. No Slack workspace, no tokens: Slack is played by the page.\n"
+          "  Export this run's evidence pack (from another terminal, or after stopping):\n"
+          f"    {evidence_command(database_url, started, started + timedelta(days=7))}\n"
           "Press Ctrl+C to stop.", flush=True)
     try:
-        await _wait_for_stop_signal()
+        await stop.wait()
     finally:
         await playground.stop()
+        print("Stopped. This run's evidence pack, up to where its clock got:\n"
+              f"  {evidence_command(database_url, started, playground.clock.now())}", flush=True)

@@ -37,6 +37,7 @@ class Proposal:
     planned_at: datetime | None = None
     impact: str = ""  # emergencies: what is broken or at risk, and the impact
     involved: tuple[str, ...] = ()  # emergencies: who else is working on it
+    fixes_change_id: int | None = None  # emergencies: the deployed change it repairs
 
     def differences(self, other: Proposal) -> dict[str, dict[str, Any]]:
         """{field: {"from": old, "to": new}} for every field that changed: for the audit log."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.facts import ChangeFacts
@@ -22,10 +23,12 @@ from bot.change.work import dm
 from bot.context import Context
 from bot.deployment.business_hours import add_business_time
 from bot.review.rules import awaits_peer_review
+from bot.runtime.snooze import snooze_actions, snoozed_note
 from bot.runtime.sweeper import NotYet, Skip
 from bot.security.rules import awaits_security_review
 from bot.slack import outbox as notify
-from bot.slack.text import slack_date, users
+from bot.slack.blocks import to_dicts
+from bot.slack.text import clip, slack_date, users
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -112,7 +115,9 @@ async def remind_reviewer(ctx: Context, reminder: Reminder) -> None:
     text = (f":wave: Reminder: <@{change.author_id}> asked you on {_since(reminder)} to review "
             f"*{cid}: {change.title}*, and it is still waiting. Approve or reject it on the "
             f"card. {link}")
-    await notify.post_once(ctx, reminder, channel=reviewer, text=text)
+    blocks = to_dicts([SectionBlock(text=MarkdownTextObject(text=clip(text))),
+                       snooze_actions("review", change.id or 0)])
+    await notify.post_once(ctx, reminder, channel=reviewer, text=text, blocks=blocks)
 
 
 async def escalate_reviewers(ctx: Context, reminder: Reminder) -> None:
@@ -122,7 +127,8 @@ async def escalate_reviewers(ctx: Context, reminder: Reminder) -> None:
         raise Skip("every requested reviewer answered, or the change no longer waits")
     await _thread(ctx, reminder, change,
                   f":hourglass_flowing_sand: Still waiting for {users(waiting)}: asked to "
-                  f"review on {_since(reminder)} and reminded, no answer yet.")
+                  f"review on {_since(reminder)} and reminded, no answer yet."
+                  + snoozed_note(reminder.payload.get("snoozed", [])))
 
 
 async def _thread(ctx: Context, reminder: Reminder, change: Change, text: str) -> None:

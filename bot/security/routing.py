@@ -25,6 +25,7 @@ from bot.review import reminders as review_reminders
 from bot.runtime.sweeper import NotYet, Skip
 from bot.security import triggers as security
 from bot.security.rules import awaits_security_review
+from bot.security.views import holds
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import clip, escape
@@ -49,7 +50,8 @@ def update_security(ctx: Context, change: Change) -> None:
     evidence = security.Evidence(
         category=change.category,
         checkboxes=tuple(change.security_checkboxes),
-        texts=(change.title, change.description, change.security_notes),
+        texts=(change.title, change.description),
+        notes=change.security_notes or "",
         changed_files=tuple(change.pr_info.get("files", [])),
     )
     triggers = security.triggers(evidence, ctx.policy)
@@ -93,6 +95,9 @@ async def reassess(session: AsyncSession, ctx: Context, change: Change) -> bool:
     """
     before_required, before = change.security_required, list(change.security_triggers)
     update_security(ctx, change)
+    # A dismissal stands while keywords alone ask for the review (bot.security.dismissal).
+    if change.security_required and holds(change, await repo.approvals_of(session, change.id)):
+        change.security_required = False
     if change.security_triggers == before:
         return False
     await audit(session, ctx, change, "changebot", "security_triggers_changed",

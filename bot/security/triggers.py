@@ -6,17 +6,20 @@ infrastructure changes affecting production security controls." High-risk change
 get one ("Security review required").
 
 Evidence comes from several sources: the checkboxes the author ticks in the proposal, the
-category, words in the description (`policy.security.keywords`) and the files the linked
-pull request changes (`policy.security.paths`). Each source is one small function in
-`TRIGGER_SOURCES`; a new source of evidence is one more entry there.
+category, words in the title, description and security considerations
+(`policy.security.keywords`) and the files the linked pull request changes
+(`policy.security.paths`). Each source is one small function in `TRIGGER_SOURCES`; a new
+source of evidence is one more entry there.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+
+from wcmatch import glob
 
 from bot.change.states import Category
 from bot.settings import Policy
@@ -37,8 +40,11 @@ class Evidence:
 
     category: str
     checkboxes: tuple[str, ...] = ()
-    texts: tuple[str, ...] = ()  # description, security considerations, …
+    texts: tuple[str, ...] = ()  # title, description, …
     changed_files: tuple[str, ...] = ()  # paths in the linked pull request
+    # The security-considerations field, where "No auth or crypto changes." is a common
+    # answer: a mention after a negation in the same sentence does not count there.
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,13 +71,17 @@ def category_triggers(evidence: Evidence, policy: Policy) -> list[Trigger]:
 
 
 def keyword_triggers(evidence: Evidence, policy: Policy) -> list[Trigger]:
-    """The description mentions a security keyword of the policy, as a whole word."""
-    text = "\n".join(evidence.texts)
-    return [
-        Trigger("keyword", f"mentions “{keyword}”")
-        for keyword in policy.security.keywords
-        if keyword.strip() and _keyword_regex(keyword).search(text)
-    ]
+    """The texts mention a security keyword of the policy, in any of its word forms; the
+    reason quotes the words found (lower-cased), e.g. mentions “tokens”, “token”."""
+    found = []
+    for keyword in policy.security.keywords:
+        if not keyword.strip():
+            continue
+        words = dict.fromkeys(word.lower() for word in _mentions(keyword, evidence))
+        if words:
+            quoted = ", ".join(f"“{word}”" for word in list(words)[:3])
+            found.append(Trigger("keyword", f"mentions {quoted}"))
+    return found
 
 
 def path_triggers(evidence: Evidence, policy: Policy) -> list[Trigger]:
@@ -124,49 +134,64 @@ def summary(found: list[Trigger]) -> str:
 # --------------------------------------------------------------------------------------
 
 
+# A keyword of four letters or more is a stem: `encrypt` finds "encryption", `auth` finds
+# "Authentication" and "authorization", `token` finds "tokens". A shorter one (`jwt`, `ssl`)
+# finds itself and its plural only, so "ssltest" is not a mention.
+_MIN_STEM = 4
+# Words that share a stem with a keyword but are not about security.
+_FALSE_FRIENDS = re.compile(r"author(?!i[sz]).*|secreta.*", re.IGNORECASE)
+_LETTER = r"[^\W\d_]"
+_NEGATION = re.compile(
+    r"\b(?:no|not|none|nothing|never|neither|nor|without|n/a|"
+    r"(?:does|do|did|is|are|was|were|will|would|has|have)n[’']t|won[’']t)\b",
+    re.IGNORECASE,
+)
+# Where a sentence of the security considerations (and so a negation's reach) ends.
+_CLAUSE_END = re.compile(r"[.;!?\n]+|\b(?:but|however|except)\b", re.IGNORECASE)
+
+
+def _mentions(keyword: str, evidence: Evidence) -> Iterator[str]:
+    """The words of the evidence's texts and notes that mention `keyword`, as written."""
+    regex = _keyword_regex(keyword)
+    for text in evidence.texts:
+        yield from _matches(regex, text)
+    for clause in _CLAUSE_END.split(evidence.notes):
+        negation = _NEGATION.search(clause)
+        for match in regex.finditer(clause):
+            if negation is None or match.start() < negation.start():
+                yield from _matches(regex, match.group())
+
+
+def _matches(regex: re.Pattern[str], text: str) -> Iterator[str]:
+    for match in regex.finditer(text):
+        last_word = match.group().split()[-1].split("-")[-1]
+        if not _FALSE_FRIENDS.fullmatch(last_word):
+            yield " ".join(match.group().split())
+
+
 @lru_cache(maxsize=256)
 def _keyword_regex(keyword: str) -> re.Pattern[str]:
-    """A whole-word, case-insensitive match: `auth` finds "Auth" and "auth_token", not
-    "author"; `security group` finds "security  group" across spaces."""
-    words = r"\s+".join(re.escape(word) for word in keyword.split())
-    not_letter = r"[^\W\d_]"
-    return re.compile(rf"(?<!{not_letter}){words}(?!{not_letter})", re.IGNORECASE)
+    """Case-insensitive, from the start of a word: `auth` finds "Auth", "auth_token" and
+    "authentication"; `security group` finds "security  groups"; `third party` finds
+    "Third-party"."""
+    *first, last = keyword.replace("-", " ").split()
+    if len(last) < _MIN_STEM:
+        stem = re.escape(last) + "(?:e?s)?"
+    elif last.endswith("y"):  # "party" finds "parties" too
+        stem = re.escape(last[:-1]) + f"(?:y|ie){_LETTER}*"
+    else:
+        stem = re.escape(last) + f"{_LETTER}*"
+    words = r"[\s-]+".join([re.escape(word) for word in first] + [stem])
+    return re.compile(rf"(?<!{_LETTER}){words}(?!{_LETTER})", re.IGNORECASE)
+
+
+_GLOB_FLAGS = glob.GLOBSTAR | glob.IGNORECASE | glob.DOTGLOB  # dotfiles are files too
 
 
 def path_matches(pattern: str, path: str) -> bool:
     """Glob matching where `*` stays within a directory and `**` spans any number of
     directories (none included): `**/auth/**` matches `auth/x.py` and `src/auth/x.py`."""
-    return _glob_regex(pattern).match(_normalise(path)) is not None
-
-
-@lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z", re.IGNORECASE)
+    return glob.globmatch(_normalise(path), pattern, flags=_GLOB_FLAGS)
 
 
 def _normalise(path: str) -> str:

@@ -2,10 +2,12 @@
 buttons while their review is awaited."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import ButtonElement
 
 from bot.change.card_view import CardInput
+from bot.change.facts import ChangeFacts
 from bot.change.rows import current, facts_of
 from bot.security.rules import awaits_security_review
 from bot.security.triggers import Trigger, summary
@@ -50,3 +52,45 @@ def security_decision_notes(change: Change, approvals: Sequence[Approval]) -> li
             notes.append(f"Security review: <@{decided.actor}> requested changes: "
                          f"{escape(decided.reason)}")
     return notes
+
+
+# "No security review needed" (bot.security.dismissal): a review that keywords alone asked for
+# may be dismissed by the security team; what the card shows of it.
+DISMISS = "security_dismiss"
+DISMISSED = "dismissed"
+DISMISSIBLE_SOURCES = frozenset({"keyword"})
+
+
+def dismissible(triggers: Sequence[dict[str, Any]]) -> bool:
+    """Whether every reason for the review is a keyword match (and there is one)."""
+    return bool(triggers) and all(t.get("source") in DISMISSIBLE_SOURCES for t in triggers)
+
+
+def dismissed_by(change: Change, approvals: Sequence[Approval]) -> Approval | None:
+    """The dismissal of the change's current revision, if any."""
+    found = [a for a in current(approvals, change, "security") if a.decision == DISMISSED]
+    return found[-1] if found else None
+
+
+def holds(change: Change, approvals: Sequence[Approval]) -> bool:
+    """After the triggers were computed again: the current revision's dismissal still
+    stands while keywords alone ask for the review."""
+    return (dismissed_by(change, approvals) is not None
+            and dismissible(change.security_triggers))
+
+
+def dismiss_buttons(change_id: int, facts: ChangeFacts,
+                    triggers: Sequence[dict[str, Any]]) -> list[ButtonElement]:
+    """The card's button while keywords alone ask for a review that is still awaited."""
+    if not (awaits_security_review(facts) and dismissible(triggers)):
+        return []
+    return [ButtonElement(action_id=DISMISS, text="No security review needed",
+                          value=str(change_id))]
+
+
+def dismissal_notes(change: Change, approvals: Sequence[Approval]) -> list[str]:
+    dismissed = dismissed_by(change, approvals)
+    if dismissed is None:
+        return []
+    return [f"Security review not needed, says <@{dismissed.actor}> (security team): "
+            f"{escape(dismissed.reason)}"]

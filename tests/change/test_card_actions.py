@@ -141,7 +141,8 @@ async def test_the_window_end_dm_loses_its_buttons_once_the_change_is_verified(b
     bot.clock.advance(timedelta(minutes=30))
     await bot.sweep()
     [window] = [m for m in dms(bot, "alice") if "monitoring window" in m["text"]]
-    assert buttons(window) == ["change_verify", "change_rollback"]
+    assert buttons(window) == ["change_verify", "change_rollback", "reminder_snooze_window_30",
+                              "reminder_snooze_window_60"]
     await step(bot, "alice", "change_verify", change_id,
                {"checks": PRODUCTION_CHECKS, "notes": None})
     [window] = [m for m in dms(bot, "alice") if "monitoring window" in m["text"]]

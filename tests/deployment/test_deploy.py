@@ -155,7 +155,8 @@ async def test_approved_to_staging_to_production_to_verified_and_completed(bot):
     [dm] = window_dms(bot)
     assert dm["text"] == f"Your monitoring window for CHG-{change_id} has ended."
     assert "Open CHG-1" in str(dm["blocks"])
-    assert buttons(dm) == ["change_verify", "change_rollback"]
+    assert buttons(dm) == ["change_verify", "change_rollback", "reminder_snooze_window_30",
+                          "reminder_snooze_window_60"]
 
     await click_dm(bot, "alice", "change_verify", dm)
     assert last_view(bot)["callback_id"] == "change_verified"

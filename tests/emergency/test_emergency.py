@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import close_context, create_context
+from bot.overview.desk_refresh import COALESCE as DESK_SLOT
 from bot.playground.standin.workspace import ENGINEERING, demo_policy, person
 from bot.settings import Config, Emergency
 from storage import reminder_store
@@ -110,7 +111,7 @@ def another_process(bot):
 async def test_an_emergency_is_broadcast_in_engineering_with_here_and_the_rollback_plan(bot):
     modal = await open_modal(bot, "alice", "emergency")
     assert [b.get("block_id") for b in modal["blocks"] if b["type"] == "input"] == [
-        "impact", "description", "rollback_plan", "pr_url", "involved"]
+        "impact", "description", "rollback_plan", "pr_url", "fixes", "involved"]
     assert "<#C0ENGINEERING> with @here" in str(modal["blocks"][0])
     reply = await bot.submit("alice", modal, {**EMERGENCY, "pr_url": PR_URL})
     await bot.settle()
@@ -353,6 +354,8 @@ async def test_retrospective_reminders_and_escalation_each_once_across_restarts(
         assert "Tech leads told: <@U0DAVE>" in overdue
         assert ":warning: *Retrospective overdue*" in card_text(bot, 1)
         assert len(await events(bot, 1, "retrospective_overdue")) == 1
+        clock.advance(DESK_SLOT)  # the desks of the people concerned are republished
+        await bot.sweep()
 
         other = another_process(bot)
         try:

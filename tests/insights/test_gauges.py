@@ -11,6 +11,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from bot.overview.desk_refresh import COALESCE as DESK_SLOT
 from tests.flows import click, deployed, fill, propose, staged
 from tests.insights.seed import seed_month
 
@@ -66,6 +67,8 @@ async def test_overdue_work_and_waiting_reminders_and_the_cached_snapshot(bot):
     await click(bot, "bob", "change_approve", change_id)
     await staged(bot, change_id)
     await deployed(bot, change_id)
+    bot.clock.advance(DESK_SLOT)  # the desks of the people concerned are republished
+    await bot.sweep()
     samples = await scrape(bot)
     assert value(samples, "changebot_changes", status="monitoring", category="normal") == 1
     assert value(samples, "changebot_overdue", item="verification") == 0
@@ -73,7 +76,7 @@ async def test_overdue_work_and_waiting_reminders_and_the_cached_snapshot(bot):
     assert value(samples, "changebot_oldest_due_reminder_age_seconds") == 0
 
     # The monitoring window (30 min) ends, the sweeper has not run: overdue, and waiting.
-    bot.clock.advance(timedelta(minutes=45))
+    bot.clock.advance(timedelta(minutes=45) - DESK_SLOT)
     samples = await scrape(bot)
     assert value(samples, "changebot_overdue", item="verification") == 1
     assert value(samples, "changebot_oldest_due_reminder_age_seconds") == 15 * 60

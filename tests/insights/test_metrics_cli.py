@@ -105,7 +105,8 @@ def test_bad_dates_and_groupings_are_explained(monkeypatch, capsys, tmp_path):
 def test_a_database_without_the_schema_is_explained(monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-    assert main(["metrics", "--from", "2026-11-01", "--to", "2026-11-30"]) == 1
+    assert main(["metrics", "--from", "2026-11-01", "--to", "2026-11-30"]) == 2
     err = capsys.readouterr().err
-    assert "changebot metrics: cannot read the database (OperationalError)" in err
+    assert err.startswith("changebot metrics: no database at ") and len(err.splitlines()) == 1
     assert "`changebot migrate`" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # it only reads: nothing created

@@ -1,24 +1,22 @@
-"""The App Home tab."""
+"""The App Home tab: each person's desk (bot.overview.desk)."""
 
-from tests.flows import propose
+from tests.flows import click, propose
 
 
 async def test_home_lists_what_waits_for_you_and_your_own_changes(bot):
-    await propose(bot, title="Alice's migration", reviewers=["U0BOB"])
     await propose(bot, user="carol", title="Carol's flag", reviewers=["U0DAVE"])
+    await propose(bot, title="Alice's migration", reviewers=["U0BOB"])
     bob_home = str((await bot.open_home("bob"))["blocks"])
-    assert "Waiting for your review" in bob_home
+    assert "Waiting for you (2)" in bob_home
     # asked by name first
     assert bob_home.index("Alice's migration") < bob_home.index("Carol's flag")
     alice_home = str((await bot.open_home("alice"))["blocks"])
-    your_changes = alice_home[alice_home.index("Your open changes"):]
+    your_changes = alice_home[alice_home.index("Your changes"):]
     assert "Alice's migration" in your_changes
-    assert "0 of 1 approval" in your_changes
+    assert "waits for its reviews" in your_changes and "0 of 1 approval" in your_changes
 
 
 async def test_home_drops_a_change_once_you_approved_it(bot):
-    from tests.flows import click
-
     change_id = await propose(bot, risk="high")
     await click(bot, "bob", "change_approve", change_id)
     home = str((await bot.open_home("bob"))["blocks"])

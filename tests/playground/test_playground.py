@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.playground.server import Playground, start, start_time
 from bot.playground.standin import requests as slack_requests
@@ -96,6 +99,99 @@ async def test_the_command_needs_no_configuration_and_prints_the_page_address(tm
     assert code == 0
 
 
+def playground_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "DATABASE_URL", "CHANGEBOT_", "GITHUB_", "PORT"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+async def playground_process(folder: Path, port: int,
+                             ) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """`changebot playground` in `folder`, once it has printed its start-up lines."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "playground", "--port", str(port), cwd=folder,
+        env=playground_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    lines: list[str] = []
+    async with asyncio.timeout(30):
+        while not lines or lines[-1] != "Press Ctrl+C to stop.":
+            line = (await process.stdout.readline()).decode()  # type: ignore[union-attr]
+            assert line, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+            lines.append(line.rstrip("\n"))
+    return process, lines
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(15):
+        out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_a_second_playground_never_deletes_the_running_ones_database(tmp_path):
+    port = free_port()
+    first, lines = await playground_process(tmp_path, port)
+    url = lines[0].split("open ", 1)[1].split()[0]
+    try:
+        async with aiohttp.ClientSession() as http, http.post(url + "playground/command", json={
+                "user": ALICE.id, "channel": CHANGES, "text": "/change help"}) as done:
+            assert (await done.json())["ok"] is True
+        database = (tmp_path / "playground.db").stat().st_ino
+
+        same_port = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "playground", "--port", str(port), cwd=tmp_path,
+            env=playground_env(), stderr=asyncio.subprocess.PIPE)
+        _, err = await same_port.communicate()
+        assert same_port.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err.decode()
+
+        other_port = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "playground", "--port", str(free_port()),
+            cwd=tmp_path, env=playground_env(), stderr=asyncio.subprocess.PIPE)
+        _, err = await other_port.communicate()
+        assert other_port.returncode == 1
+        assert err.decode() == ("changebot playground: playground.db in this folder is open in "
+                                "another process (a playground still running?); stop it, or "
+                                "start this one in another folder.\n")
+
+        assert (tmp_path / "playground.db").stat().st_ino == database
+        async with aiohttp.ClientSession() as http, \
+                http.get(url + f"playground/state?user={ALICE.id}") as seen:
+            assert "/change new" in (await seen.json())["messages"][-1]["html"]  # still there
+    finally:
+        code, _ = await stop(first)
+    assert code == 0
+
+
+async def test_the_playground_prints_the_command_that_exports_its_evidence(tmp_path):
+    process, lines = await playground_process(tmp_path, 0)
+    try:
+        command = lines[lines.index("  Export this run's evidence pack (from another terminal, "
+                                    "or after stopping):") + 1].split()
+    finally:
+        code, out = await stop(process)
+    assert code == 0
+    assert command[0] == f"DATABASE_URL=sqlite+aiosqlite:///{tmp_path}/playground.db"
+    assert command[1:3] == ["changebot", "evidence"]
+    stopped = out.splitlines()[-1].split()
+    assert stopped[:3] == command[:3] and stopped[3:5] == command[3:5]  # same first day
+
+    env = {**playground_env(), "DATABASE_URL": command[0].split("=", 1)[1]}
+    exported = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *command[2:], cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out_bytes, err = await exported.communicate()
+    assert exported.returncode == 0, err.decode()
+    assert out_bytes.decode().startswith("# Change evidence pack: ")
+
+
 # ---- one code path ----------------------------------------------------------------------
 
 
@@ -156,6 +252,38 @@ async def test_field_errors_come_back_for_the_page_and_the_modal_stays(playgroun
     assert "Paste a link like https://github.com/acme/api/pull/123" in answer["errors"]["pr_url"]
     assert len(playground.slack.view_stack(ALICE.id)) == 1
     assert playground.slack.calls_to("chat.postMessage") == []
+
+
+# ---- files and the icon -----------------------------------------------------------------
+
+
+async def test_a_shared_file_shows_with_a_download_link_and_a_markdown_preview(playground, http):
+    bot = AsyncWebClient(token=playground.slack.bot_token, base_url=playground.slack.base_url)
+    pack = (b"# Evidence pack\n\n| Change | Status |\n|---|---|\n| CHG-1 | **done** |\n"
+            b"<script>x</script>\n")
+    await bot.files_upload_v2(channel=CHANGES, content=pack, filename="evidence.md",
+                              initial_comment="The evidence pack is ready below")
+    (shown,) = [m for m in (await state(http, playground))["messages"] if "bk-file" in m["html"]]
+    html = shown["html"]
+    assert "The evidence pack is ready below" in html
+    assert "<h1>Evidence pack</h1>" in html
+    assert "<td>CHG-1</td>" in html and "<strong>done</strong>" in html
+    assert "<script>" not in html  # raw HTML in a file is text
+    link = re.search(r'href="(/playground/files/[^"]+)"', html)
+    assert link, html
+    async with http.get(playground.url.rstrip("/") + link.group(1)) as download:
+        assert download.status == 200
+        assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''evidence.md"
+        assert await download.read() == pack
+    async with http.get(playground.url + "playground/files/F0NOPE/x.md") as missing:
+        assert missing.status == 404
+
+
+async def test_the_page_has_an_icon(playground, http):
+    async with http.get(playground.url + "favicon.ico") as icon:
+        assert icon.status == 200
+        assert icon.headers["Content-Type"] == "image/svg+xml"
+        assert (await icon.text()).startswith("<svg")
 
 
 # ---- the clock --------------------------------------------------------------------------

@@ -123,6 +123,22 @@ async def home_shown_is_the_latest(page: Page, playground: Playground) -> None:
         raise AssertionError(f"the page shows {shown}, the latest Home has {headers}") from None
 
 
+async def test_what_was_typed_in_a_modal_survives_a_reload(page: Page, playground: Playground):
+    await fill_proposal(page)
+    await page.reload()
+    await expect(page.locator("body[data-live=yes]")).to_have_count(1)
+    modal = page.locator("#modal-root .bk-modal")
+    await expect(modal.locator(".bk-modal-title")).to_contain_text("Propose a change")
+    await expect(page.locator("#in-title")).to_have_value("Add an index on orders.created_at")
+    await expect(page.locator("#in-risk")).to_have_value("medium")
+    await expect(page.locator("[data-block-id=reviewers] input[value=U0BOB]")).to_be_checked()
+    await page.click("#modal-root .bk-submit")
+    await expect(page.locator("#modal-root")).to_be_hidden()
+    await expect(card(page)).to_be_visible()
+    await type_command(page, "/change new")  # a new modal starts empty: the draft is gone
+    await expect(page.locator("#in-title")).to_have_value("")
+
+
 async def test_alice_proposes_a_change_and_sees_the_card_in_changes(page, playground, tmp_path):
     await fill_proposal(page)
     await page.screenshot(path=tmp_path / "modal.png")

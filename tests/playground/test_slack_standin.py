@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -20,6 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.playground.standin import FakeSlack
 from bot.runtime.clock import ManualClock
+from tests.fake_github import fixture
 
 TOKEN = "xoxb-test"
 ALICE, BOB = "U0ALICE", "U0BOB"
@@ -43,14 +43,6 @@ MODAL = {
         "element": {"type": "plain_text_input", "action_id": "value"},
     }],
 }
-
-
-def shared_fixture(relative: str) -> dict:
-    here = Path(__file__).resolve()
-    for root in (here.parents[3] / "shared" / "fixtures", here.parents[2] / "fixtures"):
-        if (root / relative).exists():
-            return json.loads((root / relative).read_text(encoding="utf-8"))
-    pytest.skip(f"shared fixture {relative} not found")
 
 
 @pytest.fixture
@@ -260,13 +252,13 @@ async def test_views_open_update_push_and_publish(fake, client):
     assert [v["id"] for v in fake.opened_views()] == [opened["id"], pushed["id"]]
     assert fake.view(opened["id"])["title"]["text"] == "Edit change"
 
-    fixture_modal = shared_fixture("python-slack-sdk/tests/data/view_modal_001.json")
+    fixture_modal = fixture("python-slack-sdk/tests/data/view_modal_001.json")
     by_external = {**fixture_modal, "external_id": "chg-1"}
     await client.views_open(trigger_id="1.2.c", view=by_external)
     again = await client.views_update(external_id="chg-1", view={**by_external, "callback_id": "x"})
     assert again["view"]["callback_id"] == "x"
 
-    home = shared_fixture("python-slack-sdk/tests/data/view_home_002.json")
+    home = fixture("python-slack-sdk/tests/data/view_home_002.json")
     published = (await client.views_publish(user_id=ALICE, view=home))["view"]
     assert fake.home(ALICE)["id"] == published["id"] and fake.home(BOB) is None
     await expect_error(client.views_publish(user_id=ALICE, view=MODAL), "invalid_arguments")

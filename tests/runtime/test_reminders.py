@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.app import close_context, create_context
 from bot.context import Context
 from bot.flows.kinds import KINDS
+from bot.overview.desk_refresh import COALESCE as DESK_SLOT
 from bot.settings import Config
 from bot.slack import outbox as notify
 from storage import reminder_store
@@ -188,6 +189,8 @@ async def test_a_crash_after_slack_accepted_the_message_does_not_repeat_it(bot):
 async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled_back(bot):
     """Another process has claimed the window's end when the rollback commits."""
     change_id = await in_production(bot)
+    bot.clock.advance(DESK_SLOT)  # the desks of the people concerned are republished
+    await bot.sweep()
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def hold(_ctx, _reminder) -> None:  # keeps the other process busy, claim in hand

@@ -1,6 +1,7 @@
 """Step 4: what makes a change need a security review, and how the reason reads."""
 
 import pytest
+from sqlmodel import select
 
 from bot.security.triggers import (
     CHECKBOXES,
@@ -18,6 +19,8 @@ from bot.security.triggers import (
     triggers,
 )
 from bot.settings import Policy, Security
+from storage.models import Change
+from tests.flows import card_text, propose
 
 POLICY = Policy()
 
@@ -85,9 +88,50 @@ def test_keywords_match_case_insensitively():
     assert [t.reason for t in found] == ["mentions “password”"]
 
 
-def test_keywords_match_whole_words_only():
-    texts = ("Fix the author list and the ssltest typo; update tokenizer",)
+def test_keywords_match_from_the_start_of_a_word_only():
+    texts = ("Fix the author list, the ssltest typo and the OSS notice; the authority said so",)
     assert keyword_triggers(evidence(texts=texts), POLICY) == []
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    # the process's own words (Step 4's triggers)
+    ("Authentication or authorization logic", "mentions “authentication”, “authorization”"),
+    ("Cryptographic implementations", "mentions “cryptographic”"),
+    ("Third-party integrations", "mentions “third-party”"),
+    ("Adds two third parties", "mentions “third parties”"),
+    ("encryption", "mentions “encryption”"),
+    ("passwords", "mentions “passwords”"),
+    ("tokens", "mentions “tokens”"),
+    ("secrets", "mentions “secrets”"),
+    # a short keyword finds its plural, not a longer word
+    ("Sign JWTs", "mentions “jwts”"),
+])
+def test_keywords_match_word_forms_and_quote_the_words_found(text, reason):
+    assert [t.reason for t in keyword_triggers(evidence(texts=(text,)), POLICY)] == [reason]
+
+
+@pytest.mark.parametrize("notes", [
+    "No auth, crypto or data-access changes.",
+    "None: no passwords, tokens or secrets are touched.",
+    "This change does not touch authentication.",
+    "Doesn't change any permissions; n/a",
+])
+def test_a_negated_mention_in_the_security_considerations_does_not_trigger(notes):
+    assert keyword_triggers(evidence(notes=notes), POLICY) == []
+
+
+@pytest.mark.parametrize(("notes", "reason"), [
+    ("No auth changes, but rotates the JWT signing key.", "mentions “jwt”"),
+    ("No schema change. Tokens are now hashed.", "mentions “tokens”"),
+    ("Passwords are not logged any more.", "mentions “passwords”"),
+])
+def test_a_mention_before_or_outside_a_negation_still_triggers(notes, reason):
+    assert [t.reason for t in keyword_triggers(evidence(notes=notes), POLICY)] == [reason]
+
+
+def test_a_negation_counts_in_the_security_considerations_only():
+    found = keyword_triggers(evidence(texts=("No auth changes",)), POLICY)
+    assert [t.reason for t in found] == ["mentions “auth”"]
 
 
 def test_keywords_match_next_to_digits_punctuation_and_underscores():
@@ -133,6 +177,7 @@ def test_keywords_come_from_the_policy():
         ("**/security/**", "./security/policy.json"),
         ("config/?.yml", "config/a.yml"),
         ("**/[ab]uth.py", "src/auth.py"),
+        ("**/*secret*", ".github/secrets.yml"),
         ("**/auth/**", "SRC/Auth/X.py"),
     ],
 )
@@ -234,3 +279,33 @@ def test_a_new_source_of_evidence_plugs_in(monkeypatch):
     )
     found = triggers(evidence(), POLICY)
     assert summary(found) == "labelled `security` (GitHub label)"
+
+
+def test_the_summary_quotes_every_form_found():
+    found = triggers(evidence(texts=("Authentication or authorization logic",)), POLICY)
+    assert summary(found) == "mentions “authentication”, “authorization” (keyword)"
+
+
+# --- a proposal over HTTP ---------------------------------------------------------------
+
+
+async def stored(bot, change_id: int) -> Change:
+    async with bot.ctx.db.session() as session:
+        return (await session.exec(select(Change).where(Change.id == change_id))).one()
+
+
+async def test_a_proposal_in_the_process_words_asks_for_a_review_quoting_them(bot):
+    change_id = await propose(
+        bot, description="Third-party integrations: passwords and tokens move to Vault.",
+        security_notes="No auth, crypto or data-access changes.")
+    reasons = [t["reason"] for t in (await stored(bot, change_id)).security_triggers]
+    assert reasons == ["mentions “passwords”", "mentions “tokens”", "mentions “third-party”"]
+    shown = card_text(bot, change_id)
+    assert all(f"{reason} (keyword)" in shown for reason in reasons)
+
+
+async def test_security_notes_that_say_no_ask_for_no_review(bot):
+    change_id = await propose(bot, security_notes="No auth, crypto or data-access changes.")
+    change = await stored(bot, change_id)
+    assert change.security_required is False and change.security_triggers == []
+    assert "(keyword)" not in card_text(bot, change_id)

@@ -2,7 +2,8 @@
 
 A method takes the workspace, the decoded arguments and the request context, and returns
 the fields of an `ok: true` answer; it raises `SlackError` for `ok: false`. Shapes and error
-codes follow Slack's documentation (see shared/fixtures/slack_kit-method-docs).
+codes follow Slack's documentation (and the per-method docs of the
+slack_kit client, priv/docs/methods).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@
     POST /playground/close      close a modal                       {user, view_id, all}
     POST /playground/home       open the App Home tab               {user}
     POST /playground/clock      move the bot's clock, send what is due  {minutes}
+    GET  /playground/files/{id}/{name}  download a file the bot shared
+    GET  /favicon.ico           the page's icon
 
 Every Block Kit surface is rendered here, in Python (`render.py`); the script only places it.
 """
@@ -20,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -31,6 +35,7 @@ from bot.playground.standin import render
 from bot.playground.standin.api import FakeSlack
 from bot.playground.standin.entities import BOT_USER_ID
 from bot.playground.standin.errors import SlackError
+from bot.playground.standin.files import FILES_ROUTE, shared_files
 from bot.playground.standin.interactions import AppConnection, Outcome
 from bot.playground.standin.mrkdwn import Names
 
@@ -70,6 +75,8 @@ class Page:
     def attach(self, web_app: web.Application) -> None:
         router = web_app.router
         router.add_get("/", self.index)
+        router.add_get("/favicon.ico", self.favicon)
+        router.add_get(FILES_ROUTE + "{file_id}/{name}", self.file)
         router.add_static("/static/", STATIC)
         router.add_get("/playground/state", self.state)
         router.add_get("/playground/views", self.views)
@@ -114,7 +121,8 @@ class Page:
             "time": ts_label(message["ts"]),
             "edited": bool(message.get("edited")),
             "for": message["user"] if ephemeral else None,
-            "html": render.message(message, names),
+            "html": render.message(message, names)
+            + shared_files(message, self.slack.workspace.files),
         }
 
     def modal(self, user: str, names: Names) -> dict[str, str] | None:
@@ -130,6 +138,19 @@ class Page:
 
     async def index(self, _request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")
+
+    async def favicon(self, _request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "favicon.svg",
+                                headers={"Content-Type": "image/svg+xml"})
+
+    async def file(self, request: web.Request) -> web.Response:
+        stored = self.slack.workspace.files.get(request.match_info["file_id"])
+        if stored is None or stored.content is None:
+            raise web.HTTPNotFound(text="no such file: it was never uploaded")
+        disposition = f"attachment; filename*=UTF-8''{quote(stored.name)}"
+        kind = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
+        return web.Response(body=stored.content, content_type=kind,
+                            headers={"Content-Disposition": disposition})
 
     async def state(self, request: web.Request) -> web.Response:
         user = self._person(request.query.get("user"))

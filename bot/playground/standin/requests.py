@@ -1,7 +1,7 @@
 """Slack's side of the conversation: signed requests to the bot, built like Slack builds them.
 
 Used by the test harness and the playground alike. Payloads follow the shapes of Slack's
-own (see shared/fixtures/java-slack-sdk/json-logs/samples/app-backend).
+own (the payload samples in slackapi/java-slack-sdk, json-logs/samples/app-backend).
 """
 
 from __future__ import annotations

@@ -161,8 +161,48 @@ function renderModal() {
   shownModal = S.modal.html;
   root.innerHTML = S.modal.html;
   root.hidden = false;
+  const form = $("form.bk-modal", root);
+  if (form) restoreDraft(form);
   const first = $("input, textarea, select", root);
   if (first) first.focus();
+}
+
+// ---- drafts: what a person typed in a modal outlives a reload of the page (this tab) -----
+
+const draftKey = (viewId) => `changebot-draft ${S.me} ${viewId}`;
+const isBox = (control) => control.type === "checkbox" || control.type === "radio";
+
+function controlsOf(form) {
+  // Each control named by its block and its place in it: stable for one view.
+  return $$(".bk-input", form).flatMap((field) => $$("input, textarea, select", field)
+    .map((control, i) => [`${field.dataset.blockId} ${i}`, control]));
+}
+
+function saveDraft(form) {
+  const draft = {};
+  for (const [name, control] of controlsOf(form)) {
+    draft[name] = isBox(control) ? control.checked : control.value;
+  }
+  try {
+    sessionStorage.setItem(draftKey(form.dataset.viewId), JSON.stringify(draft));
+  } catch (_) { /* storage full or off: the draft is only a convenience */ }
+}
+
+function restoreDraft(form) {
+  let draft = null;
+  try {
+    draft = JSON.parse(sessionStorage.getItem(draftKey(form.dataset.viewId)) || "null");
+  } catch (_) { /* none */ }
+  if (!draft) return;
+  for (const [name, control] of controlsOf(form)) {
+    if (!(name in draft)) continue;
+    if (isBox(control)) control.checked = Boolean(draft[name]);
+    else control.value = draft[name];
+  }
+}
+
+function dropDraft(viewId) {
+  try { sessionStorage.removeItem(draftKey(viewId)); } catch (_) { /* none */ }
 }
 
 async function refreshViews() {
@@ -313,10 +353,11 @@ async function submit(form) {
   const result = await call("/playground/submit", { view_id: form.dataset.viewId, values });
   $(".bk-submit", form).disabled = false;
   showErrors(form, result.errors || {}, result.error);
-  if (result.ok) refreshViews();
+  if (result.ok) { dropDraft(form.dataset.viewId); refreshViews(); }
 }
 
 async function closeModal(form, all) {
+  dropDraft(form.dataset.viewId);
   await call("/playground/close", { view_id: form.dataset.viewId, all });
   refreshViews();
 }
@@ -365,6 +406,12 @@ function wire() {
     act(e.target, e.target.value);
     if (e.target.classList.contains("bk-overflow")) e.target.value = "";  // "…" again
   });
+  for (const kind of ["input", "change"]) {
+    document.addEventListener(kind, (e) => {
+      const form = e.target.closest && e.target.closest("form.bk-modal");
+      if (form) saveDraft(form);
+    });
+  }
   document.addEventListener("submit", (e) => {
     if (!e.target.classList.contains("bk-modal")) return;
     e.preventDefault();

@@ -1,0 +1,132 @@
+"""Step 4: a member of the security team says a review asked for by keywords alone is not
+needed ("No security review needed"), with a reason, on the record.
+
+Keywords are a guess from words: "tokens" in a change to the design system's colour tokens
+asks for a review nobody needs. A ticked checkbox, a changed security path or the high-risk
+category are the author's or the code's own statement: a review they ask for is never
+dismissed here (a tech lead may still override it, bot.security.review.override).
+
+A dismissal is an `Approval` of kind "security" and decision "dismissed" on the current
+revision, and the change stops needing the review (`security_required` false), so every
+reader (gates, buttons, reminders, the evidence pack) sees it without knowing about
+dismissals. A revision asks again: its triggers are new.
+
+How it hooks in (kept out of the card and of the review flow while those are rewritten):
+- `dismiss_buttons` is a card button provider; it needs the card input to carry the
+  change's triggers (`dismissible` decides from them).
+- `dismissal_notes` is a card note provider (who dismissed it, and why).
+- `bot.security.review.reassess` recomputes the triggers from new evidence (a PR's files);
+  it must call `holds` after, and keep `security_required` false while a dismissal holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.change.decisions import ALLOWED, Decision, refuse
+from bot.change.facts import ChangeFacts
+from bot.change.states import format_change_id
+from bot.change.work import (
+    Outcome,
+    audit,
+    editing,
+    refresh_card,
+    refused,
+    thread_note,
+    use_case,
+)
+from bot.context import Context
+from bot.security import triggers as security
+from bot.security.routing import WAITING_KINDS
+from bot.security.rules import may_decide_security
+from bot.security.views import (
+    DISMISSED,
+    DISMISSIBLE_SOURCES,
+    dismissible,
+)
+from bot.slack import directory
+from bot.slack.text import escape
+from storage import reminder_store
+from storage.models import Approval
+
+DISMISS_CALLBACK = "security_dismiss_reason"
+
+
+def may_dismiss(facts: ChangeFacts, triggers: Sequence[dict[str, Any]], user: str,
+                in_security_group: bool) -> Decision:
+    """Who may say the review is not needed: whoever may decide it (bot.security.rules),
+    and only when keywords alone asked for it."""
+    decision = may_decide_security(facts, user, in_security_group)
+    if not decision.allowed:
+        return decision
+    if not dismissible(triggers):
+        fixed = [t for t in triggers if t.get("source") not in DISMISSIBLE_SOURCES]
+        found = security.summary([security.Trigger(t["source"], t["reason"]) for t in fixed])
+        return refuse(f"Only a review asked for by keywords alone can be dismissed; this one "
+                      f"is also asked for by {found}. Approve it or request changes.")
+    return ALLOWED
+
+
+async def _in_security_group(ctx: Context, user: str) -> bool | None:
+    try:
+        return await directory.is_member(ctx, ctx.policy.groups.security, user)
+    except directory.DirectoryUnavailable:
+        return None
+
+
+COULD_NOT_CHECK = ("I couldn't check with Slack whether you are in the security team. "
+                   "Nothing was recorded; please try again in a minute.")
+
+
+@use_case
+async def check_dismisser(ctx: Context, change_id: int, user: str) -> Outcome:
+    """May `user` dismiss this review now? (Asked again when they submit the reason.)"""
+    in_group = await _in_security_group(ctx, user)
+    if in_group is None:
+        return refused(COULD_NOT_CHECK)
+    async with editing(ctx, change_id) as loaded:
+        decision = may_dismiss(loaded.facts, loaded.change.security_triggers, user, in_group)
+        if not decision.allowed:
+            return refused(decision.reason)
+        return Outcome(True, "", loaded.change)
+
+
+@use_case
+async def dismiss(ctx: Context, change_id: int, user: str, reason: str) -> Outcome:
+    reason = reason.strip()
+    if not reason:
+        return refused("Say why no security review is needed: it is kept on the record.")
+    in_group = await _in_security_group(ctx, user)
+    if in_group is None:
+        return refused(COULD_NOT_CHECK)
+    cid = format_change_id(change_id)
+    try:
+        async with editing(ctx, change_id) as loaded:
+            change = loaded.change
+            decision = may_dismiss(loaded.facts, change.security_triggers, user, in_group)
+            if not decision.allowed:
+                return refused(decision.reason)
+            now = ctx.clock.now()
+            loaded.session.add(Approval(
+                change_id=change_id, revision=change.revision, kind="security",
+                decision=DISMISSED, actor=user, user_id=user, source="slack", reason=reason,
+                created_at=now,
+            ))
+            change.security_required = False
+            await audit(loaded.session, ctx, change, user, "security_review_dismissed",
+                        reason=reason, revision=change.revision,
+                        triggers=change.security_triggers)
+            await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
+                                        kinds=WAITING_KINDS, reason="the review was dismissed")
+            await thread_note(loaded.session, ctx, change,
+                              f"Security review not needed, says <@{user}> (security team): "
+                              f"{escape(reason)}")
+            change.updated_at = now
+            await refresh_card(loaded.session, ctx, change)
+    except IntegrityError:
+        return refused(f"You have already decided the security review of {cid}.")
+    return Outcome(True, f"You said {cid} needs no security review. It is on the record with "
+                         "your reason.", change)
