@@ -15,6 +15,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.github.client import GitHubClient
+    from bot.slack.pacing import Pacer
 
 
 class Sweeper(Protocol):
@@ -23,6 +24,7 @@ class Sweeper(Protocol):
     give back its claims at shutdown."""
 
     max_attempts: int
+    pacer: Pacer  # Slack's limits per method and channel, asked before each post
 
     def kick(self) -> None: ...
 
