@@ -2,8 +2,8 @@
 reminder), and partial indexes hold only what is live: the reminders still to send, in
 the order they are claimed, and the changes still open.
 
-Revision ID: 0009_fast_at_scale
-Revises: 0008_github_gates
+Revision ID: 0010_fast_at_scale
+Revises: 0009_roles_and_watch
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_fast_at_scale"
-down_revision: str | None = "0008_github_gates"
+revision: str = "0010_fast_at_scale"
+down_revision: str | None = "0009_roles_and_watch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
