@@ -1,11 +1,15 @@
 """Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.models.views import View
 
 from bot.change import actions as changes
 from bot.change.states import Category, format_change_id
+from bot.change.work import Outcome
 from bot.context import Context
 from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
@@ -30,6 +34,7 @@ from handlers.common import (
     submit_change_form,
     tell,
 )
+from storage.models import Change
 
 REJECT_CALLBACK = "change_reject"
 REASON_LIMIT = 3000
@@ -103,10 +108,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
         async def work(who: Click, change_id: int) -> None:
             allowed = await changes.check(ctx, change_id, who.user, may_reject)
-            if not allowed.ok:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
+            await ask_reason(ctx, who, respond, allowed, lambda _change: reason_modal(
                 callback_id=REJECT_CALLBACK, change_id=change_id,
                 title=f"Reject {format_change_id(change_id)}", label="Why are you rejecting it?",
                 hint="The author gets this in a direct message: say what would make it "
@@ -117,15 +119,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
     @app.view(REJECT_CALLBACK)
     async def on_reject_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_reason(ack, view)
-        if read is None:
-            return
-        change_id, reason = read
-        outcome = await changes.reject(ctx, change_id, payloads.click(body).user, reason)
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        await ack()
+        await decide_with_reason(ack, body, view, partial(changes.reject, ctx))
 
     @app.action("change_edit")
     async def on_edit(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -190,6 +184,31 @@ async def open_cancel(ctx: Context, who: Click, respond: AsyncRespond | None,
         return
     await ctx.slack.views_open(trigger_id=who.trigger_id,
                                view=cancel_modal(change_id, allowed.change.title))
+
+
+async def ask_reason(ctx: Context, who: Click, respond: AsyncRespond, allowed: Outcome,
+                     modal: Callable[[Change], View]) -> None:
+    """Open the reason modal for the change `allowed` lets the clicker act on; else tell
+    them why not."""
+    if not allowed.ok or allowed.change is None:
+        await tell(ctx, who, respond, allowed.message)
+        return
+    await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal(allowed.change))
+
+
+async def decide_with_reason(ack: AsyncAck, body: dict, view: dict,
+                             decide: Callable[[int, str, str], Awaitable[Outcome]]) -> None:
+    """A reason modal submitted: the reason read, then `decide(change_id, user, reason)`; a
+    refusal is shown on the form, which stays open."""
+    read = await read_reason(ack, view)
+    if read is None:
+        return
+    change_id, reason = read
+    outcome = await decide(change_id, payloads.click(body).user, reason)
+    if not outcome.ok:
+        await ack(response_action="errors", errors={"reason": outcome.message})
+        return
+    await ack()
 
 
 async def read_reason(ack: AsyncAck, view: dict) -> tuple[int, str] | None:

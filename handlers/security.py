@@ -1,5 +1,7 @@
 """Step 4 in Slack: the security team's buttons and modal, and the audited override."""
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.change.states import format_change_id
@@ -10,7 +12,7 @@ from bot.security.views import APPROVE, REQUEST_CHANGES
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import after_ack, command_who, on_change_click, tell
-from handlers.review import read_reason
+from handlers.review import ask_reason, decide_with_reason
 
 REQUEST_CHANGES_CALLBACK = "security_request_changes"
 OVERRIDE_USAGE = "`/change override-security CHG-12 why it is bypassed, for the record`"
@@ -33,15 +35,11 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
         async def work(who: Click, change_id: int) -> None:
             allowed = await security_review.check_decider(ctx, change_id, who.user)
-            if not allowed.ok or allowed.change is None:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            cid = format_change_id(change_id)
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
+            await ask_reason(ctx, who, respond, allowed, lambda change: reason_modal(
                 callback_id=REQUEST_CHANGES_CALLBACK, change_id=change_id,
                 title="Request changes", submit="Send back",
-                intro=f"*{cid}: {allowed.change.title}* goes back to "
-                f"<@{allowed.change.author_id}>, who revises it for another security review.",
+                intro=f"*{format_change_id(change_id)}: {change.title}* goes back to "
+                f"<@{change.author_id}>, who revises it for another security review.",
                 label="What must change, and why?",
                 hint="The author gets this in a direct message; it is kept on the record.",
             ))
@@ -50,17 +48,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
     @app.view(REQUEST_CHANGES_CALLBACK)
     async def on_request_changes_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_reason(ack, view)
-        if read is None:
-            return
-        change_id, reason = read
-        outcome = await security_review.request_changes(
-            ctx, change_id, payloads.click(body).user, reason
-        )
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        await ack()
+        await decide_with_reason(ack, body, view, partial(security_review.request_changes, ctx))
 
 
 async def override_security(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,

@@ -1,5 +1,7 @@
 """Step 4 in Slack: "No security review needed", for a review keywords alone asked for."""
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.change.states import format_change_id
@@ -7,10 +9,9 @@ from bot.context import Context
 from bot.proposal.views import reason_modal
 from bot.security import dismissal
 from bot.security.views import DISMISS
-from bot.slack import payloads
 from bot.slack.payloads import Click
-from handlers.common import on_change_click, tell
-from handlers.review import read_reason
+from handlers.common import on_change_click
+from handlers.review import ask_reason, decide_with_reason
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -20,15 +21,11 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
         async def work(who: Click, change_id: int) -> None:
             allowed = await dismissal.check_dismisser(ctx, change_id, who.user)
-            if not allowed.ok or allowed.change is None:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            cid = format_change_id(change_id)
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
+            await ask_reason(ctx, who, respond, allowed, lambda change: reason_modal(
                 callback_id=dismissal.DISMISS_CALLBACK, change_id=change_id,
                 title="No review needed", submit="Dismiss review",
-                intro=f"*{cid}: {allowed.change.title}* was sent for a security review by "
-                "keywords alone. Say why it needs none.",
+                intro=f"*{format_change_id(change_id)}: {change.title}* was sent for a "
+                "security review by keywords alone. Say why it needs none.",
                 label="Why is no security review needed?",
                 hint="Kept on the record with your name; the card shows it.",
             ))
@@ -37,12 +34,4 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
     @app.view(dismissal.DISMISS_CALLBACK)
     async def on_dismiss_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_reason(ack, view)
-        if read is None:
-            return
-        change_id, reason = read
-        outcome = await dismissal.dismiss(ctx, change_id, payloads.click(body).user, reason)
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        await ack()
+        await decide_with_reason(ack, body, view, partial(dismissal.dismiss, ctx))
