@@ -2,6 +2,7 @@
 bot.schedule, answer the person (ephemeral)."""
 
 import re
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -22,48 +23,52 @@ async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
         await ack(text=f"Declare a freeze with {USAGE}; `/change freeze list` shows them.",
                   response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
-    user = who.user
 
-    async def work() -> None:
+    async def answer(user: str) -> dict:
         if [a.lower() for a in args] == ["list"]:
-            await respond(**await freezes.list_message(ctx))
-            return
-        answer = await freezes.declare(ctx, user, args)
-        await respond(text=answer.text, response_type="ephemeral")
+            return await freezes.list_message(ctx)
+        return _ephemeral((await freezes.declare(ctx, user, args)).text)
 
-    after_ack(ctx, who, respond, work(), "freeze")
+    await _answer_after_ack(ctx, ack, respond, command, answer, "freeze")
 
 
 async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change unfreeze FRZ-n` (tech leads)."""
-    await ack()
-    who = command_who(command)
-    user = who.user
 
-    async def work() -> None:
-        answer = await freezes.lift(ctx, user, args)
-        await respond(text=answer.text, response_type="ephemeral")
+    async def answer(user: str) -> dict:
+        return _ephemeral((await freezes.lift(ctx, user, args)).text)
 
-    after_ack(ctx, who, respond, work(), "unfreeze")
+    await _answer_after_ack(ctx, ack, respond, command, answer, "unfreeze")
 
 
 async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change calendar [this week|next week|YYYY-MM-DD]`."""
+
+    async def answer(user: str) -> dict:
+        try:
+            return await calendar_for(ctx, user, " ".join(args))
+        except BadWeek as invalid:
+            return _ephemeral(str(invalid))
+
+    await _answer_after_ack(ctx, ack, respond, command, answer, "calendar")
+
+
+async def _answer_after_ack(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                            answer: Callable[[str], Awaitable[dict]], what: str) -> None:
+    """Acknowledge the command at once, then respond with what `answer(user)` says."""
     await ack()
     who = command_who(command)
-    user = who.user
 
     async def work() -> None:
-        try:
-            await respond(**await calendar_for(ctx, user, " ".join(args)))
-        except BadWeek as invalid:
-            await respond(text=str(invalid), response_type="ephemeral")
+        await respond(**await answer(who.user))
 
-    after_ack(ctx, who, respond, work(), "calendar")
+    after_ack(ctx, who, respond, work(), what)
+
+
+def _ephemeral(text: str) -> dict:
+    return {"text": text, "response_type": "ephemeral"}
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
