@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,7 @@ from pydantic_settings import (
 )
 
 from bot.runtime.durations import Duration
-from bot.runtime.policy_values import Section, parse_days
+from bot.runtime.policy_values import Section, check_zone, parse_days
 from bot.schedule.policy import Calendar, Freezes
 
 Mode = Literal["serve", "socket", "migrate", "playground", "cli"]
@@ -98,12 +98,7 @@ class BusinessHours(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
-            ) from exc
+        check_zone(value)
         return value
 
     @field_validator("days")
