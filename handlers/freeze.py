@@ -2,7 +2,6 @@
 bot.schedule, answer the person (ephemeral)."""
 
 import re
-from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -13,7 +12,7 @@ from bot.schedule.calendar_page import calendar_for, calendar_page
 from bot.schedule.calendar_view import PAGE_ACTION
 from bot.schedule.declare import USAGE
 from bot.slack import payloads
-from handlers.common import after_ack, command_who
+from handlers.common import after_ack, answer_after_ack, ephemeral
 
 
 async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -27,9 +26,9 @@ async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
     async def answer(user: str) -> dict:
         if [a.lower() for a in args] == ["list"]:
             return await freezes.list_message(ctx)
-        return _ephemeral((await freezes.declare(ctx, user, args)).text)
+        return ephemeral((await freezes.declare(ctx, user, args)).text)
 
-    await _answer_after_ack(ctx, ack, respond, command, answer, "freeze")
+    await answer_after_ack(ctx, ack, respond, command, answer, "freeze")
 
 
 async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -37,9 +36,9 @@ async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
     """`/change unfreeze FRZ-n` (tech leads)."""
 
     async def answer(user: str) -> dict:
-        return _ephemeral((await freezes.lift(ctx, user, args)).text)
+        return ephemeral((await freezes.lift(ctx, user, args)).text)
 
-    await _answer_after_ack(ctx, ack, respond, command, answer, "unfreeze")
+    await answer_after_ack(ctx, ack, respond, command, answer, "unfreeze")
 
 
 async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -50,25 +49,9 @@ async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, c
         try:
             return await calendar_for(ctx, user, " ".join(args))
         except BadWeek as invalid:
-            return _ephemeral(str(invalid))
+            return ephemeral(str(invalid))
 
-    await _answer_after_ack(ctx, ack, respond, command, answer, "calendar")
-
-
-async def _answer_after_ack(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
-                            answer: Callable[[str], Awaitable[dict]], what: str) -> None:
-    """Acknowledge the command at once, then respond with what `answer(user)` says."""
-    await ack()
-    who = command_who(command)
-
-    async def work() -> None:
-        await respond(**await answer(who.user))
-
-    after_ack(ctx, who, respond, work(), what)
-
-
-def _ephemeral(text: str) -> dict:
-    return {"text": text, "response_type": "ephemeral"}
+    await answer_after_ack(ctx, ack, respond, command, answer, "calendar")
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
