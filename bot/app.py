@@ -22,7 +22,7 @@ import handlers
 from bot.context import Context
 from bot.evidence.verification import audit_key
 from bot.evidence.witness import keep_scheduled
-from bot.flows.kinds import KINDS
+from bot.flows.kinds import ALONE, IN_ORDER, KINDS
 from bot.github.app_auth import AppCredentials
 from bot.insights import gauges
 from bot.runtime.background import Background
@@ -74,7 +74,7 @@ def create_context(
         ),
         github=github,
     )
-    ctx.sweeper = Sweeper(ctx, KINDS)
+    ctx.sweeper = Sweeper(ctx, KINDS, alone=ALONE, in_order=IN_ORDER)
     return ctx
 
 

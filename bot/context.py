@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.policy import Policy
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
-from bot.settings import Policy, Settings
+from bot.settings import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.github.client import GitHubClient
+    from bot.slack.pacing import Pacer
 
 
 class Sweeper(Protocol):
@@ -23,6 +25,7 @@ class Sweeper(Protocol):
     give back its claims at shutdown."""
 
     max_attempts: int
+    pacer: Pacer  # Slack's limits per method and channel, asked before each post
 
     def kick(self) -> None: ...
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
@@ -125,10 +126,18 @@ def json_field(default_factory: Callable[[], Any] = list, shape: Any = None) -> 
     return Field(default_factory=default_factory, sa_column=Column(column_type, nullable=False))
 
 
+OPEN_SQL = "status NOT IN ('completed', 'cancelled', 'rolled_back')"
+
+
 class Change(SQLModel, table=True):
     """A proposed production change: the PR/ticket of Step 1 and where it stands."""
 
     __tablename__ = "changes"
+    # The open changes (/change list, App Home) are a few hundred among 100k closed ones.
+    __table_args__ = (
+        Index("ix_changes_open", "id",
+              sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
+    )
 
     id: int = Field(default=None, primary_key=True)
     title: str = Field(max_length=150)
@@ -251,7 +260,13 @@ class Reminder(SQLModel, table=True):
     """Due work that must happen exactly once: a row, claimed atomically by one sweeper."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_pending", "sent_at", "cancelled_at", "due_at"),)
+    # Only the rows still to send are indexed, in the order they are claimed: a table of
+    # millions of sent rows costs the claim nothing.
+    __table_args__ = (
+        Index("ix_reminders_due", "priority", "due_at",
+              sqlite_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
+              postgresql_where=text("sent_at IS NULL AND cancelled_at IS NULL")),
+    )
 
     id: int = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -260,6 +275,9 @@ class Reminder(SQLModel, table=True):
     recipient: str | None = Field(default=None, max_length=32)
     payload: dict[str, Any] = json_field(dict)
     due_at: datetime = utc_field(nullable=False)
+    # 0: a person is waiting for it (due when scheduled: a card, an answer, a review
+    # request); 1: a scheduled reminder. Lower goes first, so a burst never queues people.
+    priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = utc_field()
     attempts: int = 0

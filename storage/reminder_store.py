@@ -5,16 +5,20 @@ rows are locked `FOR UPDATE SKIP LOCKED`, so two processes never claim the same 
 serialises writers, which gives the same guarantee there.
 """
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, update
+import asyncpg
+from sqlalchemy import case, func, make_url, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Reminder
 from storage.repo import is_postgresql
+
+PERSON_WAITING, SCHEDULED = 0, 1  # Reminder.priority: lower is claimed first
+NOTIFY_CHANNEL = "changebot_reminders"
 
 
 async def schedule(
@@ -28,17 +32,51 @@ async def schedule(
     recipient: str | None = None,
     payload: dict | None = None,
 ) -> bool:
-    """Add a reminder unless one with this key exists; True when it was added."""
+    """Add a reminder unless one with this key exists; True when it was added. Due now
+    means a person's action caused it (a card, an answer, a review request): it goes ahead
+    of the reminders that were scheduled for later."""
     values = dict(
         key=key, kind=kind, due_at=due_at, created_at=now, change_id=change_id,
         recipient=recipient, payload=payload or {}, attempts=0,
+        priority=PERSON_WAITING if due_at <= now else SCHEDULED,
     )
     dialect = postgresql if is_postgresql(session) else sqlite
     statement = (
         dialect.insert(Reminder).values(**values).on_conflict_do_nothing(index_elements=["key"])
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    added = bool(result.rowcount)
+    if added and is_postgresql(session):  # delivered at commit, to every replica's sweeper
+        await session.exec(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # type: ignore[call-overload]
+    return added
+
+
+async def listen(url: str, on_notify: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """PostgreSQL only: call `on_notify` whenever any process schedules a reminder; returns
+    the function that stops listening. One connection of its own, outside the pool."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    await connection.add_listener(NOTIFY_CHANNEL, lambda *_: on_notify())
+    return connection.close
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the next row can be claimed: its due time, or the end of its claim (a row
+    paced, backing off or held by a sweeper)."""
+    free_at = case(
+        (col(Reminder.claimed_until) > col(Reminder.due_at), col(Reminder.claimed_until)),
+        else_=col(Reminder.due_at),
+    )
+    query = select(func.min(free_at)).where(
+        col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None)
+    )
+    found = (await session.exec(query)).one()  # type: ignore[call-overload]
+    value = found[0] if isinstance(found, tuple) else found
+    if isinstance(value, str):  # SQLite hands back an aggregate's datetime as text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 async def cancel(
@@ -69,7 +107,7 @@ async def claim_due(
         .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
         .where(col(Reminder.due_at) <= now)
         .where(or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now))
-        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .order_by(col(Reminder.priority), col(Reminder.due_at), col(Reminder.id))
         .limit(limit)
     )
     if is_postgresql(session):
@@ -81,7 +119,7 @@ async def claim_due(
         .returning(Reminder)
     )
     rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
-    return sorted(rows, key=lambda r: (r.due_at, r.id))
+    return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
 
 async def finish(

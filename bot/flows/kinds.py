@@ -72,3 +72,10 @@ KINDS: dict[str, Handler] = {
     # Evidence: the audit trail's head witnessed in Slack.
     witness.CHECKPOINT: witness.send_checkpoint,
 }
+
+# Kinds the sweeper runs with nothing else in flight: a checkpoint witnesses the audit
+# trail's head and records itself right after it, so no other row may append in between.
+ALONE: frozenset[str] = frozenset({witness.CHECKPOINT})
+# Kinds the sweeper runs first in a batch, one after the other in claim order: a card links
+# the cards it conflicts with, so a refresh must not render before the card it links to is up.
+IN_ORDER: frozenset[str] = frozenset({"card"})

@@ -20,10 +20,8 @@ class Summary:
 async def open_changes(ctx: Context, viewer: str) -> list[Summary]:
     async with ctx.db.session() as session:
         changes = await repo.open_changes(session, first_author=viewer)
-        return [
-            Summary(c, card_input(ctx, c, await repo.approvals_of(session, c.id)))
-            for c in changes
-        ]
+        approvals = await repo.approvals_by_change(session, [c.id for c in changes])
+        return [Summary(c, card_input(ctx, c, approvals[c.id])) for c in changes]
 
 
 async def change_with_history(

@@ -1,7 +1,9 @@
 """Sends due reminders and notifications exactly once, from rows in our own table.
 
-One in-memory APScheduler interval job per process calls `run_once`; work that is due now is
-also kicked at once after the transaction that scheduled it. Each row is claimed before it is
+Each process sweeps when kicked (after the transaction that scheduled something), at the next
+due time (an APScheduler job planned after each sweep), on a NOTIFY from another replica
+(PostgreSQL), and every few seconds as a safety net. A batch of claimed rows is sent side by
+side (CONCURRENCY), paced per Slack channel by `pacer`. Each row is claimed before it is
 handled and marked sent only after Slack said ok: a crash in between is recovered when the
 claim expires (see `bot.slack.outbox.post_once` for how a repeat message is avoided then).
 
@@ -17,12 +19,13 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Context
+from bot.slack.pacing import Pacer
 from storage import reminder_store
 from storage.models import Reminder
 
@@ -46,6 +49,9 @@ class NotYet(Exception):  # noqa: N818
 
 
 LEASE = timedelta(seconds=20)
+# Sends in flight at once per process: Slack answers in ~100 ms, so 8 carry ~80 a second,
+# well above what its per-channel limits let through, while the event loop stays free.
+CONCURRENCY = 8
 
 
 def backoff(attempts: int) -> timedelta:
@@ -61,6 +67,9 @@ class Sweeper:
         worker: str | None = None,
         lease: timedelta = LEASE,
         max_attempts: int = 12,
+        concurrency: int = CONCURRENCY,
+        alone: Collection[str] = (),
+        in_order: Collection[str] = (),
     ) -> None:
         self.ctx = ctx
         self.kinds = dict(kinds)
@@ -69,13 +78,21 @@ class Sweeper:
         # Real seconds between renewals: several before a lease (of the injected clock) ends.
         self.heartbeat_every = lease.total_seconds() / 4
         self.max_attempts = max_attempts
+        self.concurrency = concurrency
+        self.alone = frozenset(alone)  # kinds handled with nothing else in flight
+        self.in_order = frozenset(in_order)  # kinds handled first, one by one, in claim order
         self._lock = asyncio.Lock()
         self._kicked = False
         self._running = False
         self._stopping = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
-        self._current: int | None = None  # the row being handled
+        self._active: set[int] = set()  # the rows being handled
+        self.pacer = Pacer(ctx.clock.now)  # Slack's limits, per method and channel
         self._scheduler: AsyncIOScheduler | None = None
+        self.interval = 5.0  # seconds between safety sweeps (see start)
+        self.next_due: datetime | None = None  # by the injected clock; None: nothing pending
+        self._listening: asyncio.Task | None = None
+        self.listening = False  # LISTENing for other replicas' rows (PostgreSQL)
 
     async def run_once(self) -> int:
         """Handle everything due now; returns how many rows were handled."""
@@ -85,36 +102,81 @@ class Sweeper:
                 now = self.ctx.clock.now()
                 async with self.ctx.db.session() as session:
                     claimed = await reminder_store.claim_due(
-                        session, worker=self.worker, now=now, lease=self.lease
+                        session, worker=self.worker, now=now, lease=self.lease,
+                        limit=self.concurrency * 2,
                     )
                 if not claimed:
+                    async with self.ctx.db.session() as session:
+                        self.next_due = await reminder_store.next_due(session)
+                    self._plan_wake()
                     return handled
                 batch = {r.id for r in claimed if r.id is not None}
                 self._waiting |= batch
                 heartbeat = asyncio.create_task(self._heartbeat(), name="sweeper heartbeat")
                 try:
-                    for reminder in claimed:
-                        self._waiting.discard(reminder.id or 0)
-                        self._current = reminder.id
-                        await self._handle(reminder)
-                        self._current = None
-                        handled += 1
+                    handled += await self._handle_batch(claimed)
                 except asyncio.CancelledError:  # shutdown's grace is over: give back the rest
                     await self.release_claims()
                     raise
                 finally:
                     heartbeat.cancel()
-                    self._current = None
+                    self._active.clear()
                     self._waiting -= batch  # a failure mid-batch: those claims just expire
 
+    async def _handle_batch(self, claimed: list[Reminder]) -> int:
+        """The batch in claim order: first the `in_order` kinds one by one, then the others
+        side by side, each row of an `alone` kind by itself between their runs."""
+        handled, run = 0, []
+        for reminder in [r for r in claimed if r.kind in self.in_order]:
+            handled += await self._handle_side_by_side([reminder])
+        for reminder in [r for r in claimed if r.kind not in self.in_order]:
+            if reminder.kind not in self.alone:
+                run.append(reminder)
+                continue
+            handled += await self._handle_side_by_side(run)
+            handled += await self._handle_side_by_side([reminder])
+            run = []
+        return handled + await self._handle_side_by_side(run)
+
+    async def _handle_side_by_side(self, claimed: list[Reminder]) -> int:
+        """Rows of one change (or one recipient) in order, one after the other, since a
+        thread note needs its card first; different ones side by side, `concurrency` at
+        most, so one slow channel or a burst of reminders does not queue everything."""
+        lanes: dict[object, list[Reminder]] = {}
+        for reminder in claimed:
+            lane = (("change", reminder.change_id) if reminder.change_id is not None
+                    else ("to", reminder.recipient) if reminder.recipient
+                    else ("row", reminder.id))
+            lanes.setdefault(lane, []).append(reminder)
+        slots = asyncio.Semaphore(self.concurrency)
+        handled = 0
+
+        async def run_lane(rows: list[Reminder]) -> None:
+            nonlocal handled
+            for reminder in rows:
+                async with slots:
+                    self._waiting.discard(reminder.id or 0)
+                    self._active.add(reminder.id or 0)
+                    await self._handle(reminder)
+                    self._active.discard(reminder.id or 0)
+                    handled += 1
+
+        if len(lanes) <= 1:
+            await run_lane(claimed)
+        else:
+            async with asyncio.TaskGroup() as group:
+                for rows in lanes.values():
+                    group.create_task(run_lane(rows))
+        return handled
+
     async def _heartbeat(self) -> None:
-        while self._waiting or self._current is not None:
+        while self._waiting or self._active:
             await asyncio.sleep(self.heartbeat_every)
             await self.renew_claims()
 
     async def renew_claims(self) -> int:
         """Extend the claims this process holds by a lease from now."""
-        held = sorted(self._waiting | ({self._current} if self._current is not None else set()))
+        held = sorted(self._waiting | self._active)
         try:
             async with self.ctx.db.session() as session:
                 return await reminder_store.renew(
@@ -126,7 +188,7 @@ class Sweeper:
 
     async def release_claims(self) -> int:
         """Give back the claims not worked on yet, so another process sends them at once.
-        The row in flight keeps its claim: Slack may have taken it, so it is retried (after
+        The rows in flight keep their claims: Slack may have taken it, so it is retried (after
         a look for it, see post_once) only once the lease ends."""
         waiting, self._waiting = sorted(self._waiting), set()
         if not waiting:
@@ -198,15 +260,49 @@ class Sweeper:
             self._running = False
 
     def start(self, interval: float = 5.0) -> None:
-        """One interval job in this process; reminders due while we were down go out now."""
+        """Sweep at start (reminders due while we were down go out now), then at each next
+        due time; the interval job is only a safety net. On PostgreSQL, a row scheduled by
+        another replica wakes this one at once (NOTIFY, see reminder_store.listen)."""
         self._stopping = False
+        self.interval = interval
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             self._tick, "interval", seconds=interval, max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
         self._scheduler.start()
+        if self.ctx.db.url.startswith("postgresql"):
+            self._listening = asyncio.create_task(self._listen(), name="sweeper listen")
         self.kick()
+
+    def wake_in(self) -> float | None:
+        """Seconds until the next row is due, by the injected clock (0: due now)."""
+        if self.next_due is None:
+            return None
+        return max((self.next_due - self.ctx.clock.now()).total_seconds(), 0.0)
+
+    def _plan_wake(self) -> None:
+        """A one-off job at the next due time, when it comes before the next safety sweep."""
+        delay = self.wake_in()
+        if self._scheduler is None or self._stopping or delay is None or delay >= self.interval:
+            return
+        self._scheduler.add_job(
+            self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
+            id="next-due", replace_existing=True, misfire_grace_time=None,
+        )
+
+    async def _listen(self) -> None:
+        try:
+            stop = await reminder_store.listen(self.ctx.db.url, self.kick)
+        except Exception as exc:  # the safety sweeps still run
+            log.warning("could not LISTEN for new reminders: %r", exc)
+            return
+        self.listening = True
+        try:
+            await asyncio.Event().wait()  # until stop() cancels it
+        finally:
+            self.listening = False
+            await stop()
 
     async def _tick(self) -> None:
         # A coroutine on purpose: APScheduler's asyncio executor runs a plain function in a
@@ -216,6 +312,9 @@ class Sweeper:
     def stop(self) -> None:
         """No new sweeps; one running goes on until shutdown's grace ends (see run_once)."""
         self._stopping = True
+        if self._listening is not None:
+            self._listening.cancel()
+            self._listening = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None

@@ -55,14 +55,26 @@ def make_slack_client(token: str, base_url: str, metrics: Metrics | None) -> Cou
 def posting_client(client: AsyncWebClient) -> CountingWebClient:
     """The same client, except that it does not repeat a request after a 5xx or a lost
     connection: Slack may have posted the message before failing to answer, so the caller
-    looks for it before posting again (see outbox.post_once). A 429 is still retried: Slack
-    did nothing then."""
+    looks for it before posting again (see outbox.post_once). Nor does it sleep on a 429:
+    the caller holds back that channel only (bot.slack.pacing) and the row waits its turn."""
     posting = CountingWebClient(
         token=client.token, base_url=client.base_url, timeout=client.timeout,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[],
     )
     posting.metrics = getattr(client, "metrics", None)
     return posting
+
+
+def rate_limited_for(error: BaseException) -> float | None:
+    """The seconds Slack asked us to wait when `error` is a 429; None for anything else."""
+    if not isinstance(error, SlackApiError) or error.response.status_code != 429:
+        return None
+    headers = error.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or 1
+    try:
+        return float(value[0] if isinstance(value, list) else value)
+    except ValueError:
+        return 1.0
 
 
 def may_have_been_done(error: BaseException) -> bool:

@@ -28,12 +28,13 @@ Ephemeral answers and modals are not carried by rows: they answer one request, o
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.runtime.sweeper import NotYet, Skip
-from bot.slack.client import may_have_been_done, posting_client
+from bot.slack.client import may_have_been_done, posting_client, rate_limited_for
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -53,6 +54,7 @@ async def post_once(
 ) -> dict:
     """chat.postMessage, unless an earlier attempt of this reminder already got through.
     The answer has `retried` True when an attempt failed in a way Slack may have posted.
+    A channel at Slack's pace, or held back by a 429, hands the row back for later.
     Where a DM went is kept: it may ask for something that stops applying (bot.change.dms
     updates it then)."""
     posted = await _post_once(ctx, reminder, channel=channel, text=text, blocks=blocks,
@@ -75,7 +77,11 @@ async def _post_once(
         if found is not None:
             return {**found, "retried": True}
     client = posting_client(ctx.slack)
+    pacer = ctx.sweeper.pacer
     for attempt in range(1, POST_TRIES + 1):
+        wait = pacer.take("chat.postMessage", channel)
+        if wait > 0:
+            raise NotYet("at Slack's pace for this channel", after=timedelta(seconds=wait))
         try:
             response = await client.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
@@ -84,6 +90,11 @@ async def _post_once(
             )
             return {"channel": response["channel"], "ts": response["ts"], "retried": attempt > 1}
         except Exception as error:
+            retry_after = rate_limited_for(error)
+            if retry_after is not None:  # Slack did nothing: only this channel waits
+                pacer.hold("chat.postMessage", channel, retry_after)
+                raise NotYet("Slack asked to slow down (429)",
+                             after=timedelta(seconds=max(retry_after, 1))) from None
             if attempt == POST_TRIES or not may_have_been_done(error):
                 raise
         await asyncio.sleep(RETRY_PAUSE * attempt)

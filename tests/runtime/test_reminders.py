@@ -31,9 +31,10 @@ def another_process(bot, *, worker: str | None = None) -> Context:
     return ctx
 
 
-async def schedule_dm(ctx: Context, key: str, text: str, **fields) -> None:
+async def schedule_dm(ctx: Context, key: str, text: str, recipient: str = "U0ALICE",
+                      **fields) -> None:
     async with ctx.db.session() as session:
-        await notify.schedule(session, ctx, key=key, kind="dm", recipient="U0ALICE",
+        await notify.schedule(session, ctx, key=key, kind="dm", recipient=recipient,
                               payload={"text": text, "link_card": False}, **fields)
 
 
@@ -92,11 +93,26 @@ async def test_a_reminder_due_while_the_bot_was_down_is_sent_once_at_start(
     assert (await row(restarted, "monitoring_ended:1")).sent_at == clock.now()
 
 
+def people(bot, count: int) -> list[str]:
+    """`count` extra members of the fake workspace, each their own DM channel."""
+    ids = [f"U0P{n:05d}" for n in range(count)]
+    for n, user_id in enumerate(ids):
+        bot.slack.add_user(user_id, f"person{n}")
+    return ids
+
+
+def dm_texts(bot, user_ids: list[str]) -> list[str]:
+    return [m["text"] for user_id in user_ids for m in bot.slack.dms(user_id)]
+
+
 async def test_two_sweepers_on_one_database_send_each_reminder_exactly_once(bot):
+    """Each sweeper sends several at once (its concurrency), the claims overlap."""
+    recipients = people(bot, 40)
     expected = [f"reminder {n}" for n in range(40)]
     for n, text in enumerate(expected):
-        await schedule_dm(bot.ctx, f"many:{n}", text)
+        await schedule_dm(bot.ctx, f"many:{n}", text, recipient=recipients[n])
     first, second = another_process(bot), another_process(bot)
+    assert first.sweeper.concurrency > 1
     bot.slack.delay("chat.postMessage", 0.02)  # sends take time: the claims overlap
     try:
         handled = await asyncio.gather(first.sweeper.run_once(), second.sweeper.run_once())
@@ -104,7 +120,7 @@ async def test_two_sweepers_on_one_database_send_each_reminder_exactly_once(bot)
         bot.slack.delay("chat.postMessage", 0)
         await close_context(first)
         await close_context(second)
-    assert sorted(texts(bot)) == sorted(expected)  # each once, none lost
+    assert sorted(dm_texts(bot, recipients)) == sorted(expected)  # each once, none lost
     assert sum(handled) == 40 and all(handled), handled  # both processes took a share
     async with bot.ctx.db.session() as session:
         rows = (await session.exec(select(Reminder))).all()
@@ -113,9 +129,14 @@ async def test_two_sweepers_on_one_database_send_each_reminder_exactly_once(bot)
 
 
 async def test_slack_answering_429_then_ok_sends_one_message(bot):
-    bot.slack.rate_limit("chat.postMessage", retry_after=0)
+    bot.slack.rate_limit("chat.postMessage", retry_after=3)
     await schedule_dm(bot.ctx, "limited", "hello")
-    await bot.sweep()
+    assert await bot.sweep() == 1  # handed back, not slept on
+    assert texts(bot) == []
+    bot.clock.advance(timedelta(seconds=2))
+    assert await bot.sweep() == 0  # Retry-After is not over
+    bot.clock.advance(timedelta(seconds=2))
+    assert await bot.sweep() == 1
     assert texts(bot) == ["hello"]
     assert [c.outcome for c in bot.slack.calls_to("chat.postMessage")] == ["ratelimited", "ok"]
     reminder = await row(bot.ctx, "limited")
@@ -179,6 +200,7 @@ async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled
     async with bot.ctx.db.session() as session:
         change = await session.get(Change, change_id)
         await notify.schedule(session, bot.ctx, key="hold", kind="test_hold",
+                              change_id=change_id,  # one change's rows go one by one
                               due_at=change.monitoring_ends_at - timedelta(seconds=1))
     bot.clock.advance(timedelta(minutes=30))
     other = another_process(bot)

@@ -87,3 +87,11 @@ async def test_a_json_record_of_the_wrong_shape_is_refused_and_nothing_is_writte
 def test_open_changes_leave_out_the_closed_ones_and_the_completed():
     # Completed may still be rolled back (so it is not CLOSED), but it is not open work.
     assert frozenset(repo.CLOSED_STATUSES) == CLOSED | {Status.completed}
+
+
+def test_the_open_changes_index_spells_the_closed_statuses_of_the_queries():
+    from storage.models import OPEN_SQL
+    from storage.repo import CLOSED_STATUSES
+
+    listed = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
+    assert f"status NOT IN ({listed})" == OPEN_SQL

@@ -1,0 +1,204 @@
+"""Fast at scale (issue 15): the outbox under a burst, and the lists at 100k changes.
+
+    python bench/at_scale.py                         # temporary SQLite
+    DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1/bench python bench/at_scale.py
+    python bench/at_scale.py --windows 200 --changes 10000 --events 100000   # quicker
+
+Serves the real app against the Slack stand-in (answering in 100 ms), then prints:
+- N monitoring windows ending at once: time until all are sent, and how many went twice;
+- a person's proposal submitted 1 s into that burst: until its card is posted;
+- `/change list` and App Home queries over a database seeded (bulk inserts) with 100,000
+  changes (200 open) and 1,000,000 chained audit events: p50 / p95.
+Ack latency against a bare Bolt app is bench/slack_roundtrip.py's (not repeated here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from bot.overview import queries  # noqa: E402
+from bot.overview.desk_items import desk_of  # noqa: E402
+from bot.playground.standin.api import FakeSlack  # noqa: E402
+from bot.playground.standin.workspace import demo_policy, seed  # noqa: E402
+from bot.runtime.clock import ManualClock  # noqa: E402
+from bot.slack import outbox  # noqa: E402
+from storage import audit_chain  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import migrate  # noqa: E402
+from storage.models import Approval, AuditEvent, Change  # noqa: E402
+from tests.conftest import WEDNESDAY_10AM  # noqa: E402
+from tests.flows import PROPOSAL  # noqa: E402
+from tests.harness import start_bot  # noqa: E402
+
+PEOPLE = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"]
+CHUNK = 5000
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+async def burst(db: Database, windows: int) -> None:
+    slack = FakeSlack()
+    seed(slack)
+    for n in range(windows):
+        slack.add_user(f"U0W{n:06d}", f"watcher{n}")
+    await slack.start()
+    clock = ManualClock(WEDNESDAY_10AM)
+    bot = await start_bot(db=db, slack=slack, clock=clock, policy=demo_policy())
+    try:
+        async with db.session() as session:
+            for n in range(windows):
+                await outbox.schedule(
+                    session, bot.ctx, key=f"bench-window:{n}", kind="dm",
+                    recipient=f"U0W{n:06d}", due_at=clock.now() + timedelta(minutes=30),
+                    payload={"text": f"Your monitoring window {n} has ended.",
+                             "link_card": False})
+        await bot.command("alice", "new")
+        await bot.settle()
+        view = slack.opened_views()[-1]
+        clock.advance(timedelta(minutes=30))  # every window ends at once
+        slack.delay("chat.postMessage", 0.1)
+        started = time.perf_counter()
+        bot.ctx.sweeper.start(interval=3600)
+        await asyncio.sleep(1.0)
+        submitted = time.perf_counter()
+        reply = await bot.submit("alice", view, PROPOSAL)
+        assert reply.status == 200, reply.text
+        await slack.wait_for("chat.postMessage", timeout=120,
+                             where=lambda c: c.ok and c.args.get("text", "").startswith("CHG-"))
+        card = time.perf_counter() - submitted
+        await slack.wait_for("chat.postMessage", count=windows, timeout=600,
+                             where=lambda c: c.ok and "monitoring window" in c.args["text"])
+        all_sent = time.perf_counter() - started
+        sent = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage")
+                       if c.ok and "monitoring window" in c.args["text"])
+        twice = sum(1 for count in sent.values() if count > 1)
+        print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
+              f"(target 60 s), sent twice: {twice}")
+        print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
+    finally:
+        bot.ctx.sweeper.stop()
+        slack.delay("chat.postMessage", 0)
+        await bot.stop()
+        await slack.stop()
+
+
+def change_row(i: int, open_: bool) -> dict:
+    created = WEDNESDAY_10AM - timedelta(minutes=5 * i)
+    return {
+        "id": i, "title": f"Change {i}: tune the cache of service {i % 37}",
+        "description": "Lower the TTL so that stale prices expire sooner.",
+        "category": "normal", "risk": ("low", "medium", "high")[i % 3],
+        "rollback_plan": "Revert the config.", "testing": "", "security_notes": "",
+        "security_checkboxes": [], "reviewers": PEOPLE[1:3], "impact": "", "involved": [],
+        "author_id": PEOPLE[i % 5], "status": "in_review" if open_ else "completed",
+        "revision": 1, "created_at": created, "updated_at": created,
+        "closed_at": None if open_ else created + timedelta(hours=4),
+        "security_required": False, "security_triggers": [], "pr_info": {}, "ci_state": "none",
+        "ci_detail": {}, "staging_validation": {}, "deploy_exceptions": [], "verification": {},
+        "rollback": {}, "retrospective": {},
+    }
+
+
+async def build(db: Database, changes: int, open_: int, events: int) -> float:
+    started = time.perf_counter()
+    per_change = max(events // changes, 1)
+    previous = audit_chain.GENESIS
+    async with db.engine.begin() as conn:
+        for first in range(1, changes + 1, CHUNK):
+            ids = range(first, min(first + CHUNK, changes + 1))
+            rows = [change_row(i, i > changes - open_) for i in ids]
+            approvals, trail = [], []
+            for row in rows:
+                approvals.append({
+                    "change_id": row["id"], "revision": 1, "kind": "peer",
+                    "decision": "approved", "actor": "U0BOB", "user_id": "U0BOB",
+                    "source": "slack", "tech_lead": False, "reason": "",
+                    "created_at": row["created_at"]})
+                for n in range(per_change):
+                    event = AuditEvent(change_id=row["id"], actor=row["author_id"],
+                                       at=row["created_at"] + timedelta(minutes=n),
+                                       action="approval_given", detail={"n": n},
+                                       prev_hash=previous)
+                    event.hash = previous = audit_chain.hash_of(event)
+                    trail.append({"change_id": event.change_id, "at": event.at,
+                                  "actor": event.actor, "action": event.action,
+                                  "detail": event.detail, "prev_hash": event.prev_hash,
+                                  "hash": event.hash})
+            for model, batch in ((Change, rows), (Approval, approvals), (AuditEvent, trail)):
+                for start in range(0, len(batch), 2000):
+                    await conn.execute(insert(model), batch[start:start + 2000])
+        if db.url.startswith("postgresql"):
+            await conn.execute(text("ANALYZE"))
+    return time.perf_counter() - started
+
+
+async def lists(db: Database, changes: int, open_: int, events: int, runs: int) -> None:
+    seeded = await build(db, changes, open_, events)
+    print(f"seeded {changes:,} changes ({open_} open), {events:,} audit events "
+          f"in {seeded:.1f} s")
+    slack = FakeSlack()
+    seed(slack)
+    await slack.start()
+    bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
+                          policy=demo_policy())
+    try:
+        for label, work in (("/change list", lambda: queries.open_changes(bot.ctx, "U0ALICE")),
+                            ("App Home", lambda: desk_of(bot.ctx, "U0BOB"))):
+            timings = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                await work()
+                timings.append(time.perf_counter() - started)
+            print(f"{label} at {changes:,} changes: p50 {ms(percentile(timings, .5))}, "
+                  f"p95 {ms(percentile(timings, .95))} (target 50 ms)")
+    finally:
+        await bot.stop()
+        await slack.stop()
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in ("burst", "lists"):
+            url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/{part}.db")
+            db = Database(url)
+            if url.startswith("postgresql"):
+                async with db.engine.begin() as conn:
+                    await conn.execute(text("DROP SCHEMA public CASCADE"))
+                    await conn.execute(text("CREATE SCHEMA public"))
+            await migrate(db)
+            try:
+                if part == "burst":
+                    await burst(db, args.windows)
+                else:
+                    await lists(db, args.changes, args.open, args.events, args.runs)
+            finally:
+                await db.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=100_000)
+    parser.add_argument("--open", type=int, default=200)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    asyncio.run(main(parser.parse_args()))
