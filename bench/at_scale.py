@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.overview import queries  # noqa: E402
+from bot.overview.desk_items import desk_of  # noqa: E402
 from bot.playground.standin.api import FakeSlack  # noqa: E402
 from bot.playground.standin.workspace import demo_policy, seed  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
@@ -161,7 +162,7 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
                           policy=demo_policy())
     try:
         for label, work in (("/change list", lambda: queries.open_changes(bot.ctx, "U0ALICE")),
-                            ("App Home", lambda: queries.home_of(bot.ctx, "U0BOB"))):
+                            ("App Home", lambda: desk_of(bot.ctx, "U0BOB"))):
             timings = []
             for _ in range(runs):
                 started = time.perf_counter()

@@ -8,10 +8,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import ConfigError, Mode, load_config
+from bot.settings import Config, ConfigError, Mode, load_config
+
+if TYPE_CHECKING:
+    from bot.evidence.period import Period
 
 EXIT_CONFIG = 2
 PLAYGROUND_DATABASE = "playground.db"
@@ -139,17 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         return asyncio.run(_audit_verify(_config("cli"), args.expect_head, args.witness))
     if args.command == "evidence":
-        from bot.evidence.period import parse_period
-
-        config = _config("cli")
-        try:
-            period = parse_period(args.start, args.end, config.policy.business_hours.zone)
-        except ValueError as exc:
-            print(f"changebot evidence: {exc}", file=sys.stderr)
+        asked = _config_and_period(args)
+        if asked is None:
             return EXIT_CONFIG
-        if _refuse_unreadable(args.command):
-            return EXIT_CONFIG
-        return asyncio.run(_evidence(config, period, args))
+        return asyncio.run(_evidence(*asked, args))
     if args.command == "metrics":
         return _metrics(args)
 
@@ -309,18 +306,29 @@ async def _evidence(config, period, args) -> int:
     return 0
 
 
-def _metrics(args: argparse.Namespace) -> int:
+def _config_and_period(args: argparse.Namespace) -> tuple[Config, Period] | None:
+    """The configuration and the period `--start`/`--end` ask for (in the team's time zone);
+    None once a bad period or an unreadable database was explained."""
     from bot.evidence.period import parse_period
-    from bot.insights.dora import Span
 
     config = _config("cli")
     try:
         period = parse_period(args.start, args.end, config.policy.business_hours.zone)
     except ValueError as exc:
-        print(f"changebot metrics: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        print(f"changebot {args.command}: {exc}", file=sys.stderr)
+        return None
     if _refuse_unreadable(args.command):
+        return None
+    return config, period
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from bot.insights.dora import Span
+
+    asked = _config_and_period(args)
+    if asked is None:
         return EXIT_CONFIG
+    config, period = asked
     span = Span(period.start, period.end, period.label)
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from bot.runtime.durations import Duration
-from bot.runtime.policy_values import Section, parse_days
+from bot.runtime.policy_values import Section, check_zone, parse_days
 from bot.schedule.policy import Calendar, Freezes
 
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -80,12 +80,7 @@ class BusinessHours(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
-            ) from exc
+        check_zone(value)
         return value
 
     @field_validator("days")

@@ -8,7 +8,7 @@ from bot.overview.help import help_message
 from bot.overview.summary import list_message, show_message
 from bot.slack import payloads
 from bot.slack.payloads import Refused
-from handlers.common import after_ack, command_who, tell
+from handlers.common import after_ack, answer_after_ack, command_who, tell
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.freeze import calendar_command, freeze_command, unfreeze_command
@@ -51,14 +51,11 @@ async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dic
                   "(open changes) or `/change list overdue` (overdue retrospectives).",
                   response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
 
-    async def work() -> None:
-        changes = await queries.open_changes(ctx, who.user)
-        await respond(**list_message(changes, who.user))
+    async def answer(user: str) -> dict:
+        return list_message(await queries.open_changes(ctx, user), user)
 
-    after_ack(ctx, who, respond, work(), "change list")
+    await answer_after_ack(ctx, ack, respond, command, answer, "change list")
 
 
 async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, args) -> None:

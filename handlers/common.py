@@ -11,6 +11,7 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy import exc as sa_exc
 
 from bot.change import actions as changes
+from bot.change.work import Outcome
 from bot.context import Context
 from bot.deployment.steps import StepOutcome
 from bot.proposal.proposals import Invalid
@@ -68,6 +69,23 @@ def after_ack(ctx: Context, who: Who, respond: AsyncRespond | None,
     ctx.background.spawn(guarded(), name=name)
 
 
+async def answer_after_ack(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
+                           answer: Callable[[str], Awaitable[dict]], what: str) -> None:
+    """Acknowledge the command at once, then respond with what `answer(user)` says."""
+    await ack()
+    who = command_who(command)
+
+    async def work() -> None:
+        await respond(**await answer(who.user))
+
+    after_ack(ctx, who, respond, work(), what)
+
+
+def ephemeral(text: str) -> dict:
+    """An answer only the person who typed the command sees."""
+    return {"text": text, "response_type": "ephemeral"}
+
+
 def answer_failure(ctx: Context, body: dict, error: BaseException) -> BoltResponse:
     """The answer to a request whose listener failed before acknowledging it: the person is
     told (in the command's answer, under the modal's first field, or ephemerally)."""
@@ -101,6 +119,7 @@ async def refuse_click(ctx: Context, who: Who, respond: AsyncRespond | None,
 Step = Callable[[Context, int, str], Awaitable[StepOutcome]]
 Submit = Callable[..., Awaitable[StepOutcome]]
 ClickWork = Callable[[Click, int], Coroutine[Any, Any, Any]]
+ButtonWork = Callable[[Click, AsyncRespond, int], Awaitable[None]]
 
 
 async def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
@@ -116,17 +135,38 @@ async def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None
     after_ack(ctx, who, respond, work(who, change_id), name)
 
 
-def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:
-    """A card (or DM) button: do the step, or open its modal; refusals are ephemeral."""
+def change_button(app: AsyncApp, ctx: Context, action_id: str, name: str,
+                  work: ButtonWork) -> None:
+    """A button about one change: acknowledged at once, then `work(who, respond, change_id)`
+    runs in the background."""
 
     @app.action(action_id)
     async def on_click(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
 
-        async def work(who: Click, change_id: int) -> None:
-            await run_step(ctx, who, respond, change_id, step)
+        async def run(who: Click, change_id: int) -> None:
+            await work(who, respond, change_id)
 
-        await on_change_click(ctx, body, respond, work, name)
+        await on_change_click(ctx, body, respond, run, name)
+
+
+def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:
+    """A card (or DM) button: do the step, or open its modal; refusals are ephemeral."""
+
+    async def work(who: Click, respond: AsyncRespond, change_id: int) -> None:
+        await run_step(ctx, who, respond, change_id, step)
+
+    change_button(app, ctx, action_id, name, work)
+
+
+def telling(ctx: Context, act: Callable[[Context, int, str], Awaitable[Outcome]]) -> ButtonWork:
+    """A button that does `act` for the clicker and tells them what came of it."""
+
+    async def work(who: Click, respond: AsyncRespond, change_id: int) -> None:
+        outcome = await act(ctx, change_id, who.user)
+        await tell(ctx, who, respond, outcome.message)
+
+    return work
 
 
 async def run_step(ctx: Context, who: Click, respond: AsyncRespond | None, change_id: int,

@@ -12,7 +12,7 @@ from bot.schedule.calendar_page import calendar_for, calendar_page
 from bot.schedule.calendar_view import PAGE_ACTION
 from bot.schedule.declare import USAGE
 from bot.slack import payloads
-from handlers.common import after_ack, command_who
+from handlers.common import after_ack, answer_after_ack, ephemeral
 
 
 async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -22,48 +22,36 @@ async def freeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
         await ack(text=f"Declare a freeze with {USAGE}; `/change freeze list` shows them.",
                   response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
-    user = who.user
 
-    async def work() -> None:
+    async def answer(user: str) -> dict:
         if [a.lower() for a in args] == ["list"]:
-            await respond(**await freezes.list_message(ctx))
-            return
-        answer = await freezes.declare(ctx, user, args)
-        await respond(text=answer.text, response_type="ephemeral")
+            return await freezes.list_message(ctx)
+        return ephemeral((await freezes.declare(ctx, user, args)).text)
 
-    after_ack(ctx, who, respond, work(), "freeze")
+    await answer_after_ack(ctx, ack, respond, command, answer, "freeze")
 
 
 async def unfreeze_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change unfreeze FRZ-n` (tech leads)."""
-    await ack()
-    who = command_who(command)
-    user = who.user
 
-    async def work() -> None:
-        answer = await freezes.lift(ctx, user, args)
-        await respond(text=answer.text, response_type="ephemeral")
+    async def answer(user: str) -> dict:
+        return ephemeral((await freezes.lift(ctx, user, args)).text)
 
-    after_ack(ctx, who, respond, work(), "unfreeze")
+    await answer_after_ack(ctx, ack, respond, command, answer, "unfreeze")
 
 
 async def calendar_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
                            args: list[str]) -> None:
     """`/change calendar [this week|next week|YYYY-MM-DD]`."""
-    await ack()
-    who = command_who(command)
-    user = who.user
 
-    async def work() -> None:
+    async def answer(user: str) -> dict:
         try:
-            await respond(**await calendar_for(ctx, user, " ".join(args)))
+            return await calendar_for(ctx, user, " ".join(args))
         except BadWeek as invalid:
-            await respond(text=str(invalid), response_type="ephemeral")
+            return ephemeral(str(invalid))
 
-    after_ack(ctx, who, respond, work(), "calendar")
+    await answer_after_ack(ctx, ack, respond, command, answer, "calendar")
 
 
 def register(app: AsyncApp, ctx: Context) -> None:

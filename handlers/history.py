@@ -10,22 +10,18 @@ from bot.overview import queries
 from bot.overview.history import HISTORY_BUTTON, HISTORY_PAGE_BUTTON, history_modal
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
-from handlers.common import after_ack, on_change_click, refuse_click, tell
+from handlers.common import after_ack, change_button, refuse_click, tell
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    @app.action(HISTORY_BUTTON)
-    async def on_history(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
+    async def open_history(who: Click, respond: AsyncRespond, change_id: int) -> None:
+        page = await queries.history_page(ctx, change_id, 0)
+        if page is None:
+            await tell(ctx, who, respond, f"There is no {format_change_id(change_id)}.")
+            return
+        await ctx.slack.views_open(trigger_id=who.trigger_id, view=history_modal(page))
 
-        async def work(who: Click, change_id: int) -> None:
-            page = await queries.history_page(ctx, change_id, 0)
-            if page is None:
-                await tell(ctx, who, respond, f"There is no {format_change_id(change_id)}.")
-                return
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=history_modal(page))
-
-        await on_change_click(ctx, body, respond, work, "open history")
+    change_button(app, ctx, HISTORY_BUTTON, "open history", open_history)
 
     @app.action(re.compile(f"^{HISTORY_PAGE_BUTTON}_"))
     async def on_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

@@ -1,5 +1,7 @@
 """Step 2 in Slack: `/change link`, `/change github` and the card's Refresh button."""
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
@@ -8,7 +10,7 @@ from bot.github.client import parse_pr_url
 from bot.github.views import REFRESH_ACTION
 from bot.slack import payloads
 from bot.slack.payloads import Click
-from handlers.common import after_ack, command_who, on_change_click, tell
+from handlers.common import answer_after_ack, change_button, ephemeral, tell
 
 LINK_USAGE = "`/change link CHG-12 https://github.com/OWNER/REPO/pull/NUMBER`"
 
@@ -25,14 +27,11 @@ async def link_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, comma
     except ValueError as exc:
         await ack(text=f"{exc} Try {LINK_USAGE}", response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
 
-    async def work() -> None:
-        outcome = await linking.link(ctx, change_id, who.user, args[1])
-        await respond(text=outcome.message, response_type="ephemeral")
+    async def answer(user: str) -> dict:
+        return ephemeral((await linking.link(ctx, change_id, user, args[1])).message)
 
-    after_ack(ctx, who, respond, work(), "link pull request")
+    await answer_after_ack(ctx, ack, respond, command, answer, "link pull request")
 
 
 async def github_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -46,25 +45,15 @@ async def github_command(ctx: Context, ack: AsyncAck, respond: AsyncRespond, com
     except ValueError as exc:
         await ack(text=str(exc), response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
 
-    async def work() -> None:
-        linked = await accounts.link_login(ctx, who.user, args[0])
-        await respond(text=linked.message, response_type="ephemeral")
+    async def answer(user: str) -> dict:
+        return ephemeral((await accounts.link_login(ctx, user, args[0])).message)
 
-    after_ack(ctx, who, respond, work(), "link github login")
+    await answer_after_ack(ctx, ack, respond, command, answer, "link github login")
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    @app.action(REFRESH_ACTION)
-    async def on_refresh(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(who: Click, change_id: int) -> None:
-            await refresh(ctx, who, respond, change_id)
-
-        await on_change_click(ctx, body, respond, work, "refresh from github")
+    change_button(app, ctx, REFRESH_ACTION, "refresh from github", partial(refresh, ctx))
 
 
 async def refresh(ctx: Context, who: Click, respond: AsyncRespond | None,

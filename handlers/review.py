@@ -1,11 +1,15 @@
 """Steps 1 and 3 in Slack: the proposal modal, and the review buttons on the card."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.models.views import View
 
 from bot.change import actions as changes
 from bot.change.states import Category, format_change_id
+from bot.change.work import Outcome
 from bot.context import Context
 from bot.emergency.views import emergency_modal
 from bot.proposal.proposals import validate_proposal
@@ -23,12 +27,13 @@ from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import (
     after_ack,
+    change_button,
     command_who,
-    on_change_click,
     read_modal,
     refuse_click,
     submit_change_form,
     tell,
+    telling,
 )
 
 REJECT_CALLBACK = "change_reject"
@@ -97,55 +102,24 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
         after_ack(ctx, who, respond, work(), "approve")
 
-    @app.action("change_reject")
-    async def on_reject(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
+    async def ask_why(who: Click, respond: AsyncRespond, change_id: int) -> None:
+        allowed = await changes.check(ctx, change_id, who.user, may_reject)
+        await open_when_allowed(ctx, who, respond, allowed, lambda _title, _author: reason_modal(
+            callback_id=REJECT_CALLBACK, change_id=change_id,
+            title=f"Reject {format_change_id(change_id)}", label="Why are you rejecting it?",
+            hint="The author gets this in a direct message: say what would make it "
+            "acceptable.", submit="Reject",
+        ))
 
-        async def work(who: Click, change_id: int) -> None:
-            allowed = await changes.check(ctx, change_id, who.user, may_reject)
-            if not allowed.ok:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
-                callback_id=REJECT_CALLBACK, change_id=change_id,
-                title=f"Reject {format_change_id(change_id)}", label="Why are you rejecting it?",
-                hint="The author gets this in a direct message: say what would make it "
-                "acceptable.", submit="Reject",
-            ))
-
-        await on_change_click(ctx, body, respond, work, "open reject modal")
+    change_button(app, ctx, "change_reject", "open reject modal", ask_why)
 
     @app.view(REJECT_CALLBACK)
     async def on_reject_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_reason(ack, view)
-        if read is None:
-            return
-        change_id, reason = read
-        outcome = await changes.reject(ctx, change_id, payloads.click(body).user, reason)
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        await ack()
+        await decide_with_reason(ack, body, view, partial(changes.reject, ctx))
 
-    @app.action("change_edit")
-    async def on_edit(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(who: Click, change_id: int) -> None:
-            await open_edit(ctx, who, respond, change_id)
-
-        await on_change_click(ctx, body, respond, work, "open edit modal")
-
-    @app.action("change_cancel")
-    async def on_cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        """The button of cards posted before the overflow menu (its confirm was Slack's)."""
-        await ack()
-
-        async def work(who: Click, change_id: int) -> None:
-            outcome = await changes.cancel(ctx, change_id, who.user)
-            await tell(ctx, who, respond, outcome.message)
-
-        await on_change_click(ctx, body, respond, work, "cancel")
+    change_button(app, ctx, "change_edit", "open edit modal", partial(open_edit, ctx))
+    # The button of cards posted before the overflow menu (its confirm was Slack's).
+    change_button(app, ctx, "change_cancel", "cancel", telling(ctx, changes.cancel))
 
     @app.view(CANCEL_CALLBACK)
     async def on_cancel_confirmed(ack: AsyncAck, body: dict, view: dict) -> None:
@@ -185,11 +159,35 @@ async def open_cancel(ctx: Context, who: Click, respond: AsyncRespond | None,
                       change_id: int) -> None:
     """Cancel change… from the overflow menu: asked again in a modal, since it is final."""
     allowed = await changes.check(ctx, change_id, who.user, may_cancel)
+    await open_when_allowed(ctx, who, respond, allowed,
+                            lambda title, _author: cancel_modal(change_id, title))
+
+
+async def open_when_allowed(ctx: Context, who: Click, respond: AsyncRespond | None,
+                            allowed: Outcome, modal: Callable[[str, str], View]) -> None:
+    """Open `modal(title, author)` of the change `allowed` lets the clicker act on; else tell
+    them why not."""
     if not allowed.ok or allowed.change is None:
         await tell(ctx, who, respond, allowed.message)
         return
+    change = allowed.change
     await ctx.slack.views_open(trigger_id=who.trigger_id,
-                               view=cancel_modal(change_id, allowed.change.title))
+                               view=modal(change.title, change.author_id))
+
+
+async def decide_with_reason(ack: AsyncAck, body: dict, view: dict,
+                             decide: Callable[[int, str, str], Awaitable[Outcome]]) -> None:
+    """A reason modal submitted: the reason read, then `decide(change_id, user, reason)`; a
+    refusal is shown on the form, which stays open."""
+    read = await read_reason(ack, view)
+    if read is None:
+        return
+    change_id, reason = read
+    outcome = await decide(change_id, payloads.click(body).user, reason)
+    if not outcome.ok:
+        await ack(response_action="errors", errors={"reason": outcome.message})
+        return
+    await ack()
 
 
 async def read_reason(ack: AsyncAck, view: dict) -> tuple[int, str] | None:

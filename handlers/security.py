@@ -1,5 +1,7 @@
 """Step 4 in Slack: the security team's buttons and modal, and the audited override."""
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.change.states import format_change_id
@@ -9,58 +11,33 @@ from bot.security import review as security_review
 from bot.security.views import APPROVE, REQUEST_CHANGES
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
-from handlers.common import after_ack, command_who, on_change_click, tell
-from handlers.review import read_reason
+from handlers.common import answer_after_ack, change_button, ephemeral, telling
+from handlers.review import decide_with_reason, open_when_allowed
 
 REQUEST_CHANGES_CALLBACK = "security_request_changes"
 OVERRIDE_USAGE = "`/change override-security CHG-12 why it is bypassed, for the record`"
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    @app.action(APPROVE)
-    async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
+    change_button(app, ctx, APPROVE, "approve security review",
+                  telling(ctx, security_review.approve))
 
-        async def work(who: Click, change_id: int) -> None:
-            outcome = await security_review.approve(ctx, change_id, who.user)
-            await tell(ctx, who, respond, outcome.message)
+    async def ask_changes(who: Click, respond: AsyncRespond, change_id: int) -> None:
+        allowed = await security_review.check_decider(ctx, change_id, who.user)
+        await open_when_allowed(ctx, who, respond, allowed, lambda title, author: reason_modal(
+            callback_id=REQUEST_CHANGES_CALLBACK, change_id=change_id,
+            title="Request changes", submit="Send back",
+            intro=f"*{format_change_id(change_id)}: {title}* goes back to "
+            f"<@{author}>, who revises it for another security review.",
+            label="What must change, and why?",
+            hint="The author gets this in a direct message; it is kept on the record.",
+        ))
 
-        await on_change_click(ctx, body, respond, work, "approve security review")
-
-    @app.action(REQUEST_CHANGES)
-    async def on_request_changes(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-
-        async def work(who: Click, change_id: int) -> None:
-            allowed = await security_review.check_decider(ctx, change_id, who.user)
-            if not allowed.ok or allowed.change is None:
-                await tell(ctx, who, respond, allowed.message)
-                return
-            cid = format_change_id(change_id)
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=reason_modal(
-                callback_id=REQUEST_CHANGES_CALLBACK, change_id=change_id,
-                title="Request changes", submit="Send back",
-                intro=f"*{cid}: {allowed.change.title}* goes back to "
-                f"<@{allowed.change.author_id}>, who revises it for another security review.",
-                label="What must change, and why?",
-                hint="The author gets this in a direct message; it is kept on the record.",
-            ))
-
-        await on_change_click(ctx, body, respond, work, "open security changes modal")
+    change_button(app, ctx, REQUEST_CHANGES, "open security changes modal", ask_changes)
 
     @app.view(REQUEST_CHANGES_CALLBACK)
     async def on_request_changes_reason(ack: AsyncAck, body: dict, view: dict) -> None:
-        read = await read_reason(ack, view)
-        if read is None:
-            return
-        change_id, reason = read
-        outcome = await security_review.request_changes(
-            ctx, change_id, payloads.click(body).user, reason
-        )
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        await ack()
+        await decide_with_reason(ack, body, view, partial(security_review.request_changes, ctx))
 
 
 async def override_security(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -76,11 +53,8 @@ async def override_security(ctx: Context, ack: AsyncAck, respond: AsyncRespond, 
         await ack(text=f"Say why the security review is bypassed: {OVERRIDE_USAGE}. The "
                   "reason is kept on the record.", response_type="ephemeral")
         return
-    await ack()
-    who = command_who(command)
 
-    async def work() -> None:
-        outcome = await security_review.override(ctx, change_id, who.user, reason)
-        await respond(text=outcome.message, response_type="ephemeral")
+    async def answer(user: str) -> dict:
+        return ephemeral((await security_review.override(ctx, change_id, user, reason)).message)
 
-    after_ack(ctx, who, respond, work(), "override security review")
+    await answer_after_ack(ctx, ack, respond, command, answer, "override security review")

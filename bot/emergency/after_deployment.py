@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.audit_actions import GATE_BYPASSED
 from bot.change.facts import ChangeFacts
-from bot.change.rows import facts_of
 from bot.change.states import IN_PRODUCTION, format_change_id
 from bot.change.work import Loaded, NoSuchChange, audit, dm, editing, refresh_card
 from bot.context import Context
@@ -26,13 +25,14 @@ from bot.emergency.rules import (
     needs_retrospective,
     retrospective_due,
 )
+from bot.review.reminders import load_current
 from bot.review.rules import approvals_met
 from bot.runtime.sweeper import Skip
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import escape, slack_date, users
 from bot.slack.text import user as mention
-from storage import reminder_store, repo
+from storage import reminder_store
 from storage.models import Change, Reminder
 
 APPROVAL_MISSING = "emergency_approval"
@@ -127,18 +127,9 @@ async def _tech_leads(ctx: Context, change: Change) -> list[str]:
     return sorted(m for m in members if m != change.author_id)
 
 
-async def _load(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
-    async with ctx.db.session() as session:
-        change = await repo.get_change(session, reminder.change_id or 0)
-        if change is None:
-            raise Skip("the change no longer exists")
-        approvals = await repo.approvals_of(session, change.id or 0)
-    return change, facts_of(change, approvals)
-
-
 async def remind_tech_leads_of_approval(ctx: Context, reminder: Reminder) -> None:
     """Still no approval a policy delay after the deployment: each tech lead gets a DM."""
-    change, facts = await _load(ctx, reminder)
+    change, facts = await load_current(ctx, reminder)
     if not awaits_emergency_approval(facts, ctx.policy):
         raise Skip("approved, or no longer in production")
     leads = await _tech_leads(ctx, change)
@@ -182,13 +173,13 @@ def _still_due(facts: ChangeFacts) -> None:
 
 async def remind_retrospective(ctx: Context, reminder: Reminder) -> None:
     """The engineer's reminders: `windows.retrospective_warning` before it is due, and at due."""
-    change, facts = await _load(ctx, reminder)
+    change, facts = await load_current(ctx, reminder)
     _still_due(facts)
     at_due = reminder.kind == RETROSPECTIVE_DUE
     if not at_due and ctx.clock.now() >= (change.retrospective_due_at or ctx.clock.now()):
         raise Skip("sent late (the bot was down): the reminder at the due time says it")
     link = await notify.card_link(ctx, change)
-    change, facts = await _load(ctx, reminder)  # re-checked right before sending
+    change, facts = await load_current(ctx, reminder)  # re-checked right before sending
     _still_due(facts)
     message = views.retrospective_reminder(change, link, now=ctx.clock.now(), at_due=at_due)
     await notify.post_once(ctx, reminder, channel=reminder.recipient or "", **message)
@@ -196,7 +187,7 @@ async def remind_retrospective(ctx: Context, reminder: Reminder) -> None:
 
 async def escalate_retrospective(ctx: Context, reminder: Reminder) -> None:
     """Overdue: the broadcast's thread and the tech leads are told; the card says so."""
-    change, facts = await _load(ctx, reminder)
+    change, facts = await load_current(ctx, reminder)
     _still_due(facts)
     leads = await _tech_leads(ctx, change)
     try:

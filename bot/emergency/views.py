@@ -26,7 +26,7 @@ from bot.emergency.rules import needs_retrospective
 from bot.policy import Policy
 from bot.proposal.proposals import Proposal
 from bot.proposal.views import text_input
-from bot.slack.blocks import to_dicts
+from bot.slack.blocks import first_listed, to_dicts
 from bot.slack.text import clip, escape, slack_date, user, users
 from storage.models import Approval, Change
 
@@ -227,18 +227,15 @@ def overdue_message(changes: Sequence[Change], now: datetime) -> dict:
                         "retrospective on record or not due yet.",
                 "response_type": "ephemeral"}
     blocks: list = [HeaderBlock(text=f"Overdue retrospectives ({len(changes)})")]
-    for change in changes[:MAX_LISTED]:
+
+    def line(change: Change) -> str:
         due = change.retrospective_due_at or now
         deployed = (f"deployed {slack_date(change.deployed_at)} · "
                     if change.deployed_at else "")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(
-            f"*{format_change_id(change.id or 0)}* {escape(change.title)}\n"
-            f"by {user(change.author_id)} · *{STATUS_LABELS[Status(change.status)]}* · "
-            f"{deployed}due {slack_date(due)}, overdue by {spell(now - due)}"
-        ))))
-    if len(changes) > MAX_LISTED:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"…and {len(changes) - MAX_LISTED} more."
-        )]))
+        return (f"*{format_change_id(change.id or 0)}* {escape(change.title)}\n"
+                f"by {user(change.author_id)} · *{STATUS_LABELS[Status(change.status)]}* · "
+                f"{deployed}due {slack_date(due)}, overdue by {spell(now - due)}")
+
+    blocks += first_listed(changes, line, MAX_LISTED, ".")
     return {"text": f"{len(changes)} overdue retrospective(s)", "blocks": to_dicts(blocks),
             "response_type": "ephemeral"}

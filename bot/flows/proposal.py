@@ -23,6 +23,20 @@ def _emergency(change: Change) -> bool:
     return change.category == Category.emergency.value
 
 
+async def _ask_for_review(session: AsyncSession, ctx: Context, change: Change) -> None:
+    """What proposing and revising share, in the process's order: Step 2, the pull request
+    read (an emergency's labelled); the planned time checked for conflicts; Step 3, the
+    reviewers asked and reminded, the infrastructure team asked; Step 4, the security team
+    asked when a trigger calls for a review."""
+    if await pull_requests.on_proposal(session, ctx, change):
+        await emergency_label.label_when_linked(session, ctx, change)
+    await planning.flag_conflicts(session, ctx, change)
+    await reminders.ask_reviewers(session, ctx, change)
+    await reminders.schedule_peer(session, ctx, change)
+    await infrastructure.ask_if_needed(session, ctx, change)
+    await security.ask_if_needed(session, ctx, change)
+
+
 async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
     """A new change, in review:
 
@@ -36,13 +50,7 @@ async def proposed(session: AsyncSession, ctx: Context, change: Change) -> None:
     6. an emergency is declared: broadcast to engineering, its author told what follows.
     """
     await refresh_card(session, ctx, change)
-    if await pull_requests.on_proposal(session, ctx, change):
-        await emergency_label.label_when_linked(session, ctx, change)
-    await planning.flag_conflicts(session, ctx, change)
-    await reminders.ask_reviewers(session, ctx, change)
-    await reminders.schedule_peer(session, ctx, change)
-    await infrastructure.ask_if_needed(session, ctx, change)
-    await security.ask_if_needed(session, ctx, change)
+    await _ask_for_review(session, ctx, change)
     if _emergency(change):
         await broadcast.declared(session, ctx, change)
 
@@ -63,13 +71,7 @@ async def revised(session: AsyncSession, ctx: Context, change: Change, *, by: st
     await thread_note(session, ctx, change,
                       f"<@{by}> revised the change ({', '.join(changed)}): "
                       "approvals were reset and reviewers asked again.")
-    if await pull_requests.on_proposal(session, ctx, change):
-        await emergency_label.label_when_linked(session, ctx, change)
-    await planning.flag_conflicts(session, ctx, change)
-    await reminders.ask_reviewers(session, ctx, change)
-    await reminders.schedule_peer(session, ctx, change)
-    await infrastructure.ask_if_needed(session, ctx, change)
-    await security.ask_if_needed(session, ctx, change)
+    await _ask_for_review(session, ctx, change)
     await staging.forget_staging(session, ctx, change)
     await refresh_card(session, ctx, change)
 

@@ -31,6 +31,15 @@ def _source_key(repo_name: str, number: int) -> str:
     return "github:" + hashlib.sha256(key.encode()).hexdigest()[:56]
 
 
+async def already_tracked(session: AsyncSession, source_key: str, repo_name: str,
+                          number: int) -> bool:
+    """A change was opened for this pull request already, or it was linked to one by hand
+    in the meantime."""
+    if await repo.change_by_source(session, source_key) is not None:
+        return True
+    return bool(await github_store.changes_linking(session, repo_name, number))
+
+
 async def on_label(session: AsyncSession, ctx: Context, payload: dict, delivery: str) -> str:
     """A `pull_request` `labeled` EMERGENCY webhook (called by bot.github.events)."""
     pr = payload["pull_request"]
@@ -75,10 +84,8 @@ async def open_emergency(ctx: Context, reminder: Reminder) -> None:
     url = data.get("url") or ref.url
     now = ctx.clock.now()
     async with ctx.db.session() as session:
-        if await repo.change_by_source(session, source_key) is not None:
+        if await already_tracked(session, source_key, data["repo"], int(data["number"])):
             return
-        if await github_store.changes_linking(session, data["repo"], int(data["number"])):
-            return  # linked by hand in the meantime
         change = Change(
             title=(data.get("title") or f"Emergency: {ref}")[:150],
             description=(data.get("body") or f"Opened from the {LABEL} label on {url}.")[:3000],

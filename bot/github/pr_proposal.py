@@ -20,13 +20,13 @@ from bot.context import Context
 from bot.flows import proposal as proposal_flow
 from bot.github import accounts
 from bot.github.client import PrRef
-from bot.github.emergency_pr import _source_key
+from bot.github.emergency_pr import _source_key, already_tracked
 from bot.github.pr_template import missing_comment, parse
 from bot.proposal.proposals import LIMITS
 from bot.runtime.sweeper import Skip
 from bot.security.routing import update_security
 from bot.slack.outbox import schedule
-from storage import github_store, repo
+from storage import github_store
 from storage.models import Change, Reminder
 
 KIND = "github_pr_proposal"
@@ -92,10 +92,8 @@ async def open_from_pull_request(ctx: Context, reminder: Reminder) -> None:
     fields = parsed.fields
     now = ctx.clock.now()
     async with ctx.db.session() as session:
-        if await repo.change_by_source(session, source_key) is not None:
+        if await already_tracked(session, source_key, data["repo"], int(data["number"])):
             return
-        if await github_store.changes_linking(session, data["repo"], int(data["number"])):
-            return  # linked by hand in the meantime
         change = Change(
             title=(data.get("title") or str(ref))[:150],
             description=fields["description"][:LIMITS["description"]],

@@ -30,6 +30,7 @@ from bot.insights.records import load_history
 from bot.overview.desk_items import Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
+from bot.slack.blocks import first_listed
 from bot.slack.text import clip, escape
 from storage.models import Reminder
 
@@ -54,12 +55,7 @@ def _section(title: str, items: list[Item], empty: str) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text=f"{title} ({len(items)})" if items else title)]
     if not items:
         return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=empty)])]
-    blocks += [SectionBlock(text=MarkdownTextObject(text=item_text(item)))
-               for item in items[:MAX_PER_SECTION]]
-    if len(items) > MAX_PER_SECTION:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"…and {len(items) - MAX_PER_SECTION} more: `/change list`")]))
-    return blocks
+    return [*blocks, *first_listed(items, item_text, MAX_PER_SECTION, ": `/change list`")]
 
 
 def metrics_line(figures: dora.Figures | None) -> str:

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -16,7 +15,7 @@ from bot.change.states import format_change_id
 from bot.emergency.views import fixes_note
 from bot.overview.history import history_button
 from bot.overview.queries import Summary
-from bot.slack.blocks import to_dicts
+from bot.slack.blocks import first_listed, to_dicts
 from bot.slack.text import clip, escape, slack_date, user
 from storage.models import AuditEvent
 
@@ -30,19 +29,16 @@ def list_message(summaries: Sequence[Summary], viewer: str) -> dict:
             "response_type": "ephemeral",
         }
     blocks: list = [HeaderBlock(text=f"Open changes ({len(summaries)})")]
-    for summary in summaries[:MAX_LISTED]:
+
+    def line(summary: Summary) -> str:
         change, card = summary.change, summary.card
         mine = " · yours" if change.author_id == viewer else ""
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(
-            f"*{format_change_id(card.change_id)}* {escape(change.title)}\n"
-            f"{kind_words(card.facts)} · *{status_label(card.facts)}* · "
-            f"by {user(change.author_id)}{mine}\n"
-            f"_{gates_summary(card.gates)}_"
-        ))))
-    if len(summaries) > MAX_LISTED:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"…and {len(summaries) - MAX_LISTED} more. `/change show CHG-n` for one."
-        )]))
+        return (f"*{format_change_id(card.change_id)}* {escape(change.title)}\n"
+                f"{kind_words(card.facts)} · *{status_label(card.facts)}* · "
+                f"by {user(change.author_id)}{mine}\n"
+                f"_{gates_summary(card.gates)}_")
+
+    blocks += first_listed(summaries, line, MAX_LISTED, ". `/change show CHG-n` for one.")
     return {
         "text": f"{len(summaries)} open change(s)",
         "blocks": to_dicts(blocks),

@@ -89,16 +89,22 @@ async def schedule_security(session: AsyncSession, ctx: Context, change: Change,
                           due_at=escalate)
 
 
-async def load_facts(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
-    """The change of a reminder as it is now; Skip when it was revised since."""
+async def load_current(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
+    """The change of a reminder as it is now, whatever its revision; Skip once it is gone."""
     async with ctx.db.session() as session:
         change = await repo.get_change(session, reminder.change_id or 0)
         if change is None:
             raise Skip("the change no longer exists")
         approvals = await repo.approvals_of(session, change.id or 0)
+    return change, facts_of(change, approvals)
+
+
+async def load_facts(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
+    """The change of a reminder as it is now; Skip when it was revised since."""
+    change, facts = await load_current(ctx, reminder)
     if change.revision != reminder.payload.get("revision"):
         raise Skip(f"the change was revised (now revision {change.revision})")
-    return change, facts_of(change, approvals)
+    return change, facts
 
 
 def _since(reminder: Reminder) -> str:

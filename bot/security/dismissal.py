@@ -31,26 +31,20 @@ from bot.change.facts import ChangeFacts
 from bot.change.states import format_change_id
 from bot.change.work import (
     Outcome,
-    audit,
     editing,
-    refresh_card,
     refused,
-    thread_note,
     use_case,
 )
 from bot.context import Context
 from bot.security import triggers as security
-from bot.security.routing import WAITING_KINDS
+from bot.security.review import could_not_check, in_security_group, settle_without_review
 from bot.security.rules import may_decide_security
 from bot.security.views import (
     DISMISSED,
     DISMISSIBLE_SOURCES,
     dismissible,
 )
-from bot.slack import directory
 from bot.slack.text import escape
-from storage import reminder_store
-from storage.models import Approval
 
 DISMISS_CALLBACK = "security_dismiss_reason"
 
@@ -70,23 +64,12 @@ def may_dismiss(facts: ChangeFacts, triggers: Sequence[dict[str, Any]], user: st
     return ALLOWED
 
 
-async def _in_security_group(ctx: Context, user: str) -> bool | None:
-    try:
-        return await directory.is_member(ctx, ctx.policy.groups.security, user)
-    except directory.DirectoryUnavailable:
-        return None
-
-
-COULD_NOT_CHECK = ("I couldn't check with Slack whether you are in the security team. "
-                   "Nothing was recorded; please try again in a minute.")
-
-
 @use_case
 async def check_dismisser(ctx: Context, change_id: int, user: str) -> Outcome:
     """May `user` dismiss this review now? (Asked again when they submit the reason.)"""
-    in_group = await _in_security_group(ctx, user)
+    in_group = await in_security_group(ctx, user)
     if in_group is None:
-        return refused(COULD_NOT_CHECK)
+        return could_not_check()
     async with editing(ctx, change_id) as loaded:
         decision = may_dismiss(loaded.facts, loaded.change.security_triggers, user, in_group)
         if not decision.allowed:
@@ -99,9 +82,9 @@ async def dismiss(ctx: Context, change_id: int, user: str, reason: str) -> Outco
     reason = reason.strip()
     if not reason:
         return refused("Say why no security review is needed: it is kept on the record.")
-    in_group = await _in_security_group(ctx, user)
+    in_group = await in_security_group(ctx, user)
     if in_group is None:
-        return refused(COULD_NOT_CHECK)
+        return could_not_check()
     cid = format_change_id(change_id)
     try:
         async with editing(ctx, change_id) as loaded:
@@ -109,23 +92,11 @@ async def dismiss(ctx: Context, change_id: int, user: str, reason: str) -> Outco
             decision = may_dismiss(loaded.facts, change.security_triggers, user, in_group)
             if not decision.allowed:
                 return refused(decision.reason)
-            now = ctx.clock.now()
-            loaded.session.add(Approval(
-                change_id=change_id, revision=change.revision, kind="security",
-                decision=DISMISSED, actor=user, user_id=user, source="slack", reason=reason,
-                created_at=now,
-            ))
             change.security_required = False
-            await audit(loaded.session, ctx, change, user, "security_review_dismissed",
-                        reason=reason, revision=change.revision,
-                        triggers=change.security_triggers)
-            await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
-                                        kinds=WAITING_KINDS, reason="the review was dismissed")
-            await thread_note(loaded.session, ctx, change,
-                              f"Security review not needed, says <@{user}> (security team): "
-                              f"{escape(reason)}")
-            change.updated_at = now
-            await refresh_card(loaded.session, ctx, change)
+            await settle_without_review(
+                loaded, ctx, user, DISMISSED, reason, "security_review_dismissed",
+                note=f"Security review not needed, says <@{user}> (security team): "
+                f"{escape(reason)}")
     except IntegrityError:
         return refused(f"You have already decided the security review of {cid}.")
     return Outcome(True, f"You said {cid} needs no security review. It is on the record with "

@@ -41,22 +41,22 @@ COULD_NOT_CHECK = ("I couldn't check with Slack whether you are in {group}. Noth
                    "recorded; please try again in a minute.")
 
 
-async def _in_security_group(ctx: Context, user: str) -> bool | None:
+async def in_security_group(ctx: Context, user: str) -> bool | None:
     try:
         return await directory.is_member(ctx, ctx.policy.groups.security, user)
     except directory.DirectoryUnavailable:
         return None
 
 
-def _could_not_check(ctx: Context) -> Outcome:
+def could_not_check() -> Outcome:
     return refused(COULD_NOT_CHECK.format(group="the security team"))
 
 
 async def check_decider(ctx: Context, change_id: int, user: str) -> Outcome:
     """May `user` decide this security review now? (Asked again when they submit.)"""
-    in_group = await _in_security_group(ctx, user)
+    in_group = await in_security_group(ctx, user)
     if in_group is None:
-        return _could_not_check(ctx)
+        return could_not_check()
     return await changes.check(
         ctx, change_id, user, lambda facts, who: may_decide_security(facts, who, in_group)
     )
@@ -69,9 +69,9 @@ async def _decide(
     """A security team member decides: only members may, each decision is recorded once,
     and the team stops being reminded. `follow` does what this decision leads to and
     returns what the person is told."""
-    in_group = await _in_security_group(ctx, user)
+    in_group = await in_security_group(ctx, user)
     if in_group is None:
-        return _could_not_check(ctx)
+        return could_not_check()
     try:
         async with editing(ctx, change_id) as loaded:
             change, facts = loaded.change, loaded.facts
@@ -162,23 +162,32 @@ async def override(ctx: Context, change_id: int, user: str, reason: str) -> Outc
                 high_risk_allowed=ctx.policy.security.tech_lead_overrides_high_risk)
             if not decision.allowed:
                 return refused(decision.reason)
-            now = ctx.clock.now()
-            loaded.session.add(_decision(change, user, "overridden", now, reason))
-            await audit(loaded.session, ctx, change, user, "security_review_overridden",
-                        reason=reason, revision=change.revision,
-                        triggers=change.security_triggers,
-                        **({"high_risk_allowed_by_policy": True} if high_risk else {}))
-            await reminder_store.cancel(loaded.session, now=now, change_id=change_id,
-                                        kinds=WAITING_KINDS, reason="the review was overridden")
-            await thread_note(loaded.session, ctx, change,
-                              f":warning: <!subteam^{ctx.policy.groups.security}> the security "
-                              f"review of *{cid}* was overridden by <@{user}>: {escape(reason)}")
-            change.updated_at = now
-            await refresh_card(loaded.session, ctx, change)
+            await settle_without_review(
+                loaded, ctx, user, "overridden", reason, "security_review_overridden",
+                note=f":warning: <!subteam^{ctx.policy.groups.security}> the security review "
+                f"of *{cid}* was overridden by <@{user}>: {escape(reason)}",
+                **({"high_risk_allowed_by_policy": True} if high_risk else {}))
     except IntegrityError:
         return refused(f"You have already decided the security review of {cid}.")
     return Outcome(True, f"You overrode the security review of {cid}. It is on the record "
                          "with your reason, and the security team was told.", change)
+
+
+async def settle_without_review(loaded: Loaded, ctx: Context, user: str, decision: str,
+                                reason: str, action: str, *, note: str,
+                                **details: object) -> None:
+    """The review ends without the team deciding it (overridden, dismissed): the decision on
+    the record with its reason and audit event, the team no longer reminded, a note in the
+    thread, the card redrawn."""
+    change, now = loaded.change, ctx.clock.now()
+    loaded.session.add(_decision(change, user, decision, now, reason))
+    await audit(loaded.session, ctx, change, user, action, reason=reason,
+                revision=change.revision, triggers=change.security_triggers, **details)
+    await reminder_store.cancel(loaded.session, now=now, change_id=change.id or 0,
+                                kinds=WAITING_KINDS, reason=f"the review was {decision}")
+    await thread_note(loaded.session, ctx, change, note)
+    change.updated_at = now
+    await refresh_card(loaded.session, ctx, change)
 
 
 def _decision(change: Change, user: str, decision: str, now, reason: str = "") -> Approval:

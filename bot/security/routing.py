@@ -138,15 +138,25 @@ def keep_trying(ctx: Context, reminder: Reminder, exc: Exception) -> NoReturn:
     raise exc
 
 
-async def send_route(ctx: Context, reminder: Reminder) -> None:
+async def _team_to_ask(ctx: Context, reminder: Reminder, waits_no_more: str, *,
+                       say_unreached: bool) -> tuple[Change, list[str]]:
+    """The change and the security team's members while the review still waits for them;
+    skipped once it does not (`waits_no_more` says why), retried while Slack cannot say who
+    the members are (and the card says so, with `say_unreached`)."""
     change, facts = await review_reminders.load_facts(ctx, reminder)
     if not awaits_security_review(facts):
-        raise Skip("the security review no longer waits for the team")
+        raise Skip(waits_no_more)
     try:
-        reviewers = await security_reviewers(ctx, change)
+        return change, await security_reviewers(ctx, change)
     except (directory.DirectoryUnavailable, Unreachable) as exc:
-        await _not_reached(ctx, reminder, _unreached_reason(exc))
+        if say_unreached:
+            await _not_reached(ctx, reminder, _unreached_reason(exc))
         keep_trying(ctx, reminder, exc)
+
+
+async def send_route(ctx: Context, reminder: Reminder) -> None:
+    change, reviewers = await _team_to_ask(
+        ctx, reminder, "the security review no longer waits for the team", say_unreached=True)
     async with ctx.db.session() as session:
         locked = await repo.get_change(session, change.id or 0, lock=True)
         if locked is None or locked.revision != reminder.payload["revision"]:
@@ -203,13 +213,9 @@ async def _not_reached(ctx: Context, reminder: Reminder, reason: str) -> None:
 
 async def remind_security_team(ctx: Context, reminder: Reminder) -> None:
     """One reminder DM per member, when the review still waits after the policy's delay."""
-    change, facts = await review_reminders.load_facts(ctx, reminder)
-    if not awaits_security_review(facts):
-        raise Skip("the security review was decided, or the change no longer waits for it")
-    try:
-        reviewers = await security_reviewers(ctx, change)
-    except (directory.DirectoryUnavailable, Unreachable) as exc:
-        keep_trying(ctx, reminder, exc)
+    change, reviewers = await _team_to_ask(
+        ctx, reminder, "the security review was decided, or the change no longer waits for it",
+        say_unreached=False)
     cid = format_change_id(change.id or 0)
     text = (f":wave: Reminder: *{cid}: {change.title}* by <@{change.author_id}> is still "
             "waiting for a security review. Approve it or request changes on the card:")

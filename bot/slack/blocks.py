@@ -1,8 +1,27 @@
 """Block Kit views, built with slack_sdk.models so that Slack's limits are checked."""
 
-from slack_sdk.models.blocks import Block
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.slack.text import clip
+
+T = TypeVar("T")
 
 
 def to_dicts(blocks: list[Block]) -> list[dict]:
     """Serialise (and so validate) blocks for the Web API."""
     return [block.to_dict() for block in blocks]
+
+
+def first_listed(items: Sequence[T], line: Callable[[T], str], limit: int,
+                 more: str = "") -> list[Block]:
+    """A section for each of the first `limit` items, its mrkdwn `line(item)`; then "…and N
+    more" followed by `more` when there are others."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(line(item))))
+                           for item in items[:limit]]
+    if len(items) > limit:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {len(items) - limit} more{more}")]))
+    return blocks

@@ -7,6 +7,7 @@ from sqlalchemy import event, text
 from sqlmodel import select
 
 from bot.overview import queries
+from bot.overview.desk_items import desk_of
 from storage import repo
 from storage.models import Change
 from tests.flows import approved, propose
@@ -31,13 +32,13 @@ async def test_list_and_home_run_as_many_queries_for_four_changes_as_for_one(bot
     await approved(bot)
     with statements(bot.ctx.db) as one:
         assert len(await queries.open_changes(bot.ctx, "U0ALICE")) == 1
-        await queries.home_of(bot.ctx, "U0BOB")
+        await desk_of(bot.ctx, "U0BOB")
     await approved(bot)
     await propose(bot)
     await propose(bot)
     with statements(bot.ctx.db) as four:
         assert len(await queries.open_changes(bot.ctx, "U0ALICE")) == 4
-        await queries.home_of(bot.ctx, "U0BOB")
+        await desk_of(bot.ctx, "U0BOB")
     assert len(four) == len(one), four
 
 

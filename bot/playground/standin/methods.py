@@ -22,6 +22,7 @@ from bot.playground.standin.entities import (
     TEAM_DOMAIN,
     TEAM_ID,
     TEAM_NAME,
+    Channel,
     ts_key,
 )
 from bot.playground.standin.errors import SlackError, invalid_arguments, missing
@@ -112,6 +113,16 @@ def public(message: dict[str, Any], *, with_metadata: bool = True) -> dict[str, 
     return shown
 
 
+def _message(ws: Workspace, args: Args, ts_field: str, *,
+             not_found: str = "message_not_found") -> tuple[Channel, dict[str, Any]]:
+    """The channel named by `channel` and its message at the ts in `ts_field`."""
+    channel = ws.channel(args.get("channel"))
+    message = ws.find_message(channel.id, required(args, ts_field))
+    if message is None:
+        raise SlackError(not_found)
+    return channel, message
+
+
 def permalink(channel: str, ts: str, thread_ts: str | None = None) -> str:
     link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
     if thread_ts and thread_ts != ts:
@@ -172,10 +183,7 @@ def chat_post_message(ws: Workspace, args: Args, ctx: RequestContext) -> dict[st
 
 
 def chat_update(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
-    channel = ws.channel(args.get("channel"))
-    message = ws.find_message(channel.id, required(args, "ts"))
-    if message is None:
-        raise SlackError("message_not_found")
+    channel, message = _message(ws, args, "ts")
     if message.get("user") != BOT_USER_ID:
         raise SlackError("cant_update_message")
     changes = message_content(args)  # blocks left out are kept; `blocks: []` removes them
@@ -194,10 +202,7 @@ def chat_post_ephemeral(ws: Workspace, args: Args, ctx: RequestContext) -> dict[
 
 
 def chat_get_permalink(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
-    channel = ws.channel(args.get("channel"))
-    message = ws.find_message(channel.id, required(args, "message_ts"))
-    if message is None:
-        raise SlackError("message_not_found")
+    channel, message = _message(ws, args, "message_ts")
     link = permalink(channel.id, message["ts"], message.get("thread_ts"))
     return {"channel": channel.id, "permalink": link}
 
@@ -241,10 +246,7 @@ def conversations_history(ws: Workspace, args: Args, ctx: RequestContext) -> dic
 
 
 def conversations_replies(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
-    channel = ws.channel(args.get("channel"))
-    message = ws.find_message(channel.id, required(args, "ts"))
-    if message is None:
-        raise SlackError("thread_not_found")
+    channel, message = _message(ws, args, "ts", not_found="thread_not_found")
     thread_ts = message.get("thread_ts") or message["ts"]
     thread = [m for m in ws.history[channel.id]
               if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts]
