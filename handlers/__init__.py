@@ -25,21 +25,16 @@ from handlers.common import answer_failure
 __all__ = ["answer_failure", "register", "register_http"]
 
 
+# The Slack listeners, in the order of the process; the fallback last: what no listener
+# before it takes.
+SLACK_LISTENERS = (commands, review, security, security_dismissal, deploy, emergency, home,
+                   pull_requests, history, more, freeze, snooze, fallback)
+
+
 def register(app: AsyncApp, ctx: Context) -> None:
     """Attach every Slack listener to the Bolt app."""
-    commands.register(app, ctx)
-    review.register(app, ctx)
-    security.register(app, ctx)
-    security_dismissal.register(app, ctx)
-    deploy.register(app, ctx)
-    emergency.register(app, ctx)
-    home.register(app, ctx)
-    pull_requests.register(app, ctx)
-    history.register(app, ctx)
-    more.register(app, ctx)
-    freeze.register(app, ctx)
-    snooze.register(app, ctx)
-    fallback.register(app, ctx)  # last: what no listener above takes
+    for listeners in SLACK_LISTENERS:
+        listeners.register(app, ctx)
 
 
 def register_http(web_app: web.Application, ctx: Context) -> None:

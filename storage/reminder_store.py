@@ -7,6 +7,7 @@ serialises writers, which gives the same guarantee there.
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from sqlalchemy import case, func, make_url, or_, text, update
@@ -142,31 +143,29 @@ async def renew(
     session: AsyncSession, reminder_ids: Sequence[int], *, worker: str, until: datetime
 ) -> int:
     """The heartbeat: extend this worker's claims that are still open to `until`."""
-    if not reminder_ids:
-        return 0
-    statement = (
-        update(Reminder)
-        .where(col(Reminder.id).in_(reminder_ids), col(Reminder.claimed_by) == worker)
-        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
-        .values(claimed_until=until)
-    )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return result.rowcount
+    return await _update_open_claims(session, reminder_ids, worker, claimed_until=until)
 
 
 async def release(session: AsyncSession, reminder_ids: Sequence[int], *, worker: str) -> int:
     """Give back claims that were not worked on (a clean stop): due again at once for any
     process, and the attempt the claim counted is taken back."""
+    return await _update_open_claims(session, reminder_ids, worker, claimed_until=None,
+                                     attempts=Reminder.attempts - 1)
+
+
+async def _update_open_claims(session: AsyncSession, reminder_ids: Sequence[int], worker: str,
+                              **values: Any) -> int:
+    """Set `values` on this worker's claims among `reminder_ids` that are still open."""
     if not reminder_ids:
         return 0
     statement = (
         update(Reminder)
         .where(col(Reminder.id).in_(reminder_ids), col(Reminder.claimed_by) == worker)
         .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
-        .values(claimed_until=None, attempts=Reminder.attempts - 1)
+        .values(**values)
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
-    return result.rowcount
+    return int(result.rowcount)
 
 
 async def retry_later(
