@@ -16,7 +16,7 @@ from bot.change.work import NoSuchChange, audit, editing, is_slack_user, thread_
 from bot.context import Context
 from bot.deployment import views as views
 from bot.runtime.snooze import snooze_actions, snoozed_note
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack import outbox as notify
 from storage.models import Change, Reminder
 
@@ -89,3 +89,8 @@ async def chase_verification(ctx: Context, reminder: Reminder) -> None:
                         window_ended_at=(change.monitoring_ends_at or now).isoformat())
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
+
+
+class WindowPayload(Payload):
+    overdue_seconds: int | None = None
+    snoozed: list = []

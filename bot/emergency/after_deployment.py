@@ -27,7 +27,7 @@ from bot.emergency.rules import (
     retrospective_due,
 )
 from bot.review.rules import approvals_met
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import escape, slack_date, users
@@ -233,3 +233,7 @@ async def escalate_retrospective(ctx: Context, reminder: Reminder) -> None:
             await refresh_card(loaded.session, ctx, change)
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
+
+
+class RoundPayload(Payload):
+    round: int = 1

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from bot.context import Context
 from bot.evidence.records import Checkpoint
+from bot.runtime.sweeper import Payload
 from bot.settings import Policy
 from storage import audit_chain, reminder_store, repo
 from storage.db import Database
@@ -157,3 +158,7 @@ def _parse(message: dict[str, Any], me: dict[str, Any], channel: str) -> Checkpo
                           message.get("ts"))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+class CheckpointPayload(Payload):
+    why: str | None = None

@@ -32,7 +32,7 @@ from bot.context import Context
 from bot.github import gate_rules
 from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from storage import github_store, reminder_store, repo
 from storage.models import Change, DeployGate, Reminder
 
@@ -226,3 +226,11 @@ async def recheck_at(ctx: Context, reminder: Reminder) -> None:
             await decide(loaded, ctx, gate)
         await refresh_card(session, ctx, loaded.change)
     ctx.sweeper.kick()
+
+
+class AnswerPayload(Payload):
+    """The deploy gate's answer to send to GitHub."""
+
+    gate: int
+    state: str | None = None
+    comment: str

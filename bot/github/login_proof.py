@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Context
 from bot.github import accounts
+from bot.runtime.sweeper import Payload
 from bot.slack import outbox
 from storage import github_store, repo
 from storage.models import Reminder
@@ -66,3 +67,8 @@ async def adopt_proven(ctx: Context, reminder: Reminder) -> None:
                              f"GitHub): your reviews on GitHub count as your approvals.{more}",
                      "link_card": False})
     ctx.sweeper.kick()
+
+
+class AdoptPayload(Payload):
+    login: str
+    slack_user: str

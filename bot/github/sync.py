@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,7 +38,7 @@ from bot.github.client import (
 )
 from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
 from bot.review.standing import Standing, standing
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack.outbox import load_change
 from storage import github_store, reminder_store
 from storage.github_store import FINISHED
@@ -264,3 +265,15 @@ async def mark_not_connected(ctx: Context, change_id: int) -> None:
         await refresh_card(session, ctx, loaded.change)
     ctx.sweeper.kick()
 
+
+class SyncPayload(Payload):
+    why: str | None = None
+    attempt: int = 0
+
+
+class CiPayload(Payload):
+    sha: str | None = None
+
+
+class ReviewPayload(Payload):
+    review: dict[str, Any]

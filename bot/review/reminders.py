@@ -24,7 +24,7 @@ from bot.context import Context
 from bot.deployment.business_hours import add_business_time
 from bot.review.rules import awaits_peer_review
 from bot.runtime.snooze import snooze_actions, snoozed_note
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.security.rules import awaits_security_review
 from bot.slack import outbox as notify
 from bot.slack.blocks import to_dicts
@@ -148,3 +148,11 @@ async def escalate_security(ctx: Context, reminder: Reminder) -> None:
                   f"security review is still waiting: asked on {_since(reminder)} and "
                   "reminded, no decision yet.")
 
+
+class ReviewReminderPayload(Payload):
+    """Peer and security reminders: the revision they are about, since when it waits, and
+    who snoozed the escalation."""
+
+    revision: int
+    since: str
+    snoozed: list = []

@@ -33,7 +33,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.slack.client import may_have_been_done, posting_client, rate_limited_for
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
@@ -157,7 +157,9 @@ async def schedule(
     session, ctx: Context, *, key: str, kind: str, change_id: int | None = None,
     recipient: str | None = None, payload: dict | None = None, due_at=None,
 ) -> bool:
-    """Schedule a notification in the caller's transaction (due now unless told)."""
+    """Schedule a notification in the caller's transaction (due now unless told); a payload
+    not of its kind's shape raises pydantic's ValidationError here, before anything is kept."""
+    ctx.sweeper.check_payload(kind, payload)
     now = ctx.clock.now()
     return await reminder_store.schedule(
         session, key=key, kind=kind, due_at=due_at or now, now=now, change_id=change_id,
@@ -208,3 +210,19 @@ async def card_link(ctx: Context, change: Change) -> str:
         channel=change.card_channel, message_ts=change.card_ts
     )
     return f"<{permalink['permalink']}|Open CHG-{change.id}>"
+
+
+class DmPayload(Payload):
+    """`dm`: the text, whether to link the card, and statuses in which it is no longer sent."""
+
+    text: str
+    link_card: bool = False
+    unless_status: list[str] | None = None
+    blocks: list[dict] | None = None
+
+
+class ThreadNotePayload(Payload):
+    """`thread`: a note in the card's thread."""
+
+    text: str
+    blocks: list[dict] | None = None
