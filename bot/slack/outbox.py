@@ -177,29 +177,30 @@ async def load_change(ctx: Context, reminder: Reminder) -> Change:
 
 async def send_dm(ctx: Context, reminder: Reminder) -> None:
     """A direct message; `payload.link_card` appends a link to the change's card."""
-    text = reminder.payload["text"]
-    if reminder.payload.get("link_card") and reminder.change_id:
+    dm = DmPayload.model_validate(reminder.payload)
+    text = dm.text
+    if dm.link_card and reminder.change_id:
         change = await load_change(ctx, reminder)
         text += " " + await card_link(ctx, change)
-    unless = reminder.payload.get("unless_status")
+    unless = dm.unless_status
     if unless and reminder.change_id:
         change = await load_change(ctx, reminder)
         if change.status in unless:
             raise Skip(f"the change is {change.status}")
     await post_once(
-        ctx, reminder, channel=reminder.recipient or "", text=text,
-        blocks=reminder.payload.get("blocks"),
+        ctx, reminder, channel=reminder.recipient or "", text=text, blocks=dm.blocks,
     )
 
 
 async def send_thread_note(ctx: Context, reminder: Reminder) -> None:
     """A note in the card's thread (the change's running log for the team)."""
+    note = ThreadNotePayload.model_validate(reminder.payload)
     change = await load_change(ctx, reminder)
     if change.card_ts is None:
         raise NotYet("the card is not posted yet")
     await post_once(
         ctx, reminder, channel=change.card_channel or "", thread_ts=change.card_ts,
-        text=reminder.payload["text"], blocks=reminder.payload.get("blocks"),
+        text=note.text, blocks=note.blocks,
     )
 
 
