@@ -53,7 +53,7 @@ async def send_window_ended(ctx: Context, reminder: Reminder) -> None:
     link = await notify.card_link(ctx, change)
     change = await notify.load_change(ctx, reminder)  # re-checked right before sending
     _still_monitoring(change)
-    overdue = reminder.payload.get("overdue_seconds")
+    overdue = WindowPayload.model_validate(reminder.payload).overdue_seconds
     message = views.window_end_message(
         change, link, overdue=timedelta(seconds=overdue) if overdue is not None else None
     )
@@ -82,7 +82,7 @@ async def chase_verification(ctx: Context, reminder: Reminder) -> None:
                 f":hourglass: The monitoring window ended {views.spell(overdue)} ago and "
                 f"{format_change_id(change.id or 0)} is not verified yet: "
                 f"<@{reminder.recipient}>, verify and close it, or roll it back."
-                + snoozed_note(reminder.payload.get("snoozed", [])),
+                + snoozed_note(WindowPayload.model_validate(reminder.payload).snoozed),
                 key=f"verification-overdue:{change.id}",
             )
             await audit(loaded.session, ctx, change, "changebot", "verification_overdue",

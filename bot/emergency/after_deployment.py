@@ -99,7 +99,7 @@ async def approved(session: AsyncSession, ctx: Context, change: Change,
 
 def escalation_round(reminder: Reminder) -> int:
     """1 for the first escalation, 2 for the first repeat, …"""
-    return int(reminder.payload.get("round", 1))
+    return RoundPayload.model_validate(reminder.payload).round
 
 
 async def escalate_again(session: AsyncSession, ctx: Context, change: Change,

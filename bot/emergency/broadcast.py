@@ -89,8 +89,9 @@ async def send_broadcast_note(ctx: Context, reminder: Reminder) -> None:
         if waiting:
             raise NotYet("the broadcast is not posted yet")
         raise Skip("the emergency was never broadcast")
+    note = BroadcastNotePayload.model_validate(reminder.payload)
     await notify.post_once(ctx, reminder, channel=change.broadcast_channel or "",
-                           thread_ts=change.broadcast_ts, text=reminder.payload["text"])
+                           thread_ts=change.broadcast_ts, text=note.text)
 
 
 async def verified(session: AsyncSession, ctx: Context, change: Change, user: str) -> None:

@@ -122,8 +122,9 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
 
 async def post_channel_note(ctx: Context, reminder: Reminder) -> None:
     """A message in the changes channel that belongs to no change (unmatched deployments)."""
-    await post_once(ctx, reminder, channel=reminder.payload.get("channel")
-                    or ctx.policy.channels.changes or "", text=reminder.payload["text"])
+    note = ChannelNotePayload.model_validate(reminder.payload)
+    await post_once(ctx, reminder, channel=note.channel or ctx.policy.channels.changes or "",
+                    text=note.text)
 
 
 class ChannelNotePayload(Payload):

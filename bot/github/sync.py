@@ -61,7 +61,7 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
     if ctx.github is None:
         await mark_not_connected(ctx, change.id or 0)
         raise Skip(NOT_CONNECTED)
-    url, attempt = change.pr_url or "", int(reminder.payload.get("attempt", 0))
+    url, attempt = change.pr_url or "", SyncPayload.model_validate(reminder.payload).attempt
     try:
         ref = parse_pr_url(url)
         pull = await ctx.github.get_pull(ref)
@@ -83,7 +83,7 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
 async def read_ci(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
-    sha = reminder.payload.get("sha")
+    sha = CiPayload.model_validate(reminder.payload).sha
     if not sha or change.head_sha != sha:
         raise Skip("that commit is no longer the pull request's head")
     if ctx.github is None:
@@ -103,7 +103,7 @@ async def read_ci(ctx: Context, reminder: Reminder) -> None:
 async def record_review(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
-    data = reminder.payload["review"]
+    data = ReviewPayload.model_validate(reminder.payload).review
     review = Review(
         login=data["login"], state=data["state"].upper(),
         submitted_at=datetime.fromisoformat(data["submitted_at"].replace("Z", "+00:00")),

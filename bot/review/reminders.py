@@ -96,13 +96,14 @@ async def load_facts(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFa
         if change is None:
             raise Skip("the change no longer exists")
         approvals = await repo.approvals_of(session, change.id or 0)
-    if change.revision != reminder.payload.get("revision"):
+    if change.revision != reminder.payload.get("revision"):  # route and reminders alike
         raise Skip(f"the change was revised (now revision {change.revision})")
     return change, facts_of(change, approvals)
 
 
 def _since(reminder: Reminder) -> str:
-    return slack_date(datetime.fromisoformat(reminder.payload["since"]))
+    since = ReviewReminderPayload.model_validate(reminder.payload).since
+    return slack_date(datetime.fromisoformat(since))
 
 
 async def remind_reviewer(ctx: Context, reminder: Reminder) -> None:
@@ -128,7 +129,7 @@ async def escalate_reviewers(ctx: Context, reminder: Reminder) -> None:
     await _thread(ctx, reminder, change,
                   f":hourglass_flowing_sand: Still waiting for {users(waiting)}: asked to "
                   f"review on {_since(reminder)} and reminded, no answer yet."
-                  + snoozed_note(reminder.payload.get("snoozed", [])))
+                  + snoozed_note(ReviewReminderPayload.model_validate(reminder.payload).snoozed))
 
 
 async def _thread(ctx: Context, reminder: Reminder, change: Change, text: str) -> None:
