@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.policy import Policy
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
-from bot.settings import Policy, Settings
+from bot.settings import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.playground.standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
-from bot.settings import Groups, Policy
+from bot.policy import Groups, Policy
 from tests import flows
 from tests.fake_github import FakeGitHub
 from tests.flows import PRODUCTION_CHECKS, cancel, click, click_dm, dms, fill, propose

@@ -16,8 +16,9 @@ from bot.evidence.verification import audit_key
 from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.api import FakeSlack
 from bot.playground.standin.workspace import person
+from bot.policy import Policy
 from bot.runtime.clock import ManualClock
-from bot.settings import Config, Policy, Settings
+from bot.settings import Config, Settings
 from storage.db import Database
 
 SIGNING_SECRET = "test-signing-secret"

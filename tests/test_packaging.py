@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.policy import Policy
 from bot.runtime.durations import format_duration, parse_duration
-from bot.settings import ConfigError, Policy, load_config, policy_env_name
+from bot.settings import ConfigError, load_config, policy_env_name
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,9 +15,9 @@ from bot.change.rows import facts_of
 from bot.change.states import Status, format_change_id
 from bot.context import Context
 from bot.emergency.rules import awaits_emergency_approval
+from bot.policy import Policy
 from bot.review.rules import approvals_met
 from bot.security.rules import awaits_security_review
-from bot.settings import Policy
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 

@@ -17,9 +17,9 @@ from bot.deployment.business_hours import (
     next_business_time,
 )
 from bot.github.required_checks import did_not_run, missing_checks
+from bot.policy import Policy
 from bot.review.rules import ApprovalProgress, approval_progress, approved_after_deployment
 from bot.schedule.freeze import freeze_at, next_freeze, thaw_at
-from bot.settings import Policy
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import holidays
 
-from bot.settings import BusinessHours
+from bot.policy import BusinessHours
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -20,8 +20,8 @@ from bot.change.states import (
 from bot.deployment.business_hours import (
     format_moment,
 )
+from bot.policy import Policy
 from bot.runtime.durations import spell
-from bot.settings import Policy
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from bot.change.work import thread_note as note
 from bot.context import Context
 from bot.deployment.business_hours import describe, is_business_time
 from bot.deployment.views import spell
+from bot.policy import BusinessHours
 from bot.runtime.sweeper import Skip
-from bot.settings import BusinessHours
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import escape, slack_date, users

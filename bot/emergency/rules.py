@@ -15,9 +15,9 @@ from bot.deployment.business_hours import (
     is_business_time,
 )
 from bot.deployment.rules import may_complete
+from bot.policy import Policy
 from bot.review.rules import approval_progress, approvals_met
 from bot.schedule.freeze import freeze_at
-from bot.settings import Policy
 
 
 def awaits_emergency_approval(facts: ChangeFacts, policy: Policy) -> bool:

@@ -23,9 +23,9 @@ from bot.change.rows import current
 from bot.change.states import Category, Status, format_change_id
 from bot.deployment.views import spell
 from bot.emergency.rules import needs_retrospective
+from bot.policy import Policy
 from bot.proposal.proposals import Proposal
 from bot.proposal.views import text_input
-from bot.settings import Policy
 from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape, slack_date, user, users
 from storage.models import Approval, Change

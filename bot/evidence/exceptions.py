@@ -17,8 +17,8 @@ from bot.evidence.records import (
     ChangeRecord,
     RuleException,
 )
+from bot.policy import Policy
 from bot.runtime.durations import spell
-from bot.settings import Policy
 
 
 def _spell(delta: timedelta) -> str:

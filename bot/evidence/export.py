@@ -17,8 +17,8 @@ from bot.evidence.render_csv import CsvRenderer
 from bot.evidence.render_json import JsonRenderer
 from bot.evidence.render_markdown import MarkdownRenderer
 from bot.evidence.summary import PackInfo, Summary
+from bot.policy import Policy
 from bot.schedule.evidence import frozen_deployments
-from bot.settings import Policy
 from storage import audit_chain, evidence_store
 from storage.db import Database
 

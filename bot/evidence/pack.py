@@ -71,8 +71,8 @@ from bot.evidence.records import (
     TimelineEntry,
     VerificationEvidence,
 )
+from bot.policy import Policy
 from bot.review.rules import approval_progress, approval_rule, counted_approvers
-from bot.settings import Policy
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
 

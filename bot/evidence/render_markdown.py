@@ -25,6 +25,7 @@ from bot.evidence.render import (
     when,
     yes_no,
 )
+from bot.security.triggers import Trigger, summary
 
 _VIA = {"slack": "Slack", "github": "GitHub"}
 
@@ -276,8 +277,8 @@ def markdown_change(record: ChangeRecord,  # noqa: C901 - one section per step
     if not sec.required:
         w("- **Security review**: not triggered\n")
     else:
-        triggers = "; ".join(f"{t.get('reason', '')} ({t.get('source', '')})"
-                             for t in sec.triggers) or "required"
+        triggers = summary([Trigger(t.get("source", ""), t.get("reason", ""))
+                            for t in sec.triggers]) or "required"
         if sec.overridden_by:
             outcome = f"overridden by {n(sec.overridden_by)}: {_md(sec.override_reason)}"
         elif sec.approved_by:

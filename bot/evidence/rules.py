@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.change.decisions import ALLOWED, Decision, refuse
-from bot.settings import Policy
+from bot.policy import Policy
 
 
 def evidence_group(policy: Policy) -> str | None:

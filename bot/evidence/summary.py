@@ -16,8 +16,8 @@ from bot.evidence.records import (
     ChangeRecord,
     Checkpoint,
 )
+from bot.policy import Policy
 from bot.schedule.evidence import FrozenDeployment
-from bot.settings import Policy
 
 
 @dataclass

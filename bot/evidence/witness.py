@@ -22,8 +22,8 @@ from sqlmodel import col, select
 
 from bot.context import Context
 from bot.evidence.records import Checkpoint
+from bot.policy import Policy
 from bot.runtime.sweeper import Payload
-from bot.settings import Policy
 from storage import audit_chain, reminder_store, repo
 from storage.db import Database
 from storage.models import AuditEvent, Reminder

@@ -23,8 +23,8 @@ from bot.change.gates import OPEN_GATE_STATES, Gate, gates
 from bot.change.states import Category, GateState, Status
 from bot.deployment.business_hours import next_business_time
 from bot.github.reads import CHECK_NAME
+from bot.policy import Policy
 from bot.schedule.freeze import thaw_at
-from bot.settings import Policy
 
 COMMENT_LIMIT = 1024  # GitHub's limit on a protection rule's comment
 REPORT_LIMIT = 10  # status reports GitHub takes per deployment

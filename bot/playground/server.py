@@ -38,8 +38,9 @@ from bot.playground.standin.api import FakeSlack
 from bot.playground.standin.interactions import AppConnection
 from bot.playground.standin.page import Page, clock_label
 from bot.playground.standin.workspace import PEOPLE, demo_policy, seed
+from bot.policy import Policy
 from bot.runtime.clock import ManualClock
-from bot.settings import Config, Policy, Settings
+from bot.settings import Config, Settings
 from storage import reminder_store
 from storage.migrate import migrate
 

@@ -19,7 +19,7 @@ from bot.change.states import (
     Risk,
     Status,
 )
-from bot.settings import Policy
+from bot.policy import Policy
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from bot.change.facts import ChangeFacts
 from bot.change.states import Category, Risk, format_change_id
 from bot.change.work import Loaded, audit, dm, is_slack_user, thread_note
 from bot.context import Context
+from bot.policy import Policy, StandardTemplate
 from bot.proposal.proposals import Proposal
 from bot.review.rules import standard_fit, suggested_high_risk
-from bot.settings import Policy, StandardTemplate
 
 
 def template_proposal(template: StandardTemplate) -> Proposal:

@@ -13,9 +13,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.deployment.business_hours import is_business_time
+from bot.policy import Policy
 from bot.schedule.conflicts import Planned, conflicting_ids
 from bot.schedule.freeze import Freeze, freeze_at
-from bot.settings import Policy
 
 USAGE = "`/change calendar` (this week), `/change calendar next week` or `/change calendar " \
         "2026-12-14` (the week of that day)"

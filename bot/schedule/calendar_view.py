@@ -20,9 +20,9 @@ from slack_sdk.models.blocks import (
 from bot.change.card_view import STATUS_LABELS
 from bot.change.states import format_change_id
 from bot.deployment.business_hours import describe
+from bot.policy import Policy
 from bot.schedule.calendar import DEPLOYED, Entry, Week, by_day
 from bot.schedule.freeze import Freeze
-from bot.settings import Policy
 from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.policy import Policy
 from bot.schedule.freeze import DECLARED, Freeze, overlapping
-from bot.settings import Policy
 
 USAGE = ("`/change freeze FROM TO [ZONE] REASON`, e.g. `/change freeze 2026-12-24 "
          "2026-12-26 Christmas`, or `/change freeze now 2026-12-04T18:00 Europe/Paris launch`")

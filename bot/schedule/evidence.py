@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.states import Category, format_change_id
+from bot.policy import Policy
 from bot.schedule.declared import as_freeze
 from bot.schedule.freeze import Freeze, freeze_at
-from bot.settings import Policy
 from storage import freeze_store
 
 

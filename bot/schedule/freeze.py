@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from bot.runtime.policy_values import parse_clock, parse_days
 
 if TYPE_CHECKING:
+    from bot.policy import Policy
     from bot.schedule.policy import DatedFreeze, Freezes, RecurringFreeze
-    from bot.settings import Policy
 
 POLICY = "policy"
 DECLARED = "declared"

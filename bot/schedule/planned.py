@@ -8,9 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.states import Category, Status
 from bot.deployment.business_hours import describe, is_business_time
+from bot.policy import Policy
 from bot.schedule.conflicts import NOT_SHIPPING, Planned, conflicts_of, service_of
 from bot.schedule.freeze import Freeze, freeze_at
-from bot.settings import Policy
 from bot.slack.text import escape, slack_date
 from storage import calendar_store
 from storage.models import Change

@@ -22,7 +22,7 @@ from functools import lru_cache
 from wcmatch import glob
 
 from bot.change.states import Category
-from bot.settings import Policy
+from bot.policy import Policy
 
 # The security checkboxes of the proposal modal: value -> label (the triggers of Step 4).
 CHECKBOXES: dict[str, str] = {

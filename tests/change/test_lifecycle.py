@@ -38,6 +38,7 @@ from bot.deployment.rules import (
     monitoring_window,
     status_after_step,
 )
+from bot.policy import BusinessHours, GitHubPolicy, Policy, Review, Windows
 from bot.review.rules import (
     ApprovalRule,
     approval_rule,
@@ -51,7 +52,6 @@ from bot.review.rules import (
     status_after_vote,
 )
 from bot.security.rules import may_decide_security
-from bot.settings import BusinessHours, GitHubPolicy, Policy, Review, Windows
 
 POLICY = Policy()
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # inside business hours

@@ -14,7 +14,7 @@ from bot.deployment.business_hours import (
     is_holiday,
     next_business_time,
 )
-from bot.settings import BusinessHours
+from bot.policy import BusinessHours
 
 DEFAULT = BusinessHours()  # Mon–Fri 09:00–17:00 UTC
 BERLIN = BusinessHours(timezone="Europe/Berlin")

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from bot.playground.standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
-from bot.settings import BusinessHours, Groups
+from bot.policy import BusinessHours, Groups
 from storage import reminder_store
 from storage.models import Approval, AuditEvent, Change
 from tests.flows import (

@@ -17,7 +17,7 @@ from bot.deployment.rules import (
     needs_manual_deployment,
     rollback_duration,
 )
-from bot.settings import Policy
+from bot.policy import Policy
 
 POLICY = Policy()
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

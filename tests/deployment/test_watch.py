@@ -90,7 +90,7 @@ def test_a_watch_running_past_closing_time_is_outside_working_hours():
     from datetime import UTC, datetime
 
     from bot.deployment.watch import hours_in, outside_working_hours
-    from bot.settings import BusinessHours
+    from bot.policy import BusinessHours
 
     hours = BusinessHours()
     at = datetime(2026, 11, 25, 16, 45, tzinfo=UTC)  # a Wednesday

@@ -8,7 +8,8 @@ from sqlmodel import col, select
 from bot.app import close_context, create_context
 from bot.overview.desk_refresh import COALESCE as DESK_SLOT
 from bot.playground.standin.workspace import ENGINEERING, demo_policy, person
-from bot.settings import Config, Emergency
+from bot.policy import Emergency
+from bot.settings import Config
 from storage import reminder_store
 from storage.db import Database
 from storage.models import AuditEvent, Change, Reminder

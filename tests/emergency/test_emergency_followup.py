@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import Windows
+from bot.policy import Windows
 from tests.emergency.test_emergency import (
     RETROSPECTIVE,
     broadcast_thread,

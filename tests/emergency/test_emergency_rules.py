@@ -15,8 +15,8 @@ from bot.emergency.rules import (
     retrospective_overdue,
     status_after_retrospective,
 )
+from bot.policy import Emergency, Policy, Windows
 from bot.review.rules import approved_after_deployment
-from bot.settings import Emergency, Policy, Windows
 
 POLICY = Policy()
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

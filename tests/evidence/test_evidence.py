@@ -315,6 +315,8 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
     assert "| GitHub production deployments matching no change | 1 |" in text
     assert "| Production deployments inside a freeze | 0 (0 broken, 0 bypassed) |" in text
     assert "\n### Deployments inside a freeze\n\nNone.\n" in text
+    # Why CHG-2 needed a security review, in the words the card uses (not raw keys).
+    assert "- **Security review**: required — touches cryptography (checkbox)" in text
     exception_rows = [line for line in text.splitlines()
                       if line.startswith("| CHG-") and ("| broken |" in line
                                                         or "| bypassed |" in line)]

@@ -12,7 +12,7 @@ from bot.evidence.render_csv import CsvRenderer
 from bot.evidence.render_markdown import markdown_change
 from bot.evidence.summary import Summary
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import Emergency, Review
+from bot.policy import Emergency, Review
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.playground.standin.api import UPLOAD
 from bot.playground.standin.workspace import SECURITY_GROUP, TECH_LEADS_GROUP, demo_policy
-from bot.settings import Groups
+from bot.policy import Groups
 from storage import repo
 from tests.evidence_history import ALICE, DAVE, at
 from tests.flows import click, deployed, propose, staged

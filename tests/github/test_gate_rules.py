@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bot.change.facts import ChangeFacts, Vote
 from bot.change.states import Category, Risk, Status
 from bot.github.gate_rules import deploy_answer, merge_gate, no_change_gate, plain
-from bot.settings import GitHubPolicy, Policy
+from bot.policy import GitHubPolicy, Policy
 
 WEDNESDAY_10AM = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 WEDNESDAY_8PM = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)

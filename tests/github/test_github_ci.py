@@ -6,7 +6,7 @@ from datetime import timedelta
 from bot.change.gates import production_blockers
 from bot.change.rows import facts_of
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import GitHubPolicy
+from bot.policy import GitHubPolicy
 from storage import repo
 from tests.flows import card_text, propose
 from tests.github_flows import (

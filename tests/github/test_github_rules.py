@@ -16,8 +16,8 @@ from bot.deployment.rules import (
     describe_deploy_exception,
     parse_deploy_exception,
 )
+from bot.policy import GitHubPolicy, Policy
 from bot.review.rules import may_link_pr, push_resets_approvals, status_after_withdrawal
-from bot.settings import GitHubPolicy, Policy
 
 POLICY = Policy()
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

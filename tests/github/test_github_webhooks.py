@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlmodel import func, select
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import GitHubPolicy
+from bot.policy import GitHubPolicy
 from storage.models import InboundRequest, UserLink
 from tests.flows import buttons, card, card_text, click, click_stale, propose, thread
 from tests.github.login_proof import prove_login

@@ -9,7 +9,7 @@ import pytest
 
 from bot.github.pr_template import parse
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import GitHubPolicy
+from bot.policy import GitHubPolicy
 from tests.flows import card_text, cards, dms
 from tests.github_flows import NUMBER, OWNER, PR_URL, REPO, audit_events, change_row, example
 from tests.github_flows import webhook as post_webhook

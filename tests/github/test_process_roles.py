@@ -5,7 +5,7 @@ GitHub: the infrastructure paths a PR changes, GitHub reviews under `groups.revi
 import pytest
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import GitHubPolicy, Groups
+from bot.policy import GitHubPolicy, Groups
 from tests.flows import card_text, propose, thread
 from tests.github_flows import (
     BEFORE,

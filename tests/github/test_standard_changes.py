@@ -6,7 +6,7 @@ high risk without forcing it."""
 import pytest
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import ProposalPolicy, Review, StandardTemplate
+from bot.policy import ProposalPolicy, Review, StandardTemplate
 from tests.flows import card_text, click, dms, open_modal, propose, thread
 from tests.github_flows import PR_URL, add_example_pull, audit_events, change_row
 

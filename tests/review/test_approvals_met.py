@@ -2,7 +2,7 @@
 policy counts it as a peer one. Both end the same way (tests/approvals_met.py)."""
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import Review
+from bot.policy import Review
 from tests.approvals_met import assert_approvals_met
 from tests.flows import click, propose
 from tests.harness import start_bot

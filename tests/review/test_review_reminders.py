@@ -4,7 +4,7 @@ in the card's thread. Time moves on the injected clock; nothing sleeps."""
 from datetime import UTC, datetime, timedelta
 
 from bot.playground.standin.workspace import SECURITY_GROUP, demo_policy
-from bot.settings import Windows
+from bot.policy import Windows
 from tests.flows import PROPOSAL, cancel, click, propose, thread
 from tests.harness import start_bot
 

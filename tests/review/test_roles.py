@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from bot.playground.standin.workspace import demo_policy
-from bot.settings import Groups, Infrastructure, Review, Security
+from bot.policy import Groups, Infrastructure, Review, Security
 from storage.models import Approval, AuditEvent, Change
 from tests.flows import card_text, click, last_answer, propose, thread
 

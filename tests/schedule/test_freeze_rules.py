@@ -10,6 +10,7 @@ from bot.change.facts import ChangeFacts, Vote
 from bot.change.gates import freeze_gate, production_blockers
 from bot.change.states import Category, GateState, Risk, Status
 from bot.emergency.rules import emergency_bypasses
+from bot.policy import BusinessHours, Policy
 from bot.schedule.declare import Invalid, overlap_problem, parse_declaration
 from bot.schedule.freeze import (
     DECLARED,
@@ -20,7 +21,7 @@ from bot.schedule.freeze import (
     thaw_at,
 )
 from bot.schedule.policy import DatedFreeze, Freezes, RecurringFreeze
-from bot.settings import BusinessHours, ConfigError, Policy, load_config
+from bot.settings import ConfigError, load_config
 
 PARIS = "Europe/Paris"
 FRIDAYS = RecurringFreeze(name="Friday afternoons", reason="no deploys before the weekend",

@@ -8,8 +8,8 @@ from sqlmodel import func, select
 
 from bot.change.actions import editing
 from bot.playground.standin.workspace import SECURITY_GROUP, demo_policy
+from bot.policy import Review
 from bot.security import routing as security_routing
-from bot.settings import Review
 from storage import reminder_store
 from storage.models import Approval, AuditEvent, Change, Reminder
 from tests.flows import (

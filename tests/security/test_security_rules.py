@@ -7,9 +7,9 @@ import pytest
 
 from bot.change.facts import ChangeFacts, Vote
 from bot.change.states import Category, Risk, Status
+from bot.policy import Policy
 from bot.review.rules import awaits_peer_review
 from bot.security.rules import awaits_security_review, may_override_security
-from bot.settings import Policy
 
 POLICY = Policy()
 AUTHOR = "UAUTHOR"

@@ -3,6 +3,7 @@
 import pytest
 from sqlmodel import select
 
+from bot.policy import Policy, Security
 from bot.security.triggers import (
     CHECKBOXES,
     TRIGGER_SOURCES,
@@ -18,7 +19,6 @@ from bot.security.triggers import (
     summary,
     triggers,
 )
-from bot.settings import Policy, Security
 from storage.models import Change
 from tests.flows import card_text, propose
 

@@ -36,17 +36,6 @@ class RequestContext:
 
 
 Handler = Callable[[Workspace, Args, RequestContext], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {}
-
-
-def slack_method(name: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS[name] = handler
-        return handler
-
-    return register
-
-
 # ---- argument helpers -------------------------------------------------------------------
 
 
@@ -133,7 +122,6 @@ def permalink(channel: str, ts: str, thread_ts: str | None = None) -> str:
 # ---- auth, users, groups ------------------------------------------------------------------
 
 
-@slack_method("auth.test")
 def auth_test(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     return {
         "url": f"https://{TEAM_DOMAIN}.slack.com/",
@@ -146,12 +134,10 @@ def auth_test(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     }
 
 
-@slack_method("users.info")
 def users_info(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     return {"user": ws.user(required(args, "user")).to_api()}
 
 
-@slack_method("users.lookupByEmail")
 def users_lookup_by_email(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     email = str(required(args, "email")).lower()
     for user in ws.users.values():
@@ -160,7 +146,6 @@ def users_lookup_by_email(ws: Workspace, args: Args, ctx: RequestContext) -> dic
     raise SlackError("users_not_found")
 
 
-@slack_method("usergroups.users.list")
 def usergroups_users_list(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     group = ws.usergroups.get(required(args, "usergroup"))
     if group is None:
@@ -168,7 +153,6 @@ def usergroups_users_list(ws: Workspace, args: Args, ctx: RequestContext) -> dic
     return {"users": list(group.users)}
 
 
-@slack_method("usergroups.list")
 def usergroups_list(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     include_users = truthy(args.get("include_users", False))
     return {"usergroups": [g.to_api(include_users=include_users) for g in ws.usergroups.values()]}
@@ -177,7 +161,6 @@ def usergroups_list(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str,
 # ---- chat ----------------------------------------------------------------------------------
 
 
-@slack_method("chat.postMessage")
 def chat_post_message(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"), allow_user=True)
     content = message_content(args)
@@ -188,7 +171,6 @@ def chat_post_message(ws: Workspace, args: Args, ctx: RequestContext) -> dict[st
     return {"channel": channel.id, "ts": message["ts"], "message": public(message)}
 
 
-@slack_method("chat.update")
 def chat_update(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"))
     message = ws.find_message(channel.id, required(args, "ts"))
@@ -202,7 +184,6 @@ def chat_update(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any
             "message": public(message)}
 
 
-@slack_method("chat.postEphemeral")
 def chat_post_ephemeral(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"), allow_user=True)
     user = ws.user(required(args, "user"))
@@ -212,7 +193,6 @@ def chat_post_ephemeral(ws: Workspace, args: Args, ctx: RequestContext) -> dict[
     return {"message_ts": ephemeral["ts"]}
 
 
-@slack_method("chat.getPermalink")
 def chat_get_permalink(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"))
     message = ws.find_message(channel.id, required(args, "message_ts"))
@@ -225,7 +205,6 @@ def chat_get_permalink(ws: Workspace, args: Args, ctx: RequestContext) -> dict[s
 # ---- conversations -----------------------------------------------------------------------
 
 
-@slack_method("conversations.open")
 def conversations_open(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     if args.get("channel"):
         channel, created = ws.channel(args["channel"]), False
@@ -242,12 +221,10 @@ def conversations_open(ws: Workspace, args: Args, ctx: RequestContext) -> dict[s
     return {"no_op": not created, "already_open": not created, "channel": shown}
 
 
-@slack_method("conversations.info")
 def conversations_info(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     return {"channel": ws.channel(args.get("channel")).to_api()}
 
 
-@slack_method("conversations.history")
 def conversations_history(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"))
     messages = [m for m in ws.history[channel.id] if _in_channel_view(m)]
@@ -263,7 +240,6 @@ def conversations_history(ws: Workspace, args: Args, ctx: RequestContext) -> dic
     }
 
 
-@slack_method("conversations.replies")
 def conversations_replies(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     channel = ws.channel(args.get("channel"))
     message = ws.find_message(channel.id, required(args, "ts"))
@@ -326,21 +302,18 @@ def _trigger_user(ws: Workspace, args: Args) -> str | None:
     return ws.use_trigger(str(trigger_id))
 
 
-@slack_method("views.open")
 def views_open(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     user = _trigger_user(ws, args)
     view = checked_view(required(args, "view"), kind="modal")
     return {"view": ws.open_view(view, user, push=False)}
 
 
-@slack_method("views.push")
 def views_push(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     user = _trigger_user(ws, args)
     view = checked_view(required(args, "view"), kind="modal")
     return {"view": ws.open_view(view, user, push=True)}
 
 
-@slack_method("views.update")
 def views_update(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     if not (args.get("view_id") or args.get("external_id")):
         raise invalid_arguments("either view_id or external_id is required")
@@ -351,7 +324,6 @@ def views_update(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, An
     return {"view": ws.update_view(stored, view)}
 
 
-@slack_method("views.publish")
 def views_publish(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, Any]:
     user = ws.user(required(args, "user_id"))
     view = checked_view(required(args, "view"), kind="home")
@@ -364,7 +336,6 @@ def views_publish(ws: Workspace, args: Args, ctx: RequestContext) -> dict[str, A
 # ---- files ---------------------------------------------------------------------------------
 
 
-@slack_method("files.getUploadURLExternal")
 def files_get_upload_url_external(ws: Workspace, args: Args, ctx: RequestContext
                                   ) -> dict[str, Any]:
     filename = str(required(args, "filename"))
@@ -376,7 +347,6 @@ def files_get_upload_url_external(ws: Workspace, args: Args, ctx: RequestContext
     return {"upload_url": f"{ctx.root_url}/upload/{stored.id}", "file_id": stored.id}
 
 
-@slack_method("files.completeUploadExternal")
 def files_complete_upload_external(ws: Workspace, args: Args, ctx: RequestContext
                                    ) -> dict[str, Any]:
     entries = required(args, "files")
@@ -401,3 +371,27 @@ def files_complete_upload_external(ws: Workspace, args: Args, ctx: RequestContex
     for channel in channels:
         ws.post_message(channel.id, copy.deepcopy(share), thread_ts=args.get("thread_ts") or None)
     return {"files": [s.to_api() for s, _ in stored_files]}
+
+
+# The Web API methods the stand-in answers, by name.
+HANDLERS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "users.info": users_info,
+    "users.lookupByEmail": users_lookup_by_email,
+    "usergroups.users.list": usergroups_users_list,
+    "usergroups.list": usergroups_list,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.getPermalink": chat_get_permalink,
+    "conversations.open": conversations_open,
+    "conversations.info": conversations_info,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "views.open": views_open,
+    "views.push": views_push,
+    "views.update": views_update,
+    "views.publish": views_publish,
+    "files.getUploadURLExternal": files_get_upload_url_external,
+    "files.completeUploadExternal": files_complete_upload_external,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.settings import Channels, Groups, Policy
+from bot.policy import Channels, Groups, Policy
 
 if TYPE_CHECKING:
     from bot.playground.standin.api import FakeSlack

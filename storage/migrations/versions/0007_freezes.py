@@ -1,7 +1,7 @@
 """freezes: one-off freeze windows declared in Slack (`/change freeze`)
 
 Revision ID: 0007_freezes
-Revises: 0005_audit_snapshots (the last one on main: one line of revisions, not two heads)
+Revises: 0006_audit_snapshots
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0007_freezes"
-down_revision: str | None = "0005_audit_snapshots"
+down_revision: str | None = "0006_audit_snapshots"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ compares the rows with the chain. The rows written before it are chained here, a
 are now, so that the comparison covers them too (sealed with CHANGEBOT_AUDIT_KEY when it
 is set). No schema change.
 
-Revision ID: 0005_audit_snapshots
-Revises: 0006_fixes_change (which reached main first: one line of revisions, not two heads)
+Revision ID: 0006_audit_snapshots
+Revises: 0005_fixes_change
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import context, op
 
 from storage import audit_rows
 
-revision: str = "0005_audit_snapshots"
-down_revision: str | None = "0006_fixes_change"
+revision: str = "0006_audit_snapshots"
+down_revision: str | None = "0005_fixes_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@
 Read by DORA's change fail rate and failed deployment recovery time (bot.insights.dora):
 the link is recorded, never guessed.
 
-Revision ID: 0006_fixes_change
+Revision ID: 0005_fixes_change
 Revises: issue8_audit_chain
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_fixes_change"
+revision: str = "0005_fixes_change"
 down_revision: str | None = "issue8_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
