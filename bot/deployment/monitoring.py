@@ -16,7 +16,7 @@ from bot.change.work import NoSuchChange, audit, editing, is_slack_user, thread_
 from bot.context import Context
 from bot.deployment import views as views
 from bot.runtime.snooze import snooze_actions, snoozed_note
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack import outbox as notify
 from storage.models import Change, Reminder
 
@@ -53,7 +53,7 @@ async def send_window_ended(ctx: Context, reminder: Reminder) -> None:
     link = await notify.card_link(ctx, change)
     change = await notify.load_change(ctx, reminder)  # re-checked right before sending
     _still_monitoring(change)
-    overdue = reminder.payload.get("overdue_seconds")
+    overdue = WindowPayload.model_validate(reminder.payload).overdue_seconds
     message = views.window_end_message(
         change, link, overdue=timedelta(seconds=overdue) if overdue is not None else None
     )
@@ -82,10 +82,15 @@ async def chase_verification(ctx: Context, reminder: Reminder) -> None:
                 f":hourglass: The monitoring window ended {views.spell(overdue)} ago and "
                 f"{format_change_id(change.id or 0)} is not verified yet: "
                 f"<@{reminder.recipient}>, verify and close it, or roll it back."
-                + snoozed_note(reminder.payload.get("snoozed", [])),
+                + snoozed_note(WindowPayload.model_validate(reminder.payload).snoozed),
                 key=f"verification-overdue:{change.id}",
             )
             await audit(loaded.session, ctx, change, "changebot", "verification_overdue",
                         window_ended_at=(change.monitoring_ends_at or now).isoformat())
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
+
+
+class WindowPayload(Payload):
+    overdue_seconds: int | None = None
+    snoozed: list = []

@@ -27,7 +27,7 @@ from bot.emergency.rules import (
 )
 from bot.review.reminders import load_current
 from bot.review.rules import approvals_met
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import escape, slack_date, users
@@ -99,7 +99,7 @@ async def approved(session: AsyncSession, ctx: Context, change: Change,
 
 def escalation_round(reminder: Reminder) -> int:
     """1 for the first escalation, 2 for the first repeat, …"""
-    return int(reminder.payload.get("round", 1))
+    return RoundPayload.model_validate(reminder.payload).round
 
 
 async def escalate_again(session: AsyncSession, ctx: Context, change: Change,
@@ -224,3 +224,7 @@ async def escalate_retrospective(ctx: Context, reminder: Reminder) -> None:
             await refresh_card(loaded.session, ctx, change)
     except NoSuchChange as missing:
         raise Skip(str(missing)) from None
+
+
+class RoundPayload(Payload):
+    round: int = 1

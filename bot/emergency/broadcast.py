@@ -16,7 +16,7 @@ from bot.context import Context
 from bot.deployment.rules import ROLLBACK_METHODS, ROLLBACK_TRIGGERS
 from bot.deployment.views import quote, spell
 from bot.emergency import views as views
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.slack import outbox as notify
 from bot.slack.text import slack_date
 from storage import reminder_store
@@ -89,8 +89,9 @@ async def send_broadcast_note(ctx: Context, reminder: Reminder) -> None:
         if waiting:
             raise NotYet("the broadcast is not posted yet")
         raise Skip("the emergency was never broadcast")
+    note = BroadcastNotePayload.model_validate(reminder.payload)
     await notify.post_once(ctx, reminder, channel=change.broadcast_channel or "",
-                           thread_ts=change.broadcast_ts, text=reminder.payload["text"])
+                           thread_ts=change.broadcast_ts, text=note.text)
 
 
 async def verified(session: AsyncSession, ctx: Context, change: Change, user: str) -> None:
@@ -118,3 +119,7 @@ async def rollback_finished(session: AsyncSession, ctx: Context, change: Change)
     await broadcast_note(session, ctx, change,
                          f":rewind: The rollback of {format_change_id(change.id or 0)} is "
                          "finished.", key=f"emergency-rollback-finished:{change.id}")
+
+
+class BroadcastNotePayload(Payload):
+    text: str

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from bot.evidence.records import Checkpoint
 from bot.policy import Policy
+from bot.runtime.sweeper import Payload
 from storage import audit_chain, reminder_store, repo
 from storage.db import Database
 from storage.models import AuditEvent, Reminder
@@ -157,3 +158,7 @@ def _parse(message: dict[str, Any], me: dict[str, Any], channel: str) -> Checkpo
                           message.get("ts"))
     except (KeyError, TypeError, ValueError):
         return None
+
+
+class CheckpointPayload(Payload):
+    why: str | None = None

@@ -1,5 +1,6 @@
-"""Which function carries out each kind of durable reminder row, in the order of the
-process. Handed to the Sweeper (bot.app.create_context); a kind missing here is skipped."""
+"""Which function carries out each kind of durable reminder row, and the shape of its payload,
+in the order of the process. Handed to the Sweeper (bot.app.create_context); a kind missing
+here is skipped."""
 
 from __future__ import annotations
 
@@ -21,56 +22,62 @@ from bot.github import (
 from bot.github.pull_requests import SYNC
 from bot.overview import desk, desk_refresh
 from bot.review import reminders
-from bot.runtime.sweeper import Handler
+from bot.runtime.sweeper import Kind, NoPayload
 from bot.security import routing
 from bot.slack import outbox
 
-KINDS: dict[str, Handler] = {
+KINDS: dict[str, Kind] = {
     # Notifications: the card, direct messages, notes in the card's thread and the channel.
-    "card": card.send_card,
-    "dm": outbox.send_dm,
-    "thread": outbox.send_thread_note,
-    "channel_note": deployments.post_channel_note,
+    "card": Kind(card.send_card, NoPayload),
+    "dm": Kind(outbox.send_dm, outbox.DmPayload),
+    "thread": Kind(outbox.send_thread_note, outbox.ThreadNotePayload),
+    "channel_note": Kind(deployments.post_channel_note, deployments.ChannelNotePayload),
     # Each person's App Home (their desk), republished when a change of theirs moves.
-    desk_refresh.DESK: desk.publish_desk,
+    desk_refresh.DESK: Kind(desk.publish_desk, NoPayload),
     # Step 2: reading GitHub, and the EMERGENCY label both ways.
-    SYNC: sync.sync,
-    "github_ci": sync.read_ci,
-    "github_review": sync.record_review,
-    "github_label": emergency_label.add_label,
-    "github_emergency_pr": emergency_pr.open_emergency,
-    pr_proposal.KIND: pr_proposal.open_from_pull_request,
+    SYNC: Kind(sync.sync, sync.SyncPayload),
+    "github_ci": Kind(sync.read_ci, sync.CiPayload),
+    "github_review": Kind(sync.record_review, sync.ReviewPayload),
+    "github_label": Kind(emergency_label.add_label, emergency_label.LabelPayload),
+    "github_emergency_pr": Kind(emergency_pr.open_emergency, emergency_pr.EmergencyPrPayload),
+    pr_proposal.KIND: Kind(pr_proposal.open_from_pull_request, pr_proposal.PrProposalPayload),
     # Where changes ship: the merge gate (the `Changebot` check) and the deploy gate
     # (GitHub's deployment protection rule), re-evaluated with every card refresh.
-    GATES_RECHECK: merge_gate.recheck,
-    merge_gate.NO_CHANGE: merge_gate.no_change,
-    deploy_gate.RECHECK_AT: deploy_gate.recheck_at,
-    deploy_gate.ANSWER: deploy_gate.send_answer,
+    GATES_RECHECK: Kind(merge_gate.recheck, NoPayload),
+    merge_gate.NO_CHANGE: Kind(merge_gate.no_change, merge_gate.NoChangePayload),
+    deploy_gate.RECHECK_AT: Kind(deploy_gate.recheck_at, NoPayload),
+    deploy_gate.ANSWER: Kind(deploy_gate.send_answer, deploy_gate.AnswerPayload),
     # A GitHub login proven by a pull-request comment: its reviews count.
-    login_proof.ADOPT: login_proof.adopt_proven,
+    login_proof.ADOPT: Kind(login_proof.adopt_proven, login_proof.AdoptPayload),
     # Step 3: peer review reminders.
-    reminders.PEER_REMINDER: reminders.remind_reviewer,
-    reminders.PEER_ESCALATION: reminders.escalate_reviewers,
+    reminders.PEER_REMINDER: Kind(reminders.remind_reviewer, reminders.ReviewReminderPayload),
+    reminders.PEER_ESCALATION: Kind(reminders.escalate_reviewers, reminders.ReviewReminderPayload),
     # Step 4: asking the security team, reminding it.
-    routing.ROUTE: routing.send_route,
-    reminders.SECURITY_REMINDER: routing.remind_security_team,
-    reminders.SECURITY_ESCALATION: reminders.escalate_security,
+    routing.ROUTE: Kind(routing.send_route, routing.RoutePayload),
+    reminders.SECURITY_REMINDER: Kind(
+        routing.remind_security_team, reminders.ReviewReminderPayload),
+    reminders.SECURITY_ESCALATION: Kind(
+        reminders.escalate_security, reminders.ReviewReminderPayload),
     # Step 7: the monitoring window.
-    monitoring.WINDOW_ENDED: monitoring.send_window_ended,
-    monitoring.VERIFICATION_OVERDUE: monitoring.chase_verification,
+    monitoring.WINDOW_ENDED: Kind(monitoring.send_window_ended, monitoring.WindowPayload),
+    monitoring.VERIFICATION_OVERDUE: Kind(monitoring.chase_verification, monitoring.WindowPayload),
     # Steps 6-8: the engineer on watch, and a rollback that takes too long.
-    watch.WATCH: watch.send_watch,
-    watch.ROLLBACK_OVERDUE: watch.chase_rollback,
-    watch.ROLLBACK_ESCALATION: watch.chase_rollback,
+    watch.WATCH: Kind(watch.send_watch, NoPayload),
+    watch.ROLLBACK_OVERDUE: Kind(watch.chase_rollback, NoPayload),
+    watch.ROLLBACK_ESCALATION: Kind(watch.chase_rollback, NoPayload),
     # Emergencies: the broadcast, the missing approval, the retrospective.
-    broadcast.BROADCAST: broadcast.send_broadcast,
-    broadcast.BROADCAST_NOTE: broadcast.send_broadcast_note,
-    after_deployment.APPROVAL_MISSING: after_deployment.remind_tech_leads_of_approval,
-    after_deployment.RETROSPECTIVE_WARNING: after_deployment.remind_retrospective,
-    after_deployment.RETROSPECTIVE_DUE: after_deployment.remind_retrospective,
-    after_deployment.RETROSPECTIVE_OVERDUE: after_deployment.escalate_retrospective,
+    broadcast.BROADCAST: Kind(broadcast.send_broadcast, NoPayload),
+    broadcast.BROADCAST_NOTE: Kind(broadcast.send_broadcast_note, broadcast.BroadcastNotePayload),
+    after_deployment.APPROVAL_MISSING: Kind(
+        after_deployment.remind_tech_leads_of_approval, after_deployment.RoundPayload),
+    after_deployment.RETROSPECTIVE_WARNING: Kind(
+        after_deployment.remind_retrospective, after_deployment.RoundPayload),
+    after_deployment.RETROSPECTIVE_DUE: Kind(
+        after_deployment.remind_retrospective, after_deployment.RoundPayload),
+    after_deployment.RETROSPECTIVE_OVERDUE: Kind(
+        after_deployment.escalate_retrospective, after_deployment.RoundPayload),
     # Evidence: the audit trail's head witnessed in Slack.
-    witness.CHECKPOINT: witness.send_checkpoint,
+    witness.CHECKPOINT: Kind(witness.send_checkpoint, witness.CheckpointPayload),
 }
 
 # Kinds the sweeper runs with nothing else in flight: a checkpoint witnesses the audit

@@ -32,7 +32,7 @@ from bot.context import Context
 from bot.github import gate_rules
 from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from storage import github_store, reminder_store, repo
 from storage.models import Change, DeployGate, Reminder
 
@@ -192,11 +192,12 @@ async def _schedule_answer(session: AsyncSession, ctx: Context, gate: DeployGate
 
 async def send_answer(ctx: Context, reminder: Reminder) -> None:
     """Post one answer to GitHub (the sweeper retries it while GitHub fails)."""
+    answer = AnswerPayload.model_validate(reminder.payload)
     async with ctx.db.session() as session:
-        gate = await github_store.deploy_gate(session, int(reminder.payload["gate"]))
+        gate = await github_store.deploy_gate(session, answer.gate)
     if gate is None:
         raise Skip("the waiting job is not recorded")
-    state = reminder.payload.get("state")
+    state = answer.state
     if state is None and gate.state != "waiting":
         raise Skip("decided since: a status report would be refused")
     if ctx.github is None or not ctx.github.app_mode:
@@ -205,7 +206,7 @@ async def send_answer(ctx: Context, reminder: Reminder) -> None:
         ctx.github.remember_installation(gate.repo, gate.installation_id)
     try:
         await ctx.github.answer_protection_rule(gate.repo, gate.run_id, gate.environment,
-                                                state, reminder.payload["comment"])
+                                                state, answer.comment)
     except GitHubError as exc:
         if exc.status == 422 and reminder.attempts > 1:
             # An earlier attempt got through before we could mark it: GitHub has it.
@@ -226,3 +227,11 @@ async def recheck_at(ctx: Context, reminder: Reminder) -> None:
             await decide(loaded, ctx, gate)
         await refresh_card(session, ctx, loaded.change)
     ctx.sweeper.kick()
+
+
+class AnswerPayload(Payload):
+    """The deploy gate's answer to send to GitHub."""
+
+    gate: int
+    state: str | None = None
+    comment: str

@@ -29,6 +29,7 @@ from bot.deployment.rules import (
 )
 from bot.flows import deployment as deployment_flow
 from bot.github import pull_requests
+from bot.runtime.sweeper import Payload
 from bot.slack.outbox import post_once, schedule
 from bot.slack.text import slack_date, user
 from storage import github_store, repo
@@ -121,5 +122,13 @@ async def record_deploy(loaded: Loaded, ctx: Context, *, by: str, login: str, sh
 
 async def post_channel_note(ctx: Context, reminder: Reminder) -> None:
     """A message in the changes channel that belongs to no change (unmatched deployments)."""
-    await post_once(ctx, reminder, channel=reminder.payload.get("channel")
-                    or ctx.policy.channels.changes or "", text=reminder.payload["text"])
+    note = ChannelNotePayload.model_validate(reminder.payload)
+    await post_once(ctx, reminder, channel=note.channel or ctx.policy.channels.changes or "",
+                    text=note.text)
+
+
+class ChannelNotePayload(Payload):
+    """`channel_note`: a note in a channel (the changes channel unless told)."""
+
+    text: str
+    channel: str | None = None

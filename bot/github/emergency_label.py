@@ -13,7 +13,7 @@ from bot.change.work import audit
 from bot.context import Context
 from bot.github.client import GitHubAuthError, GitHubNotFound, GitHubRateLimited, parse_pr_url
 from bot.github.pull_requests import NOT_CONNECTED
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.slack.outbox import load_change, schedule
 from storage.models import Change, Reminder
 
@@ -73,3 +73,7 @@ async def add_label(ctx: Context, reminder: Reminder) -> None:
     async with ctx.db.session() as session:
         await audit(session, ctx, change, "changebot", "github_label_added", label=label,
                     pr=str(ref))
+
+
+class LabelPayload(Payload):
+    label: str = LABEL

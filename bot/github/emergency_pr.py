@@ -17,6 +17,7 @@ from bot.flows import proposal as proposal_flow
 from bot.github import accounts
 from bot.github.client import PrRef
 from bot.github.emergency_label import LABEL
+from bot.runtime.sweeper import Payload
 from bot.security.routing import update_security
 from bot.slack.outbox import schedule
 from storage import github_store, repo
@@ -113,3 +114,19 @@ async def open_emergency(ctx: Context, reminder: Reminder) -> None:
         await proposal_flow.opened_from_github(session, ctx, change,
                                                url=url, slack_author=slack_author)
     ctx.sweeper.kick()
+
+
+class EmergencyPrPayload(Payload):
+    """`github_emergency_pr`: the labelled pull request, as the webhook told it."""
+
+    repo: str
+    number: int
+    url: str = ""
+    title: str = ""
+    body: str = ""
+    author: str | None = None
+    head_sha: str | None = None
+    base: str | None = None
+    head: str | None = None
+    labeled_by: str | None = None
+    delivery: str | None = None

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Context
 from bot.github import accounts
+from bot.runtime.sweeper import Payload
 from bot.slack import outbox
 from storage import github_store, repo
 from storage.models import Reminder
@@ -56,7 +57,8 @@ async def on_issue_comment(session: AsyncSession, ctx: Context, payload: dict,
 
 async def adopt_proven(ctx: Context, reminder: Reminder) -> None:
     """Once the link is committed: the login's reviews count, and the person is told."""
-    login, slack_user = reminder.payload["login"], reminder.payload["slack_user"]
+    proof = AdoptPayload.model_validate(reminder.payload)
+    login, slack_user = proof.login, proof.slack_user
     counted = await accounts.adopt(ctx, login, slack_user)
     more = f" {counted} earlier review(s) by `{login}` now count as yours." if counted else ""
     async with ctx.db.session() as session:
@@ -66,3 +68,8 @@ async def adopt_proven(ctx: Context, reminder: Reminder) -> None:
                              f"GitHub): your reviews on GitHub count as your approvals.{more}",
                      "link_card": False})
     ctx.sweeper.kick()
+
+
+class AdoptPayload(Payload):
+    login: str
+    slack_user: str

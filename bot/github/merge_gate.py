@@ -18,7 +18,7 @@ from bot.context import Context
 from bot.github import deploy_gate, gate_rules
 from bot.github.client import parse_pr_url
 from bot.github.gate_rules import CHECK_NAME, MergeGate
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from storage import github_store
 from storage.models import MergeGate as MergeGateRow
 from storage.models import Reminder
@@ -106,3 +106,11 @@ async def no_change(ctx: Context, reminder: Reminder) -> None:
         ctx.github.remember_installation(data["repo"], int(data["installation"]))
     await publish(ctx, data["repo"], data["sha"], gate_rules.no_change_gate(ctx.policy), None,
                   None)
+
+
+class NoChangePayload(Payload):
+    """A pull request with no change: the commit to mark as needing none."""
+
+    repo: str
+    sha: str
+    installation: int | None = None

@@ -23,7 +23,7 @@ from bot.github.client import PrRef
 from bot.github.emergency_pr import _source_key, already_tracked
 from bot.github.pr_template import missing_comment, parse
 from bot.proposal.proposals import LIMITS
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.security.routing import update_security
 from bot.slack.outbox import schedule
 from storage import github_store
@@ -117,3 +117,19 @@ async def open_from_pull_request(ctx: Context, reminder: Reminder) -> None:
         await proposal_flow.proposed_from_pull_request(session, ctx, change, url=url,
                                                        slack_author=slack_author)
     ctx.sweeper.kick()
+
+
+class PrProposalPayload(Payload):
+    """A pull request that proposes a change, as the webhook told it."""
+
+    repo: str
+    number: int
+    url: str = ""
+    title: str = ""
+    body: str = ""
+    author: str = "ghost"
+    head_sha: str | None = None
+    base: str | None = None
+    head: str | None = None
+    delivery: str | None = None
+    reviewers: list[str] = []

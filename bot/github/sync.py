@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,7 +38,7 @@ from bot.github.client import (
 )
 from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
 from bot.review.standing import Standing, standing
-from bot.runtime.sweeper import Skip
+from bot.runtime.sweeper import Payload, Skip
 from bot.slack.outbox import load_change
 from storage import github_store, reminder_store
 from storage.github_store import FINISHED
@@ -60,7 +61,7 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
     if ctx.github is None:
         await mark_not_connected(ctx, change.id or 0)
         raise Skip(NOT_CONNECTED)
-    url, attempt = change.pr_url or "", int(reminder.payload.get("attempt", 0))
+    url, attempt = change.pr_url or "", SyncPayload.model_validate(reminder.payload).attempt
     try:
         ref = parse_pr_url(url)
         pull = await ctx.github.get_pull(ref)
@@ -82,7 +83,7 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
 async def read_ci(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
-    sha = reminder.payload.get("sha")
+    sha = CiPayload.model_validate(reminder.payload).sha
     if not sha or change.head_sha != sha:
         raise Skip("that commit is no longer the pull request's head")
     if ctx.github is None:
@@ -102,7 +103,7 @@ async def read_ci(ctx: Context, reminder: Reminder) -> None:
 async def record_review(ctx: Context, reminder: Reminder) -> None:
     change = await load_change(ctx, reminder)
     _ready(ctx, change)
-    data = reminder.payload["review"]
+    data = ReviewPayload.model_validate(reminder.payload).review
     review = Review(
         login=data["login"], state=data["state"].upper(),
         submitted_at=datetime.fromisoformat(data["submitted_at"].replace("Z", "+00:00")),
@@ -264,3 +265,15 @@ async def mark_not_connected(ctx: Context, change_id: int) -> None:
         await refresh_card(session, ctx, loaded.change)
     ctx.sweeper.kick()
 
+
+class SyncPayload(Payload):
+    why: str | None = None
+    attempt: int = 0
+
+
+class CiPayload(Payload):
+    sha: str | None = None
+
+
+class ReviewPayload(Payload):
+    review: dict[str, Any]

@@ -24,7 +24,7 @@ from bot.context import Context
 from bot.deployment.business_hours import add_business_time
 from bot.review.rules import awaits_peer_review
 from bot.runtime.snooze import snooze_actions, snoozed_note
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.security.rules import awaits_security_review
 from bot.slack import outbox as notify
 from bot.slack.blocks import to_dicts
@@ -102,13 +102,14 @@ async def load_current(ctx: Context, reminder: Reminder) -> tuple[Change, Change
 async def load_facts(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
     """The change of a reminder as it is now; Skip when it was revised since."""
     change, facts = await load_current(ctx, reminder)
-    if change.revision != reminder.payload.get("revision"):
+    if change.revision != reminder.payload.get("revision"):  # route and reminders alike
         raise Skip(f"the change was revised (now revision {change.revision})")
     return change, facts
 
 
 def _since(reminder: Reminder) -> str:
-    return slack_date(datetime.fromisoformat(reminder.payload["since"]))
+    since = ReviewReminderPayload.model_validate(reminder.payload).since
+    return slack_date(datetime.fromisoformat(since))
 
 
 async def remind_reviewer(ctx: Context, reminder: Reminder) -> None:
@@ -134,7 +135,7 @@ async def escalate_reviewers(ctx: Context, reminder: Reminder) -> None:
     await _thread(ctx, reminder, change,
                   f":hourglass_flowing_sand: Still waiting for {users(waiting)}: asked to "
                   f"review on {_since(reminder)} and reminded, no answer yet."
-                  + snoozed_note(reminder.payload.get("snoozed", [])))
+                  + snoozed_note(ReviewReminderPayload.model_validate(reminder.payload).snoozed))
 
 
 async def _thread(ctx: Context, reminder: Reminder, change: Change, text: str) -> None:
@@ -154,3 +155,11 @@ async def escalate_security(ctx: Context, reminder: Reminder) -> None:
                   f"security review is still waiting: asked on {_since(reminder)} and "
                   "reminded, no decision yet.")
 
+
+class ReviewReminderPayload(Payload):
+    """Peer and security reminders: the revision they are about, since when it waits, and
+    who snoozed the escalation."""
+
+    revision: int
+    since: str
+    snoozed: list = []

@@ -21,8 +21,10 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.context import Context
 from bot.slack.pacing import Pacer
@@ -34,6 +36,24 @@ log = logging.getLogger(__name__)
 # The function that carries out reminders of one kind; the table of them all, handed to
 # the Sweeper, is bot.flows.kinds.KINDS.
 Handler = Callable[[Context, Reminder], Awaitable[None]]
+
+
+class Payload(BaseModel):
+    """The declared shape of one kind's `Reminder.payload`: checked when it is scheduled
+    and again when it is claimed (a row written by an older version may differ)."""
+
+    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping too (`posted`)
+
+
+class NoPayload(Payload):
+    """Kinds that carry nothing but the change or the recipient."""
+
+
+class Kind(NamedTuple):
+    """One row of the table: who carries the reminder out, and the shape of its payload."""
+
+    handler: Handler
+    payload: type[Payload]
 
 
 class Skip(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -62,7 +82,7 @@ class Sweeper:
     def __init__(
         self,
         ctx: Context,
-        kinds: Mapping[str, Handler],
+        kinds: Mapping[str, Kind],
         *,
         worker: str | None = None,
         lease: timedelta = LEASE,
@@ -200,13 +220,28 @@ class Sweeper:
             log.warning("could not release the sweeper's claims: %r", exc)
             return 0
 
+    def check_payload(self, kind: str, payload: dict | None) -> None:
+        """Raise ValidationError when the payload does not have its kind's shape."""
+        known = self.kinds.get(kind)
+        if known is not None:
+            known.payload.model_validate(payload or {})
+
     async def _handle(self, reminder: Reminder) -> None:
         metrics = self.ctx.metrics.reminders
-        handler = self.kinds.get(reminder.kind)
+        known = self.kinds.get(reminder.kind)
         try:
-            if handler is None:
+            self.check_payload(reminder.kind, reminder.payload)
+        except ValidationError as exc:  # never sent: recorded on the row, the sweep goes on
+            log.warning("reminder %s (%s) has a bad payload: %s", reminder.key, reminder.kind,
+                        exc)
+            metrics.labels(reminder.kind, "failed").inc()
+            await self._finish(reminder, sent=False,
+                               note=f"bad payload: {exc.error_count()} error(s)")
+            return
+        try:
+            if known is None:
                 raise Skip(f"no handler for reminders of kind {reminder.kind!r}")
-            await handler(self.ctx, reminder)
+            await known.handler(self.ctx, reminder)
         except Skip as skip:
             await self._finish(reminder, sent=False, note=str(skip))
             metrics.labels(reminder.kind, "cancelled").inc()

@@ -33,7 +33,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.runtime.sweeper import NotYet, Skip
+from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.slack.client import may_have_been_done, posting_client, rate_limited_for
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
@@ -157,7 +157,9 @@ async def schedule(
     session, ctx: Context, *, key: str, kind: str, change_id: int | None = None,
     recipient: str | None = None, payload: dict | None = None, due_at=None,
 ) -> bool:
-    """Schedule a notification in the caller's transaction (due now unless told)."""
+    """Schedule a notification in the caller's transaction (due now unless told); a payload
+    not of its kind's shape raises pydantic's ValidationError here, before anything is kept."""
+    ctx.sweeper.check_payload(kind, payload)
     now = ctx.clock.now()
     return await reminder_store.schedule(
         session, key=key, kind=kind, due_at=due_at or now, now=now, change_id=change_id,
@@ -175,29 +177,30 @@ async def load_change(ctx: Context, reminder: Reminder) -> Change:
 
 async def send_dm(ctx: Context, reminder: Reminder) -> None:
     """A direct message; `payload.link_card` appends a link to the change's card."""
-    text = reminder.payload["text"]
-    if reminder.payload.get("link_card") and reminder.change_id:
+    dm = DmPayload.model_validate(reminder.payload)
+    text = dm.text
+    if dm.link_card and reminder.change_id:
         change = await load_change(ctx, reminder)
         text += " " + await card_link(ctx, change)
-    unless = reminder.payload.get("unless_status")
+    unless = dm.unless_status
     if unless and reminder.change_id:
         change = await load_change(ctx, reminder)
         if change.status in unless:
             raise Skip(f"the change is {change.status}")
     await post_once(
-        ctx, reminder, channel=reminder.recipient or "", text=text,
-        blocks=reminder.payload.get("blocks"),
+        ctx, reminder, channel=reminder.recipient or "", text=text, blocks=dm.blocks,
     )
 
 
 async def send_thread_note(ctx: Context, reminder: Reminder) -> None:
     """A note in the card's thread (the change's running log for the team)."""
+    note = ThreadNotePayload.model_validate(reminder.payload)
     change = await load_change(ctx, reminder)
     if change.card_ts is None:
         raise NotYet("the card is not posted yet")
     await post_once(
         ctx, reminder, channel=change.card_channel or "", thread_ts=change.card_ts,
-        text=reminder.payload["text"], blocks=reminder.payload.get("blocks"),
+        text=note.text, blocks=note.blocks,
     )
 
 
@@ -208,3 +211,19 @@ async def card_link(ctx: Context, change: Change) -> str:
         channel=change.card_channel, message_ts=change.card_ts
     )
     return f"<{permalink['permalink']}|Open CHG-{change.id}>"
+
+
+class DmPayload(Payload):
+    """`dm`: the text, whether to link the card, and statuses in which it is no longer sent."""
+
+    text: str
+    link_card: bool = False
+    unless_status: list[str] | None = None
+    blocks: list[dict] | None = None
+
+
+class ThreadNotePayload(Payload):
+    """`thread`: a note in the card's thread."""
+
+    text: str
+    blocks: list[dict] | None = None

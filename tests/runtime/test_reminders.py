@@ -13,6 +13,7 @@ from bot.app import close_context, create_context
 from bot.context import Context
 from bot.flows.kinds import KINDS
 from bot.overview.desk_refresh import COALESCE as DESK_SLOT
+from bot.runtime.sweeper import Kind, NoPayload
 from bot.settings import Config
 from bot.slack import outbox as notify
 from storage import reminder_store
@@ -178,7 +179,7 @@ async def test_a_crash_after_slack_accepted_the_message_does_not_repeat_it(bot):
     async with bot.ctx.db.session() as session:
         [claimed] = await reminder_store.claim_due(session, worker="crashed", now=bot.clock.now(),
                                                    lease=bot.ctx.sweeper.lease)
-    await KINDS["dm"](bot.ctx, claimed)  # Slack said ok, then the process died unmarked
+    await KINDS["dm"].handler(bot.ctx, claimed)  # Slack said ok, then the process died unmarked
     assert texts(bot) == ["hello"]
     bot.clock.advance(bot.ctx.sweeper.lease + timedelta(seconds=1))
     assert await bot.sweep() == 1
@@ -204,7 +205,7 @@ async def test_the_check_before_sending_drops_a_reminder_whose_change_was_rolled
                               due_at=change.monitoring_ends_at - timedelta(seconds=1))
     bot.clock.advance(timedelta(minutes=30))
     other = another_process(bot)
-    other.sweeper.kinds["test_hold"] = hold
+    other.sweeper.kinds["test_hold"] = Kind(hold, NoPayload)
     try:
         sweeping = asyncio.create_task(other.sweeper.run_once())
         await holding.wait()  # it claimed the hold and the window's end together
