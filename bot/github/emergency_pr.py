@@ -116,8 +116,8 @@ async def open_emergency(ctx: Context, reminder: Reminder) -> None:
     ctx.sweeper.kick()
 
 
-class EmergencyPrPayload(Payload):
-    """`github_emergency_pr`: the labelled pull request, as the webhook told it."""
+class PullRequestPayload(Payload):
+    """A pull request that opens a change, as the webhook told it."""
 
     repo: str
     number: int
@@ -128,5 +128,10 @@ class EmergencyPrPayload(Payload):
     head_sha: str | None = None
     base: str | None = None
     head: str | None = None
-    labeled_by: str | None = None
     delivery: str | None = None
+
+
+class EmergencyPrPayload(PullRequestPayload):
+    """`github_emergency_pr`: the labelled pull request."""
+
+    labeled_by: str | None = None

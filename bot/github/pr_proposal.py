@@ -20,10 +20,10 @@ from bot.context import Context
 from bot.flows import proposal as proposal_flow
 from bot.github import accounts
 from bot.github.client import PrRef
-from bot.github.emergency_pr import _source_key, already_tracked
+from bot.github.emergency_pr import PullRequestPayload, _source_key, already_tracked
 from bot.github.pr_template import missing_comment, parse
 from bot.proposal.proposals import LIMITS
-from bot.runtime.sweeper import Payload, Skip
+from bot.runtime.sweeper import Skip
 from bot.security.routing import update_security
 from bot.slack.outbox import schedule
 from storage import github_store
@@ -119,17 +119,8 @@ async def open_from_pull_request(ctx: Context, reminder: Reminder) -> None:
     ctx.sweeper.kick()
 
 
-class PrProposalPayload(Payload):
-    """A pull request that proposes a change, as the webhook told it."""
+class PrProposalPayload(PullRequestPayload):
+    """A pull request that proposes a change."""
 
-    repo: str
-    number: int
-    url: str = ""
-    title: str = ""
-    body: str = ""
     author: str = "ghost"
-    head_sha: str | None = None
-    base: str | None = None
-    head: str | None = None
-    delivery: str | None = None
     reviewers: list[str] = []
