@@ -150,7 +150,7 @@ class Change(SQLModel, table=True):
     security_checkboxes: list[str] = json_field()
     pr_url: str | None = Field(default=None, max_length=500)
     reviewers: list[str] = json_field()
-    planned_at: datetime | None = utc_field()
+    planned_at: datetime | None = utc_field(index=True)
     impact: str = ""  # emergencies: what is broken or at risk
     involved: list[str] = json_field()
 

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.card_view import gates_summary
 from bot.change.facts import ChangeFacts
+from bot.change.gates import gates
+from bot.change.rows import facts_of
 from bot.change.states import IN_PRODUCTION, Category, Status
 from bot.context import Context
 from bot.deployment.views import spell
 from bot.emergency.rules import awaits_emergency_approval
-from bot.overview.queries import open_changes
 from bot.review.rules import awaits_peer_review
 from bot.schedule.planned import card_link
 from bot.security.rules import awaits_security_review
@@ -104,33 +106,54 @@ def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, view
                                           f"{slack_date(change.deployed_at)}, still unapproved"))
 
 
-async def _security_asked(ctx: Context, viewer: str, change_ids: list[int]) -> set[int]:
+async def _security_asked(session: AsyncSession, viewer: str, change_ids: list[int]
+                          ) -> set[int]:
     """Of these changes, those whose security review was asked of `viewer`: the members the
     routing reached are on record (bot.security.routing), so no directory call is needed."""
     if not change_ids:
         return set()
-    async with ctx.db.session() as session:
-        found = await session.exec(select(AuditEvent).where(
-            col(AuditEvent.change_id).in_(change_ids),
-            AuditEvent.action == "security_review_requested"))
-        return {e.change_id or 0 for e in found.all()
-                if viewer in (e.detail.get("members") or ())}
+    found = await session.exec(select(AuditEvent.change_id, AuditEvent.detail).where(
+        col(AuditEvent.change_id).in_(change_ids),
+        AuditEvent.action == "security_review_requested"))
+    return {change_id or 0 for change_id, detail in found.all()
+            if viewer in (detail.get("members") or ())}
+
+
+# What the desk reads of each open change: what its facts (bot.change.rows) and its item
+# need. Not its texts, nor the records of its staging, verification or rollback.
+DESK_COLUMNS = (
+    Change.id, Change.title, Change.author_id, Change.reviewers, Change.category, Change.risk,
+    Change.status, Change.revision, Change.security_required, Change.security_checkboxes,
+    Change.pr_url, Change.pr_info, Change.ci_state, Change.ci_detail,
+    Change.staging_verified_at, Change.deployed_at, Change.deployed_by,
+    Change.monitoring_ends_at, Change.rollback_started_at, Change.rollback_finished_at,
+    Change.retrospective_due_at, Change.retrospective_done_at, Change.card_channel,
+    Change.card_ts,
+)
 
 
 async def desk_of(ctx: Context, viewer: str) -> Desk:
+    """Every open change sorted onto the desk: their facts only, in three queries whatever
+    their number; the gates are worked out for the viewer's own changes alone."""
     now = ctx.clock.now()
     desk = Desk()
-    summaries = await open_changes(ctx, viewer)
-    asked = await _security_asked(ctx, viewer, [
-        s.change.id or 0 for s in summaries if awaits_security_review(s.card.facts)])
-    for summary in summaries:
-        sort_desk(desk, summary.change, summary.card.facts, ctx, viewer,
-                  security_reviewer=summary.change.id in asked, now=now,
-                  gates=gates_summary(summary.card.gates))
+    async with ctx.db.snapshot() as session:
+        changes = await repo.open_changes(session, viewer, *DESK_COLUMNS)
+        approvals = await repo.approvals_by_change(session, [c.id for c in changes],
+                                                   *repo.DECISION_COLUMNS)
+        retrospectives = await repo.overdue_retrospectives(session, now)
+        facts = {c.id: facts_of(c, approvals[c.id]) for c in changes}
+        asked = await _security_asked(session, viewer, [
+            change_id for change_id, f in facts.items() if awaits_security_review(f)])
+    for change in changes:
+        gates_text = (gates_summary(gates(facts[change.id], ctx.policy,
+                                          change.deployed_at or now))
+                      if change.author_id == viewer else "")
+        sort_desk(desk, change, facts[change.id], ctx, viewer,
+                  security_reviewer=change.id in asked, now=now, gates=gates_text)
     desk.waiting.sort(key=lambda item: "asked by name" not in item.detail)
-    async with ctx.db.session() as session:
-        for change in await repo.overdue_retrospectives(session, now):
-            due = change.retrospective_due_at or now
-            desk.overdue.append(_item(change, f"retrospective by {mention(change.author_id)}: "
-                                              f"due {slack_date(due)}"))
+    for change in retrospectives:
+        due = change.retrospective_due_at or now
+        desk.overdue.append(_item(change, f"retrospective by {mention(change.author_id)}: "
+                                          f"due {slack_date(due)}"))
     return desk
