@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.change.states import format_change_id
 from bot.context import Context
@@ -31,6 +32,7 @@ from bot.overview.desk_items import Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
 from bot.slack.blocks import first_listed
+from bot.slack.outbox import paced
 from bot.slack.text import clip, escape
 from storage.models import Reminder
 
@@ -112,4 +114,6 @@ async def publish_desk(ctx: Context, reminder: Reminder) -> None:
     """The outbox kind "desk": publish the person's desk as it is now."""
     if not reminder.recipient:
         raise Skip("no person to publish a desk for")
-    await publish(ctx, reminder.recipient)
+    view = await build_desk(ctx, reminder.recipient)
+    await paced(ctx, "views.publish", AsyncWebClient.views_publish,
+                user_id=reminder.recipient, view=view)
