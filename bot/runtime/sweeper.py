@@ -108,6 +108,8 @@ class Sweeper:
         self._kicked = False
         self._running = False
         self._expressing = False  # the express slot is at work
+        self._no_express_work = asyncio.Event()  # cleared while it handles rows: the
+        self._no_express_work.set()  # batch starts no new send meanwhile (people first)
         self._express_kicked = False
         self._stopping = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
@@ -152,7 +154,8 @@ class Sweeper:
         """People first, while a sweep is busy with a batch (a burst of reminders): the rows
         due the moment they were scheduled (a card, an answer, a review request) are claimed
         and handled at once, one by one in claim order, by a slot of their own beside the
-        batch's CONCURRENCY, instead of waiting for the batch to finish. Returns how many."""
+        batch's CONCURRENCY, instead of waiting for the batch to finish; meanwhile the batch
+        only finishes the sends it has in flight. Returns how many."""
         handled = 0
         while self._express_kicked and not self._stopping:
             self._express_kicked = False  # a kick while claiming: claim once more
@@ -172,6 +175,7 @@ class Sweeper:
         batch = {r.id for r in claimed if r.id is not None}
         self._waiting |= batch
         heartbeat = asyncio.create_task(self._heartbeat(), name="express heartbeat")
+        self._no_express_work.clear()
         try:
             for reminder in claimed:
                 self._waiting.discard(reminder.id or 0)
@@ -183,6 +187,7 @@ class Sweeper:
             await self.release_claims()
             raise
         finally:
+            self._no_express_work.set()
             heartbeat.cancel()
             self._active -= batch
             self._waiting -= batch
@@ -221,6 +226,7 @@ class Sweeper:
             nonlocal handled
             for reminder in rows:
                 async with slots:
+                    await self._no_express_work.wait()
                     self._waiting.discard(reminder.id or 0)
                     self._active.add(reminder.id or 0)
                     await self._handle(reminder)
