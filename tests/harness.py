@@ -34,45 +34,18 @@ class Reply:
         return json.loads(self.text) if self.text else None
 
 
-class BotHarness:
-    def __init__(self, ctx: Context, runner: web.AppRunner, url: str, slack: FakeSlack) -> None:
-        self.ctx = ctx
-        self.runner = runner
+class SlackRequests:
+    """Signed requests to a bot served at `url`, as Slack sends them: commands, events,
+    clicks, modal submissions (the in-process BotHarness and tests/served.py's process)."""
+
+    def __init__(self, url: str, slack: FakeSlack) -> None:
         self.url = url
         self.slack = slack
         self.http = aiohttp.ClientSession()
 
-    @property
-    def clock(self) -> ManualClock:
-        assert isinstance(self.ctx.clock, ManualClock)
-        return self.ctx.clock
-
-    async def stop(self) -> None:
-        await self.http.close()
-        await self.runner.cleanup()
-
     async def post(self, path: str, body: str, headers: dict[str, str]) -> Reply:
         async with self.http.post(self.url + path, data=body.encode(), headers=headers) as r:
             return Reply(r.status, await r.text())
-
-    async def settle(self) -> None:
-        """Wait until the work the bot does after answering Slack is over."""
-        for _ in range(50):
-            await asyncio.sleep(0)
-            tasks = self.ctx.background.tasks()
-            if not tasks:
-                await asyncio.sleep(0.01)
-                if not self.ctx.background.tasks():
-                    return
-                continue
-            await asyncio.wait(tasks, timeout=10)
-        raise AssertionError("the bot's background work did not settle")
-
-    async def sweep(self) -> int:
-        """Send what is due at the clock's time (as the scheduler's interval job would)."""
-        handled = await self.ctx.sweeper.run_once()
-        await self.settle()
-        return handled
 
     async def post_get(self, path: str) -> Reply:
         async with self.http.get(self.url + path) as r:
@@ -137,6 +110,43 @@ class BotHarness:
             trigger_id=slack_requests.new_trigger_id(),
         )
         return await self.interact(payload)
+
+
+class BotHarness(SlackRequests):
+    """The bot served in this process, on the test's clock and database."""
+
+    def __init__(self, ctx: Context, runner: web.AppRunner, url: str, slack: FakeSlack) -> None:
+        super().__init__(url, slack)
+        self.ctx = ctx
+        self.runner = runner
+
+    @property
+    def clock(self) -> ManualClock:
+        assert isinstance(self.ctx.clock, ManualClock)
+        return self.ctx.clock
+
+    async def stop(self) -> None:
+        await self.http.close()
+        await self.runner.cleanup()
+
+    async def settle(self) -> None:
+        """Wait until the work the bot does after answering Slack is over."""
+        for _ in range(50):
+            await asyncio.sleep(0)
+            tasks = self.ctx.background.tasks()
+            if not tasks:
+                await asyncio.sleep(0.01)
+                if not self.ctx.background.tasks():
+                    return
+                continue
+            await asyncio.wait(tasks, timeout=10)
+        raise AssertionError("the bot's background work did not settle")
+
+    async def sweep(self) -> int:
+        """Send what is due at the clock's time (as the scheduler's interval job would)."""
+        handled = await self.ctx.sweeper.run_once()
+        await self.settle()
+        return handled
 
 
 async def start_bot(
