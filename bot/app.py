@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -74,7 +75,8 @@ def create_context(
         ),
         github=github,
     )
-    ctx.sweeper = Sweeper(ctx, KINDS, alone=ALONE, in_order=IN_ORDER)
+    ctx.sweeper = Sweeper(ctx, KINDS, alone=ALONE, in_order=IN_ORDER,
+                          lease=timedelta(seconds=settings.changebot_claim_lease_seconds))
     return ctx
 
 

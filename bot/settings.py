@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     github_app_private_key: str | None = None
     github_app_private_key_file: Path | None = None
     changebot_policy: Path | None = None
+    # How long a sweeper's claim on a reminder row holds without a heartbeat (renewed every
+    # quarter of it while the work runs): a crashed replica's rows wait this long.
+    changebot_claim_lease_seconds: float = Field(
+        20.0, gt=0, description="seconds a claimed reminder stays with a replica that died")
     changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
     @field_validator("database_url")
@@ -94,6 +98,7 @@ _ENV_NAMES = {
     "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
     "github_app_private_key_file": "GITHUB_APP_PRIVATE_KEY_FILE",
     "changebot_policy": "CHANGEBOT_POLICY",
+    "changebot_claim_lease_seconds": "CHANGEBOT_CLAIM_LEASE_SECONDS",
 }
 
 

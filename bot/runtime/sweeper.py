@@ -7,10 +7,11 @@ side (CONCURRENCY), paced per Slack channel by `pacer`. Each row is claimed befo
 handled and marked sent only after Slack said ok: a crash in between is recovered when the
 claim expires (see `bot.slack.outbox.post_once` for how a repeat message is avoided then).
 
-Claims are short (LEASE) and renewed by a heartbeat while this process works on them, so a
-crashed replica's rows go out within LEASE + one sweep interval (under 30 s), while a live
-one that is merely slow keeps its rows. A clean stop finishes what is due within its grace
-period; what it still had claimed but not started then is given back at once.
+Claims are short (LEASE, or CHANGEBOT_CLAIM_LEASE_SECONDS) and renewed by a heartbeat while
+this process works on them, so a crashed replica's rows go out within LEASE + one sweep
+interval (under 30 s), while a live one that is merely slow keeps its rows. A clean stop
+finishes what is due within its grace period; what it still had claimed but not started then
+is given back at once.
 """
 
 from __future__ import annotations
