@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite+aiosqlite:///changebot.db"
+    # Seconds: to open a PostgreSQL connection; for one statement (migrations excepted);
+    # to get the database while someone waits for an answer in Slack (then they are told
+    # it cannot be reached: Slack gives up after 3 s).
+    database_connect_timeout: float = Field(10.0, gt=0)
+    database_command_timeout: float = Field(60.0, gt=0)
+    database_answer_timeout: float = Field(2.0, gt=0, le=2.5)
     github_token: str | None = None
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: str | None = None
@@ -90,6 +96,9 @@ _ENV_NAMES = {
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
     "database_url": "DATABASE_URL",
+    "database_connect_timeout": "DATABASE_CONNECT_TIMEOUT",
+    "database_command_timeout": "DATABASE_COMMAND_TIMEOUT",
+    "database_answer_timeout": "DATABASE_ANSWER_TIMEOUT",
     "github_token": "GITHUB_TOKEN",
     "github_api_url": "GITHUB_API_URL",
     "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",

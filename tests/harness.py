@@ -10,9 +10,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import create_bolt_app, create_context, create_web_app, identify
+from bot.app import create_bolt_app, create_context, create_web_app, database, identify
 from bot.context import Context
-from bot.evidence.verification import audit_key
 from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.api import FakeSlack
 from bot.playground.standin.workspace import person
@@ -165,8 +164,7 @@ async def start_bot(
         policy=policy,
     )
     # The harness owns the database fixture: give the bot its own engine on the same URL.
-    ctx = create_context(config, clock=clock, db=Database(
-        db.url, audit_key=audit_key(config.settings), now=clock.now))
+    ctx = create_context(config, clock=clock, db=database(config.settings, now=clock.now))
     await identify(ctx)
     web_app = create_web_app(ctx, create_bolt_app(ctx))
     runner = web.AppRunner(web_app, shutdown_timeout=5)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.context import Context
 from bot.slack.pacing import Pacer
 from storage import reminder_store
+from storage.db import answer_due
 from storage.models import Reminder
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,7 @@ class Sweeper:
             self.ctx.background.spawn(self._run_kicked(), name="sweeper kick")
 
     async def _run_kicked(self) -> None:
+        answer_due(False)  # kicked by a request, but nobody waits on the sweep itself
         try:
             while self._kicked:
                 self._kicked = False
