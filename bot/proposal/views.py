@@ -222,18 +222,11 @@ _VIEW_KEYS = ("type", "callback_id", "private_metadata", "title", "submit", "clo
               "clear_on_close", "notify_on_close", "external_id")
 
 
-def _warning_text(block: dict) -> str:
-    return "\n".join(str(e.get("text", "")) for e in block.get("elements", []))
-
-
-def shows_warning(view: dict, warnings: Sequence[str]) -> bool:
-    """The open form `view` (as Slack sent it) says `warnings` under its planned time
-    already (or says nothing there, and there is nothing to say)."""
+def shown_warning(view: dict) -> str:
+    """What the open form `view` (as Slack sent it) says under its planned time ("")."""
     shown = next((b for b in view.get("blocks") or []
                   if b.get("block_id") == PLANNED_WARNING), None)
-    if shown is None:
-        return not warnings
-    return _warning_text(shown) == "\n".join(warnings)
+    return "\n".join(str(e.get("text", "")) for e in (shown or {}).get("elements", []))
 
 
 def with_planned_warning(view: dict, warnings: Sequence[str]) -> dict:
