@@ -11,6 +11,24 @@ from storage.db import Database
 from storage.migrate import migrate
 from storage.models import Approval, Change, UTCDateTime
 
+# A change as the bot wrote it at 0008; later revisions add `extra` columns.
+_CHANGE = (
+    "INSERT INTO changes (id, title, description, category, risk, rollback_plan, testing, "
+    "security_notes, security_checkboxes, reviewers, impact, involved, author_id, status, "
+    "revision, created_at, updated_at, security_required, security_triggers, pr_info, "
+    "ci_state, ci_detail, staging_validation, deploy_exceptions, verification, rollback, "
+    "retrospective{columns}) VALUES (1, 't', 'd', 'normal', 'low', 'r', '', '', '[]', '[]', "
+    "'', '[]', 'U0ALICE', 'in_review', 1, :at, :at, false, '[]', '{{}}', 'none', '{{}}', "
+    "'{{}}', '[]', '{{}}', '{{}}', '{{}}'{values})")
+
+
+async def insert_change(conn, at: datetime, **extra: str) -> None:
+    """Change 1 written in raw SQL, as the bot wrote it before a revision (`extra`: the
+    columns a later revision added, as SQL literals)."""
+    sql = _CHANGE.format(columns="".join(f", {c}" for c in extra),
+                         values="".join(f", {v}" for v in extra.values()))
+    await conn.execute(text(sql).bindparams(bindparam("at", type_=UTCDateTime())), {"at": at})
+
 
 async def test_rows_written_before_0009_still_verify_after_it(database_url):
     db = Database(database_url)
@@ -19,15 +37,7 @@ async def test_rows_written_before_0009_still_verify_after_it(database_url):
         at = datetime(2026, 11, 25, 10, tzinfo=UTC)
         moment = bindparam("at", type_=UTCDateTime())
         async with db.engine.begin() as conn:  # as the bot wrote them before this revision
-            await conn.execute(text(
-                "INSERT INTO changes (id, title, description, category, risk, rollback_plan, "
-                "testing, security_notes, security_checkboxes, reviewers, impact, involved, "
-                "author_id, status, revision, created_at, updated_at, security_required, "
-                "security_triggers, pr_info, ci_state, ci_detail, staging_validation, "
-                "deploy_exceptions, verification, rollback, retrospective) VALUES (1, 't', "
-                "'d', 'normal', 'low', 'r', '', '', '[]', '[]', '', '[]', 'U0ALICE', "
-                "'in_review', 1, :at, :at, false, '[]', '{}', 'none', '{}', '{}', '[]', '{}', "
-                "'{}', '{}')").bindparams(moment), {"at": at})
+            await insert_change(conn, at)
             await conn.execute(text(
                 "INSERT INTO approvals (id, change_id, revision, kind, decision, actor, "
                 "source, tech_lead, reason, created_at) VALUES (1, 1, 1, 'peer', "
