@@ -357,6 +357,10 @@ def test_the_proposal_modal_and_the_card_render_completely():
     html = render.view(view, NAMES, PEOPLE)
     tags(html)
     assert "bk-unknown" not in html
+    # The page sends a planned time as soon as it is chosen (dispatch_action).
+    assert ('<div class="bk-input" data-block-id="planned_at" data-type="datetimepicker" '
+            'data-dispatch="planned_at">') in html
+    assert html.count("data-dispatch=") == 1
     facts = ChangeFacts(status=Status.in_review, category=Category.normal, risk=Risk.medium,
                         author="U0ALICE")
     card = card_message(CardInput(
