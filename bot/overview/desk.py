@@ -118,12 +118,17 @@ async def publish(ctx: Context, user: str) -> None:
 
 
 async def publish_desk(ctx: Context, reminder: Reminder) -> None:
-    """The outbox kind "desk": publish the person's desk as it is now — or each member's,
-    for a user group (`S…`; retried while Slack cannot list its members)."""
+    """The outbox kind "desk": publish the person's desk as it is now — or, for a user group
+    (`S…`), each member's the directory knows right now (it lists them when the team is
+    asked and when one of them opens the desk): no Slack call to the directory here, so
+    a move never costs the routing its lookups. Anyone else sees theirs when opening it."""
     if not reminder.recipient:
         raise Skip("no person to publish a desk for")
     if reminder.recipient.startswith("S"):
-        for member in sorted(await directory.group_members(ctx, reminder.recipient)):
+        members = directory.known_members(ctx, reminder.recipient)
+        if members is None:
+            raise Skip("the team's members are not known just now")
+        for member in sorted(members):
             await publish(ctx, member)
         return
     await publish(ctx, reminder.recipient)

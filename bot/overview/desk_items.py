@@ -21,7 +21,7 @@ from bot.change.states import IN_PRODUCTION, Category, Status
 from bot.context import Context
 from bot.deployment.views import spell
 from bot.emergency.rules import awaits_emergency_approval
-from bot.overview.queries import open_changes
+from bot.overview.queries import Summary, open_changes
 from bot.policy import Policy
 from bot.review.rules import awaits_peer_review, may_add_approval
 from bot.schedule.planned import card_link
@@ -128,27 +128,44 @@ def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, view
                                           f"{slack_date(change.deployed_at)}, still unapproved"))
 
 
-async def teams_of(ctx: Context, viewer: str) -> tuple[Teams, list[str]]:
-    """The viewer's teams (the directory caches them), and those Slack could not list now."""
+def teams_that_matter(summaries: list[Summary], policy: Policy, viewer: str,
+                      now: datetime) -> Teams:
+    """The teams whose membership would put something on the viewer's desk: one of the open
+    changes waits for that team and the viewer, were they in it, may give its decision."""
+    return Teams(
+        security=any(may_decide_security(s.card.facts, viewer, in_security_group=True).allowed
+                     for s in summaries),
+        infrastructure=any(awaits_infrastructure_approval(s.card.facts, policy, viewer, now)
+                           for s in summaries),
+    )
+
+
+async def teams_of(ctx: Context, viewer: str, asked: Teams) -> tuple[Teams, list[str]]:
+    """Of the teams `asked` about, those the viewer is in (the directory caches them), and
+    those Slack could not list now. Slack is asked only when the answer changes the desk."""
     groups, unknown = ctx.policy.groups, []
 
-    async def member(name: str, group: str | None) -> bool:
+    async def member(name: str, group: str | None, wanted: bool) -> bool:
+        if not wanted:
+            return False
         try:
             return await directory.is_member(ctx, group, viewer)
         except directory.DirectoryUnavailable:
             unknown.append(name)
             return False
 
-    security = await member("security", groups.security)
-    infrastructure = await member("infrastructure", groups.infrastructure)
+    security = await member("security", groups.security, asked.security)
+    infrastructure = await member("infrastructure", groups.infrastructure, asked.infrastructure)
     return Teams(security, infrastructure), unknown
 
 
 async def desk_of(ctx: Context, viewer: str) -> Desk:
     now = ctx.clock.now()
-    teams, unknown = await teams_of(ctx, viewer)
+    summaries = await open_changes(ctx, viewer)
+    teams, unknown = await teams_of(
+        ctx, viewer, teams_that_matter(summaries, ctx.policy, viewer, now))
     desk = Desk(unknown_teams=unknown)
-    for summary in await open_changes(ctx, viewer):
+    for summary in summaries:
         sort_desk(desk, summary.change, summary.card.facts, ctx, viewer, teams=teams, now=now,
                   gates=gates_summary(summary.card.gates))
     desk.waiting.sort(key=lambda item: "asked by name" not in item.detail)

@@ -98,5 +98,12 @@ async def test_when_slack_cannot_list_the_teams_the_desk_says_so(bot, slack):
     bot.clock.advance(CACHE_FOR + timedelta(seconds=1))
     erin = checked(await bot.open_home("erin"))
     assert "security review" not in section(erin, "Waiting for you")
-    assert ("Slack did not say just now whether you are in the security team and the "
-            "infrastructure team") in erin
+    assert ("Slack did not say just now whether you are in the security team: what waits "
+            "for them is not listed here") in erin  # the only team that would change it
+
+
+async def test_slack_is_asked_only_about_teams_that_would_change_the_desk(bot, slack):
+    await propose(bot, title="Copy edit")  # waits for no team
+    before = len(slack.calls_to("usergroups.users.list"))
+    checked(await bot.open_home("carol"))
+    assert len(slack.calls_to("usergroups.users.list")) == before
