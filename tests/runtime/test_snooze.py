@@ -154,3 +154,15 @@ async def test_a_decided_security_review_is_not_reminded_after_a_snooze(bot):
     assert not [n for n in thread(bot, change_id) if "security review is still waiting" in n]
     await click_dm(bot, "erin", "reminder_snooze_security_30", first)
     assert "no longer waits for your security review" in last_answer(bot, "erin")
+
+
+async def test_a_security_snooze_is_refused_when_slack_cannot_say_who_is_in_the_team(bot):
+    await propose(bot, reviewers=["U0BOB"], security_checkboxes=["crypto"])
+    await at(bot, 14)
+    [first] = security_reminders(bot)
+    bot.slack.error("usergroups.users.list", "internal_error", times=None)
+    await at(bot, 14, 10)  # past the directory's cache
+    await click_dm(bot, "erin", "reminder_snooze_security_30", first)
+    assert "couldn't check with Slack whether you are in the security team" in last_answer(
+        bot, "erin")
+    assert await snoozes(bot) == []
