@@ -29,8 +29,8 @@ from bot.deployment.steps import StepOutcome, refused
 from bot.review.reminders import PEER_REMINDER, SECURITY_ESCALATION, SECURITY_REMINDER
 from bot.review.rules import awaits_peer_review
 from bot.runtime.snooze import snooze_until
+from bot.security.review import in_security_group
 from bot.security.rules import may_decide_security
-from bot.slack import directory
 from bot.slack import outbox as notify
 from bot.slack.text import slack_date
 from storage.models import Reminder
@@ -102,19 +102,12 @@ async def _window(loaded: Loaded, user: str) -> _Snoozable | str:
                       "the overdue reminder and its note in the card's thread")
 
 
-async def _in_security_team(ctx: Context, user: str) -> bool | None:
-    """None when Slack cannot say (asked before the change is locked: no Slack call then)."""
-    try:
-        return await directory.is_member(ctx, ctx.policy.groups.security, user)
-    except directory.DirectoryUnavailable:
-        return None
-
-
 async def snooze(ctx: Context, change_id: int, user: str, family: str,
                  minutes: int) -> StepOutcome:
     now = ctx.clock.now()
     cid = format_change_id(change_id)
-    in_team = await _in_security_team(ctx, user) if family == "security" else False
+    # Asked before the change is locked: no Slack call while it is. None: Slack can't say.
+    in_team = await in_security_group(ctx, user) if family == "security" else False
     if in_team is None:
         return refused("I couldn't check with Slack whether you are in the security team. "
                        "Nothing was snoozed; please try again in a minute.")

@@ -120,7 +120,8 @@ def _json(report: Report) -> str:
 def _markdown(report: Report) -> str:
     lines = [f"# DORA metrics: {report.span.label}", "",
              f"Definitions: DORA's software delivery metrics ({DORA_GUIDE}). Clusters: "
-             f"{dora.CLUSTERS_SOURCE} ({dora.CLUSTERS_URL}). Trend: against the {report.span.days:g} days before.",
+             f"{dora.CLUSTERS_SOURCE} ({dora.CLUSTERS_URL}). Trend: against the "
+             f"{report.span.days:g} days before.",
              ""]
     for group in report.figures:
         if report.by is not None:
