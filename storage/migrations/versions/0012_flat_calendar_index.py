@@ -1,16 +1,16 @@
 """The changes planned in a week are found by an index, as those deployed in it already
 are: the change calendar and the App Home's "This week" stay flat at 100k changes.
 
-Revision ID: 0011_flat_calendar_index
-Revises: 0010_fast_at_scale
+Revision ID: 0012_flat_calendar_index
+Revises: 0011_service
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011_flat_calendar_index"
-down_revision: str | None = "0010_fast_at_scale"
+revision: str = "0012_flat_calendar_index"
+down_revision: str | None = "0011_service"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
