@@ -28,7 +28,7 @@ from bot.change.states import format_change_id
 from bot.context import Context
 from bot.insights import dora
 from bot.insights.records import load_history
-from bot.overview.desk_items import Desk, Item, desk_of
+from bot.overview.desk_items import SHOWN, Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
 from bot.slack import directory
@@ -37,7 +37,7 @@ from bot.slack.outbox import paced
 from bot.slack.text import clip, escape
 from storage.models import Reminder
 
-MAX_PER_SECTION = 12
+MAX_PER_SECTION = SHOWN
 METRICS_DAYS = 30
 # (title, the Desk's list, what an empty section says)
 SECTIONS = (

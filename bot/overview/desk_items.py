@@ -32,6 +32,8 @@ from bot.slack.text import user as mention
 from storage import repo
 from storage.models import Change
 
+SHOWN = 12  # items a section of the desk shows, then "…and N more" (bot.overview.desk)
+
 # The next step of a change of yours, by its status.
 NEXT_STEP = {
     Status.proposed: "waits for its reviews",
@@ -174,7 +176,7 @@ DESK_COLUMNS = (
 
 async def desk_of(ctx: Context, viewer: str) -> Desk:
     """Every open change sorted onto the desk: their facts only, in three queries whatever
-    their number; the gates are worked out for the viewer's own changes alone."""
+    their number; the gates are worked out only for the viewer's own changes it shows."""
     now = ctx.clock.now()
     async with ctx.db.snapshot() as session:
         changes = await repo.open_changes(session, viewer, *DESK_COLUMNS)
@@ -185,10 +187,13 @@ async def desk_of(ctx: Context, viewer: str) -> Desk:
     teams, unknown = await teams_of(
         ctx, viewer, teams_that_matter(list(facts.values()), ctx.policy, viewer, now))
     desk = Desk(unknown_teams=unknown)
+    # The gates of the viewer's own changes that the section shows (they come first).
+    own = [c.id for c in changes if c.author_id == viewer and facts[c.id].status in NEXT_STEP]
+    shown = set(own[:SHOWN])
     for change in changes:
         gates_text = (gates_summary(gates(facts[change.id], ctx.policy,
                                           change.deployed_at or now))
-                      if change.author_id == viewer else "")
+                      if change.id in shown else "")
         sort_desk(desk, change, facts[change.id], ctx, viewer, teams=teams, now=now,
                   gates=gates_text)
     desk.waiting.sort(key=lambda item: "asked by name" not in item.detail)
