@@ -47,8 +47,9 @@ def signature(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
 
 async def webhook(bot: BotHarness, event: str, payload: dict[str, Any], *,
                   delivery: str | None = None, secret: str | None = WEBHOOK_SECRET,
-                  sign: str | None = None) -> Reply:
-    """POST a webhook as GitHub does; the bot's background work is settled after."""
+                  sign: str | None = None, settle: bool = True) -> Reply:
+    """POST a webhook as GitHub does; the bot's background work is settled after (unless
+    `settle` is false)."""
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
@@ -59,7 +60,8 @@ async def webhook(bot: BotHarness, event: str, payload: dict[str, Any], *,
         headers["X-Hub-Signature-256"] = signature(body, secret)
     async with bot.http.post(bot.url + "/github/webhook", data=body, headers=headers) as r:
         reply = Reply(r.status, await r.text())
-    await bot.settle()
+    if settle:
+        await bot.settle()
     return reply
 
 
