@@ -26,12 +26,15 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.change.facts import ChangeFacts
+from bot.change.rows import current
 from bot.change.states import format_change_id
 from bot.change.work import Loaded, audit, lock, refresh_card, thread_note
 from bot.context import Context
 from bot.github import gate_rules
 from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
+from bot.policy import Policy
 from bot.runtime.sweeper import Payload, Skip
 from storage import github_store, reminder_store, repo
 from storage.models import Change, DeployGate, Reminder
@@ -118,15 +121,27 @@ async def _change_for(session: AsyncSession, repo_name: str, sha: str,
     return None
 
 
+def bound_facts(loaded: Loaded, policy: Policy) -> ChangeFacts:
+    """What the gates read: only the approvals and security decisions given for the pull
+    request's head commit — the commit that merges, and whose merge commit deploys — unless
+    the policy keeps approvals across pushes (`github.reset_approvals_on_push = false`)."""
+    head = loaded.change.head_sha
+    if not head or not policy.github.reset_approvals_on_push:
+        return loaded.facts
+    return loaded.facts_at(head)
+
+
 async def decide(loaded: Loaded, ctx: Context, gate: DeployGate) -> str:
     """Evaluate the production gates for the job's commit and answer it (durably): the
     decision once, a status report when what is missing changed. Returns the gate's state."""
     change = loaded.change
-    approvers = sorted({a.github_login or f"@{a.user_id}" for a in loaded.approvals
-                        if a.revision == change.revision and a.kind == "peer"
-                        and a.decision == "approved" and (a.user_id or a.github_login)})
+    bound = change.head_sha if ctx.policy.github.reset_approvals_on_push else None
+    approvers = sorted({a.github_login or f"@{a.user_id}"
+                        for a in current(loaded.approvals, change, "peer", bound)
+                        if a.decision == "approved" and (a.user_id or a.github_login)})
     answer = gate_rules.deploy_answer(
-        loaded.facts, ctx.policy, ctx.clock.now(), cid=format_change_id(change.id or 0),
+        bound_facts(loaded, ctx.policy), ctx.policy, ctx.clock.now(),
+        cid=format_change_id(change.id or 0),
         sha=gate.sha, head_sha=change.head_sha, merge_sha=change.merge_sha,
         approvers=approvers)
     if answer.state is not None:

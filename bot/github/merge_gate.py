@@ -52,7 +52,8 @@ async def recheck(ctx: Context, reminder: Reminder) -> None:
         change = loaded.change
         head, want = change.head_sha, None
         if change.pr_url and head and ctx.github is not None:
-            want = gate_rules.merge_gate(loaded.facts, ctx.policy, ctx.clock.now(),
+            want = gate_rules.merge_gate(deploy_gate.bound_facts(loaded, ctx.policy),
+                                         ctx.policy, ctx.clock.now(),
                                          format_change_id(change_id))
         current = await github_store.merge_gate(session, change_id)
         card = (change.card_channel, change.card_ts)
