@@ -195,8 +195,22 @@ async def merge_gate(session: AsyncSession, change_id: int) -> MergeGate | None:
     return await session.get(MergeGate, change_id)
 
 
-async def deploy_gate(session: AsyncSession, gate_id: int) -> DeployGate | None:
-    return await session.get(DeployGate, gate_id)
+async def deploy_gate(session: AsyncSession, gate_id: int, *, lock: bool = False
+                      ) -> DeployGate | None:
+    return await session.get(DeployGate, gate_id, with_for_update=lock)
+
+
+async def unmatched_deploy_gates(session: AsyncSession, repo: str, shas: Sequence[str]
+                                 ) -> Sequence[DeployGate]:
+    """Jobs of `repo` waiting to deploy one of `shas` that no change was known for, locked."""
+    query = (
+        select(DeployGate)
+        .where(func.lower(DeployGate.repo) == repo_key(repo), col(DeployGate.sha).in_(shas))
+        .where(col(DeployGate.change_id).is_(None), DeployGate.state == "waiting")
+        .order_by(col(DeployGate.id))
+        .with_for_update()
+    )
+    return (await session.exec(query)).all()
 
 
 async def claim_by_code(session: AsyncSession, code: str) -> LoginClaim | None:

@@ -47,9 +47,16 @@ async def recheck(ctx: Context, reminder: Reminder) -> None:
         loaded = await lock(session, change_id, ctx.clock.now())
         if loaded is None:
             raise Skip("no such change")
-        for gate in await github_store.waiting_deploy_gates(session, change_id):
-            await deploy_gate.decide(loaded, ctx, gate)
         change = loaded.change
+        # Jobs that waited for this change's head or merge commit to be known (gate_lookup).
+        shas = [sha for sha in (change.head_sha, change.merge_sha) if sha]
+        matched = (await github_store.unmatched_deploy_gates(session, change.pr_repo, shas)
+                   if change.pr_repo and shas else [])
+        for gate in matched:
+            await deploy_gate.attach(loaded, ctx, gate)
+        for gate in await github_store.waiting_deploy_gates(session, change_id):
+            if gate not in matched:
+                await deploy_gate.decide(loaded, ctx, gate)
         head, want = change.head_sha, None
         if change.pr_url and head and ctx.github is not None:
             want = gate_rules.merge_gate(deploy_gate.bound_facts(loaded, ctx.policy),
