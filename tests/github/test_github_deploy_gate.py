@@ -20,6 +20,7 @@ from tests.github.gates_harness import (
     start_app_bot,
 )
 from tests.github_flows import (
+    BEFORE,
     HEAD,
     OWNER,
     PR_URL,
@@ -27,6 +28,7 @@ from tests.github_flows import (
     audit_actions,
     audit_events,
     change_row,
+    example,
     pending,
     webhook,
 )
@@ -171,13 +173,15 @@ async def test_no_change_for_the_commit_is_rejected_by_default(bot, github):
     assert ("GET", f"/repos/{OWNER}/{REPO}/commits/{'0' * 40}/pulls") in github.requests
 
 
-@pytest.mark.parametrize("kind", ["unknown repository", "no installation"])
+@pytest.mark.parametrize("kind", ["unknown repository", "no installation",
+                                  "another installation"])
 async def test_an_unknown_installation_or_repository_is_accepted_and_left_alone(
         bot, github, kind):
     await propose(bot, pr_url=PR_URL)
     await bot.sweep()
-    payload = (protection_rule(repo="someone/else") if kind == "unknown repository"
-               else protection_rule(installation=None))
+    payload = {"unknown repository": protection_rule(repo="someone/else"),
+               "no installation": protection_rule(installation=None),
+               "another installation": protection_rule(installation=999)}[kind]
     reply = await webhook(bot, "deployment_protection_rule", payload)
     assert reply.status == 202, reply.text
     assert "nothing decided" in reply.text
@@ -244,3 +248,19 @@ async def test_a_lookup_github_failed_is_tried_again_and_answered_once(bot, gith
     await bot.sweep()
     assert [a.get("state") for a in answers(github, 32)] == [None, "approved"]
 
+
+
+async def test_a_push_from_an_installation_not_serving_the_repository_changes_nothing(
+        bot, github, caplog):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await click(bot, "bob", "change_approve", change_id)
+    payload = example("pull_request/synchronize")
+    payload["installation"]["id"] = 999  # GitHub says installation 1 serves the repository
+    reply = await webhook(bot, "pull_request", payload)
+    assert reply.status == 202, reply.text
+    assert "installation 999 is not the one serving" in reply.text
+    assert "installation 999" in caplog.text
+    change = await change_row(bot, change_id)
+    assert (change.head_sha, change.status) == (BEFORE, "approved")
+    assert ("GET", f"/repos/{OWNER}/{REPO}/installation") in github.requests
