@@ -41,6 +41,14 @@ def example(name: str) -> dict[str, Any]:
     return fixture(path)
 
 
+def synchronize(before: str, after: str) -> dict[str, Any]:
+    """The example `synchronize` webhook of a push moving the head from `before` to `after`."""
+    payload = example("pull_request/synchronize")
+    payload["before"], payload["after"] = before, after
+    payload["pull_request"]["head"]["sha"] = after
+    return payload
+
+
 def signature(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 

@@ -3,7 +3,9 @@
 A `deployment_protection_rule` webhook (action `requested`) says a GitHub Actions job waits
 to deploy a commit to an environment. For production, the change is found by the commit
 (head or merge) or the pull request, and the production gates are evaluated for that exact
-commit (bot.github.gate_rules). The job is recorded as a `DeployGate` row in the same
+commit (bot.github.gate_rules) — counting only the approvals given for the pull request's
+head (`bound_facts`). A commit no change knows yet is looked up on GitHub first
+(bot.github.gate_lookup). The job is recorded as a `DeployGate` row in the same
 transaction, and every answer is a reminder row the sweeper sends:
 
 - all gates met: approved, with a comment naming the change and its approvals;

@@ -15,9 +15,7 @@ from tests.flows import card_text, click, propose, staged, thread
 from tests.github.gates_harness import (
     RUN_ID,
     answers,
-    app_github,
     protection_rule,
-    start_app_bot,
 )
 from tests.github_flows import (
     BEFORE,
@@ -35,17 +33,13 @@ from tests.github_flows import (
 
 
 @pytest.fixture
-async def github(clock):
-    fake = await app_github(clock)
-    yield fake
-    await fake.stop()
+def github(app_fake):
+    return app_fake
 
 
 @pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start_app_bot(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
+def bot(app_bot):
+    return app_bot
 
 
 async def test_a_waiting_job_is_approved_as_soon_as_the_last_gate_opens(bot, github):

@@ -4,10 +4,8 @@ approvals ran (a change already in production takes a new push without one)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.flows import click, deployed, propose, staged
-from tests.github.gates_harness import answers, app_github, protection_rule, start_app_bot
+from tests.github.gates_harness import answers, protection_rule
 from tests.github_flows import (
     BEFORE,
     HEAD,
@@ -16,37 +14,17 @@ from tests.github_flows import (
     REPO,
     approvals,
     change_row,
-    example,
+    synchronize,
     webhook,
 )
-
-
-@pytest.fixture
-async def github(clock):
-    fake = await app_github(clock)
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start_app_bot(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
-
-
-def synchronize(before: str, after: str) -> dict:
-    payload = example("pull_request/synchronize")
-    payload["before"], payload["after"] = before, after
-    payload["pull_request"]["head"]["sha"] = after
-    return payload
 
 
 def check(fake, sha: str) -> dict:
     return fake.check_runs(OWNER, REPO, sha)["Changebot"]
 
 
-async def test_an_approval_counts_for_its_commit_only(bot, github):
+async def test_an_approval_counts_for_its_commit_only(app_bot, app_fake):
+    bot, github = app_bot, app_fake
     change_id = await propose(bot, pr_url=PR_URL)
     await bot.sweep()
     await click(bot, "bob", "change_approve", change_id)
