@@ -1,8 +1,8 @@
 """check_run_claims: the `Changebot` check run of a commit, created by one process only
 (the row is claimed before the run is created, and holds its id after).
 
-Revision ID: 0011_gates_check_runs
-Revises: 0010_fast_at_scale
+Revision ID: 0012_gates_check_runs
+Revises: 0011_service
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0011_gates_check_runs"
-down_revision: str | None = "0010_fast_at_scale"
+revision: str = "0012_gates_check_runs"
+down_revision: str | None = "0011_service"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
