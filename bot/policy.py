@@ -270,6 +270,9 @@ class GitHubPolicy(Section):
     # carries `change_label`, opens its change when no change links it yet.
     propose_from_pull_requests: bool = True
     change_label: str = ""
+    # The repository's CODEOWNERS (read through GitHub, on the pull request's base branch)
+    # names whose approval each changed file needs: the card's "Code owners" gate.
+    use_codeowners: bool = False
     # The deploy gate (GitHub's custom deployment protection rule, App mode only): a job
     # waiting on another environment is approved at once, unless this is false (then it is
     # left for another rule to decide); a production job whose commit no change links is

@@ -12,20 +12,19 @@ here too: the callers of the client need nothing else.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-import hashlib
-import hmac
 import logging
 import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github
 
 from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
+from bot.github.codeowners_rules import LOCATIONS
 from bot.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -40,14 +39,18 @@ from bot.github.reads import (
     CheckState,
     CiResult,
     CiState,
+    CodeOwnersFile,
     PrRef,
     PullInfo,
     Review,
+    aware_utc,
     check_run_state,
     combine_checks,
     parse_pr_url,
+    split_full_name,
     status_state,
 )
+from bot.github.signature import verify_webhook_signature
 from bot.runtime.clock import Clock, SystemClock
 
 T = TypeVar("T")
@@ -73,21 +76,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- client
-
-
-def _aware_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _split_full_name(owner_repo: str) -> str:
-    owner, sep, repo = owner_repo.strip().strip("/").partition("/")
-    if not sep or not owner or not repo or "/" in repo:
-        raise ValueError(f"“{owner_repo}” is not a repository name like OWNER/REPO")
-    return f"{owner}/{repo}"
 
 
 class GitHubClient:
@@ -240,6 +228,7 @@ class GitHubClient:
                 merge_sha=pr.merge_commit_sha if merged else None,
                 url=pr.html_url or ref.url,
                 files=files,
+                labels=tuple(label.name for label in pr.labels),
             )
 
         return await self._run("get_pull", work, not_found=GitHubNotFound.default_message,
@@ -247,7 +236,7 @@ class GitHubClient:
 
     async def get_ci(self, owner_repo: str, sha: str) -> CiResult:
         """Check runs and commit statuses of `sha`, combined into one verdict."""
-        full_name = _split_full_name(owner_repo)
+        full_name = split_full_name(owner_repo)
         if not sha or not sha.strip():
             raise ValueError("a commit sha is needed to look up CI")
         sha = sha.strip()
@@ -298,7 +287,7 @@ class GitHubClient:
             pr = gh.get_repo(ref.full_name).get_pull(ref.number)
             reviews: list[Review] = []
             for r in pr.get_reviews():
-                submitted = _aware_utc(r.submitted_at)
+                submitted = aware_utc(r.submitted_at)
                 state = (r.state or "").upper()
                 if submitted is None or state == "PENDING":
                     continue
@@ -328,6 +317,44 @@ class GitHubClient:
             "get_user_email", work, not_found=f"GitHub has no user “{login.strip()}”"
         )
 
+    async def get_codeowners(self, owner_repo: str, ref: str) -> CodeOwnersFile | None:
+        """The repository's CODEOWNERS at `ref`, where GitHub looks for it (the first of
+        .github/, the root, docs/); None when there is none."""
+        full_name = split_full_name(owner_repo)
+
+        def work(gh: Github) -> CodeOwnersFile | None:
+            repo = gh.get_repo(full_name)
+            for path in LOCATIONS:
+                try:
+                    found = repo.get_contents(path, ref=ref)
+                except github.UnknownObjectException:
+                    continue
+                if isinstance(found, list) or found.type != "file":
+                    return CodeOwnersFile(path, None, "it is a directory, not a file")
+                if found.encoding != "base64":
+                    return CodeOwnersFile(path, None, "GitHub does not give its content "
+                                          "(larger than 1 MB?)")
+                try:
+                    return CodeOwnersFile(path, base64.b64decode(found.content)
+                                          .decode("utf-8"), "")
+                except ValueError:
+                    return CodeOwnersFile(path, None, "it is not UTF-8 text")
+            return None
+
+        return await self._run("get_codeowners", work, repo=full_name,
+                               not_found=GitHubNotFound.default_message)
+
+    async def get_team_members(self, org: str, slug: str) -> list[str]:
+        """The logins of a team's members (`@org/team` in CODEOWNERS); needs the App's or
+        token's read access to the organisation's members."""
+
+        def work(gh: Github) -> list[str]:
+            team = gh.get_organization(org).get_team_by_slug(slug)
+            return [member.login for member in team.get_members()]
+
+        return await self._run("get_team_members", work,
+                               not_found=f"GitHub has no team @{org}/{slug} the bot can see")
+
     async def add_label(self, ref: PrRef, label: str) -> None:
         """Add `label` to the pull request (GitHub creates the label if it is new)."""
         if not label or not label.strip():
@@ -342,7 +369,7 @@ class GitHubClient:
     async def set_status(self, owner_repo: str, sha: str, state: str, description: str,
                          target_url: str | None, context: str) -> None:
         """A commit status (token and App mode): state pending, success, failure or error."""
-        full_name = _split_full_name(owner_repo)
+        full_name = split_full_name(owner_repo)
 
         def work(gh: Github) -> None:
             commit = gh.get_repo(full_name).get_commit(sha)
@@ -359,7 +386,7 @@ class GitHubClient:
                             details_url: str | None) -> int:
         """Create the check run `name` on `sha`, or update `run_id` (App mode only). Returns
         the run's id."""
-        full_name = _split_full_name(owner_repo)
+        full_name = split_full_name(owner_repo)
         fields: dict[str, Any] = {"status": status,
                                   "output": {"title": title[:255], "summary": summary[:65000]}}
         if conclusion is not None:
@@ -382,7 +409,7 @@ class GitHubClient:
         """Answer a deployment protection rule: state "approved" or "rejected", or None for a
         status report that keeps the job waiting. PyGithub has no method for this endpoint,
         so its requester posts it (App mode: only the App may answer)."""
-        full_name = _split_full_name(owner_repo)
+        full_name = split_full_name(owner_repo)
         body: dict[str, Any] = {"environment_name": environment, "comment": comment[:1024]}
         if state is not None:
             body["state"] = state
@@ -419,21 +446,3 @@ class GitHubClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-# --------------------------------------------------------------------------- webhooks
-
-
-def verify_webhook_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Check GitHub's `X-Hub-Signature-256: sha256=<hex>` in constant time."""
-    if not secret or not header:
-        return False
-    scheme, sep, given = header.strip().partition("=")
-    if not sep or scheme.lower() != "sha256" or len(given) != 64:
-        return False
-    try:
-        given_bytes = bytes.fromhex(given)
-    except ValueError:
-        return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given_bytes)

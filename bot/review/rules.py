@@ -214,12 +214,12 @@ _REJECTABLE = frozenset({Status.in_review, Status.approved, Status.staging, Stat
 
 
 def may_count_approval(policy: Policy, *, reviewer: bool, tech_lead: bool,
-                       infrastructure: bool) -> Decision:
+                       infrastructure: bool, code_owner: bool = False) -> Decision:
     """"Reviewer: peer or senior engineer": with `groups.reviewers` set, only its members'
-    approvals count — and the tech leads' and the infrastructure team's, whose approvals
-    the process asks for by name."""
+    approvals count — and the tech leads', the infrastructure team's and the code owners'
+    (whose approval the change awaits), whose approvals the process asks for by name."""
     group = policy.groups.reviewers
-    if group is None or reviewer or tech_lead or infrastructure:
+    if group is None or reviewer or tech_lead or infrastructure or code_owner:
         return ALLOWED
     return refuse(
         f"Only the reviewers (<!subteam^{group}>), the tech leads and the infrastructure "
@@ -284,15 +284,16 @@ def may_cancel(facts: ChangeFacts, user: str) -> Decision:
 
 
 def may_add_approval(facts: ChangeFacts, user: str, policy: Policy, *,
-                     completes_infrastructure: bool = False) -> Decision:
+                     completes_gate: bool = False) -> Decision:
     """An approval in Slack: `may_approve`, and only while approvals are still needed once
     the change has left review (an emergency approved after its deployment counts once) —
-    or while the infrastructure team's is, from one of them (`completes_infrastructure`)."""
+    or while the infrastructure team's or a code owner's is, from one of them
+    (`completes_gate`)."""
     decision = may_approve(facts, user)
     if not decision.allowed or facts.status in (Status.proposed, Status.in_review):
         return decision
     progress = approval_progress(facts, policy)
-    if progress.met and not completes_infrastructure:
+    if progress.met and not completes_gate:
         return refuse(
             f"{this_is(facts.status)} and its approvals are already complete "
             f"({progress.approvals} of {progress.rule.count}): nothing was recorded."
