@@ -163,5 +163,5 @@ async def test_an_owner_outside_groups_reviewers_may_approve_what_they_own(bot, 
     await click(bot, "carol", "change_approve", change_id)
     assert "You approved" in last_answer(bot, "carol")
     assert "approved by <@U0CAROL> for `/app/`" in gate(bot, change_id)
-    await click(bot, "bob", "change_approve", change_id)
+    # Asked for by name, the owner's approval counts as a peer's too (as the tech leads').
     assert (await change_row(bot, change_id)).status == "approved"
