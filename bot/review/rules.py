@@ -46,6 +46,21 @@ def approval_rule(policy: Policy, category: Category, risk: Risk) -> ApprovalRul
     return ApprovalRule(review.emergency)
 
 
+def approvals_wanted(rule: ApprovalRule, policy: Policy) -> str:
+    """The approvals a rule asks for, as the process counts them: "1 approval", "2 peer
+    approvals and a tech lead" (three people), or with `review.tech_lead_counts_as_peer`
+    "2 approvals, one of them from a tech lead"."""
+    count, leads = rule.count, rule.tech_leads
+    if not leads:
+        return f"{count} approval{'' if count == 1 else 's'}"
+    lead_words = "a tech lead" if leads == 1 else f"{leads} tech leads"
+    if policy.review.tech_lead_counts_as_peer:
+        return (f"{count} approval{'' if count == 1 else 's'}, "
+                f"{'one' if leads == 1 else leads} of them from {lead_words}")
+    peers = count - leads
+    return f"{peers} peer approval{'' if peers == 1 else 's'} and {lead_words}"
+
+
 def standard_fit(facts: ChangeFacts, policy: Policy) -> tuple[str | None, str]:
     """For a change declared standard: the template it fits, or (None, why it fits none).
     "Standard changes: pre-approved patterns" — with no templates in the policy, the

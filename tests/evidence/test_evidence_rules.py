@@ -66,7 +66,10 @@ def test_high_risk_needs_its_tech_lead_before_deployment():
                       verified_at=DEPLOYED + timedelta(hours=1, minutes=5))
     votes = [vote(BOB, 10), vote(CAROL, 20)]
     assert exceptions(change, votes) == [
-        ("approvals", BROKEN, "deployed without 3 approvals including 1 tech lead")]
+        ("approvals", BROKEN, "deployed without 2 peer approvals and a tech lead")]
+    two_people = POLICY.model_copy(update={"review": Review(tech_lead_counts_as_peer=True)})
+    assert exceptions(change, [vote(BOB, 10)], policy=two_people) == [
+        ("approvals", BROKEN, "deployed without 2 approvals, one of them from a tech lead")]
     assert exceptions(change, [*votes, vote(DAVE, 30, tech_lead=True)]) == []
     assert exceptions(a_change(category="high_risk", risk="high", deploy_method="automated",
                                monitoring_ends_at=DEPLOYED + timedelta(hours=1),
