@@ -236,3 +236,63 @@ def test_user_text_cannot_break_the_markdown_or_run_in_a_spreadsheet():
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["description"] == "'=HYPERLINK(\"http://x\")"
     assert row["title"] == "<b>Bold</b> | pipes"
+
+
+def event(action: str, at: datetime, **detail) -> AuditEvent:
+    return AuditEvent(change_id=7, at=at, actor="changebot", action=action, detail=detail)
+
+
+def test_a_rollback_over_the_target_duration_is_broken():
+    def rolled_back(minutes: int | None) -> Change:
+        started = DEPLOYED + timedelta(minutes=20)
+        return a_change(status="rolled_back", verified_at=None, rollback_started_at=started,
+                        rollback_finished_at=(started + timedelta(minutes=minutes)
+                                              if minutes is not None else None),
+                        rollback={"trigger": "errors", "method": "previous_image",
+                                  "by": ALICE})
+    assert exceptions(rolled_back(12), [vote(BOB, 10)]) == []
+    assert exceptions(rolled_back(45), [vote(BOB, 10)]) == [
+        ("rollback", BROKEN, "rollback took 45 min, over the 30 min target")]
+    assert exceptions(rolled_back(None), [vote(BOB, 10)]) == [
+        ("rollback", BROKEN, "rollback still not finished 163 h 40 min after it started, "
+                             "over the 30 min target")]
+
+
+def test_a_watch_that_ended_unverified_is_broken_though_rolled_back_later():
+    ends = DEPLOYED + timedelta(minutes=30)
+    later = ends + timedelta(hours=2)
+    change = a_change(status="rolled_back", verified_at=None, rollback_started_at=later,
+                      rollback_finished_at=later + timedelta(minutes=5),
+                      watch={"by": ALICE, "until": ends.isoformat()})
+    assert exceptions(change, [vote(BOB, 10)]) == [
+        ("verification", BROKEN, "the watch ended 2026-11-24 13:30 UTC with no verification "
+                                 "(U0ALICE was on watch); rolled back 2 h later")]
+    # Rolled back inside the window (or its grace): the rollback was the verdict.
+    early = ends + timedelta(minutes=10)
+    assert exceptions(a_change(status="rolled_back", verified_at=None,
+                               rollback_started_at=early, rollback_finished_at=early),
+                      [vote(BOB, 10)]) == []
+
+
+def test_an_emergency_follow_up_chased_again_and_again_says_how_often_and_how_late():
+    emergency = a_change(category="emergency", staging_verified_at=None,
+                         staging_deployed_at=None, deployed_at=TUESDAY + timedelta(hours=20),
+                         monitoring_ends_at=None, verified_at=None, status="monitoring",
+                         closed_at=None)
+    deployed = emergency.deployed_at
+    due = deployed + timedelta(hours=24)
+    chased = [event("approval_missing_reminded", deployed + timedelta(hours=h), round=r)
+              for r, h in ((1, 4), (2, 28), (3, 52))]
+    chased += [event("retrospective_overdue", due + timedelta(hours=h), round=r)
+               for r, h in ((1, 0), (2, 24))]
+    record = record_of(ChangeRows(emergency, [], [], chased), POLICY,
+                       deployed + timedelta(days=3))
+    assert [(e.rule, e.kind, e.detail) for e in record.exceptions
+            if e.rule in ("approvals", "retrospective")] == [
+        ("approvals", BROKEN, "emergency change still not approved 72 h after deployment "
+                              "(1 approval needed), after 3 escalations to the tech leads "
+                              "(the last 52 h after deployment)"),
+        ("retrospective", BROKEN, "retrospective overdue since 2026-11-26 05:00 UTC, after 2 "
+                                  "escalations to the tech leads (the last 24 h after it was "
+                                  "due)"),
+    ]
