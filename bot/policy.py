@@ -210,6 +210,9 @@ class StandardTemplate(Section):
     # Every file of the change's pull request matches one of these (e.g. only lock files);
     # empty: no pull request needed, the declaration is enough.
     only_paths: list[str] = Field(default_factory=list)
+    # The pull request carries one of these labels (compared without case); with only_paths
+    # too, both must hold.
+    labels: list[str] = Field(default_factory=list)
     fields: Prefill = Prefill()
 
     @field_validator("name")
@@ -223,6 +226,14 @@ class StandardTemplate(Section):
     @classmethod
     def _globs(cls, value: list[str]) -> list[str]:
         return check_globs(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _named_labels(cls, value: list[str]) -> list[str]:
+        if any(not label.strip() for label in value):
+            raise ValueError('an empty label matches no pull request: remove it, or name the '
+                             'label, e.g. labels = ["dependencies"]')
+        return [label.strip() for label in value]
 
     @property
     def slug(self) -> str:

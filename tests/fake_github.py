@@ -343,6 +343,9 @@ class FakeGitHub:
     def add_label(self, owner: str, repo: str, number: int, name: str) -> None:
         self._pull(owner, repo, number).labels.append(name)
 
+    def remove_label(self, owner: str, repo: str, number: int, name: str) -> None:
+        self._pull(owner, repo, number).labels.remove(name)
+
     def labels(self, owner: str, repo: str, number: int) -> list[str]:
         return list(self._pull(owner, repo, number).labels)
 

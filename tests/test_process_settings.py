@@ -95,3 +95,15 @@ def test_code_owners_must_be_true_or_false(env):
     env.setenv("CHANGEBOT_GITHUB__USE_CODEOWNERS", "sometimes")
     [problem] = problems(env)
     assert problem.startswith("github.use_codeowners")
+
+
+def test_a_template_label_that_is_empty_is_named(env, tmp_path):
+    policy = tmp_path / "changebot.toml"
+    policy.write_text('[[proposal.templates]]\nname = "Config tweak"\nlabels = ["config", " "]\n',
+                      encoding="utf-8")
+    [problem] = problems(env)
+    assert "proposal.templates" in problem and "an empty label matches no pull request" in problem
+    policy.write_text('[[proposal.templates]]\nname = "Config tweak"\nlabels = ["config"]\n',
+                      encoding="utf-8")
+    [template] = load_config("serve", env_file=None).policy.proposal.templates
+    assert template.labels == ["config"]

@@ -69,7 +69,12 @@ def standard_fit(facts: ChangeFacts, policy: Policy) -> tuple[str | None, str]:
     if not templates:
         return "", ""
     why = []
+    carried = {label.lower() for label in facts.pr_labels}
     for template in templates:
+        if template.labels and not carried & {label.lower() for label in template.labels}:
+            named = " or ".join(f"`{label}`" for label in template.labels)
+            why.append(f"“{template.name}” needs its pull request labelled {named}")
+            continue
         if not template.only_paths:
             return template.name, ""
         if not facts.changed_files:
