@@ -141,11 +141,15 @@ def test_verification_is_late_missing_or_overdue():
                       [vote(BOB, 10)]) == []  # the window's end plus the 30 min grace
 
 
+def an_emergency() -> Change:
+    """Deployed at 05:00 the next day, in production, not approved."""
+    return a_change(category="emergency", staging_verified_at=None, staging_deployed_at=None,
+                    deployed_at=TUESDAY + timedelta(hours=20), monitoring_ends_at=None,
+                    verified_at=None, status="monitoring", closed_at=None)
+
+
 def test_an_emergency_is_pending_then_broken_without_its_approval_and_retrospective():
-    emergency = a_change(category="emergency", staging_verified_at=None,
-                         staging_deployed_at=None, deployed_at=TUESDAY + timedelta(hours=20),
-                         monitoring_ends_at=None, verified_at=None, status="monitoring",
-                         closed_at=None)
+    emergency = an_emergency()
     deployed = emergency.deployed_at
     record = record_of(ChangeRows(emergency, [], [], []), POLICY,
                        deployed + timedelta(hours=1))
@@ -275,10 +279,7 @@ def test_a_watch_that_ended_unverified_is_broken_though_rolled_back_later():
 
 
 def test_an_emergency_follow_up_chased_again_and_again_says_how_often_and_how_late():
-    emergency = a_change(category="emergency", staging_verified_at=None,
-                         staging_deployed_at=None, deployed_at=TUESDAY + timedelta(hours=20),
-                         monitoring_ends_at=None, verified_at=None, status="monitoring",
-                         closed_at=None)
+    emergency = an_emergency()
     deployed = emergency.deployed_at
     due = deployed + timedelta(hours=24)
     chased = [event("approval_missing_reminded", deployed + timedelta(hours=h), round=r)

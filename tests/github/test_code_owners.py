@@ -16,8 +16,8 @@ from tests.github_flows import (
     PR_URL,
     REPO,
     add_example_pull,
+    approving,
     change_row,
-    example,
     pending,
     webhook,
 )
@@ -40,14 +40,6 @@ def people(github):
     add_example_pull(github, head_sha=HEAD, files=["app/orders.py", "README.md"])
     for name in ("bob", "carol", "dave"):
         github.add_user(f"{name}-gh", f"{name}@example.com")
-
-
-def approving(login: str, review_id: int) -> dict:
-    payload = example("pull_request_review/submitted")
-    payload["review"].update(state="approved", commit_id=HEAD, id=review_id,
-                             submitted_at="2019-05-15T15:20:38Z")
-    payload["review"]["user"]["login"] = login
-    return payload
 
 
 def gate(bot, change_id: int) -> str:
