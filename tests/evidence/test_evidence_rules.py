@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.evidence.pack import record_of
 from bot.evidence.records import BROKEN, BYPASSED
+from bot.evidence.render import named_rules
 from bot.evidence.render_csv import CsvRenderer
 from bot.evidence.render_markdown import markdown_change
 from bot.evidence.summary import Summary
 from bot.playground.standin.workspace import demo_policy
-from bot.policy import Emergency, Review
+from bot.policy import Emergency, GitHubPolicy, Groups, Review
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change
 
@@ -297,3 +298,27 @@ def test_an_emergency_follow_up_chased_again_and_again_says_how_often_and_how_la
                                   "escalations to the tech leads (the last 24 h after it was "
                                   "due)"),
     ]
+
+
+def test_the_pack_states_the_approvals_the_process_asks_for_by_name():
+    policy = demo_policy(groups=Groups(security="S0SECURITY", tech_leads="S0TECHLEADS",
+                                       infrastructure="S0INFRA"),
+                         github=GitHubPolicy(use_codeowners=True))
+    change = a_change(security_checkboxes=["infra"], pr_url="https://github.com/acme/api/pull/3",
+                      ci_state="success", head_sha="abc123",
+                      pr_info={"files": ["app/orders.py"], "codeowners": {
+                          "source": "CODEOWNERS", "groups": [{
+                              "pattern": "/app/", "owners": ["@carol-gh"],
+                              "files": ["app/orders.py"], "approvers": ["U0CAROL", "carol-gh"]}]}})
+    infra = vote(CAROL, 20)
+    infra.infrastructure = True
+    record = record_of(ChangeRows(change, [vote(BOB, 10), infra], [], []), policy, NOW)
+    text = markdown_change(record)
+    assert "of 1 approval required" in text
+    assert "- **Infrastructure team**: approved by U0CAROL (the infrastructure checkbox)\n" in text
+    assert "- **Code owners**: approved by U0CAROL for `/app/`\n" in text
+    assert named_rules(policy) == [
+        "Infrastructure changes (the checkbox; paths terraform/**, **/*.tf, k8s/**, helm/**) "
+        "also need an approval from the infrastructure team (S0INFRA).",
+        "Code owners: the repository's CODEOWNERS names whose approval each changed file "
+        "needs — one approval from an owner of each owned path."]
