@@ -151,6 +151,8 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     if not changes and action in ("opened", "synchronize", "reopened"):
         no_change = await _no_change_record(session, ctx, payload)
         return proposed or no_change
+    if not changes and action in ("labeled", "unlabeled"):
+        return proposed
     if proposed is not None or action == "opened":
         return proposed
     for change in changes:
