@@ -332,7 +332,9 @@ OPEN_GATE_STATES = frozenset({GateState.met, GateState.not_required, GateState.b
 
 def gates(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
     """Every gate before production, evaluated at `now`, in the order of the process."""
-    return [check(facts, policy, now) for check in GATES]
+    return [check(facts, policy, now) for check in GATES
+            # A team that does not use CODEOWNERS is not shown a gate it never has.
+            if check is not code_owners_gate or policy.github.use_codeowners]
 
 
 def production_blockers(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
