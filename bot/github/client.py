@@ -12,19 +12,18 @@ here too: the callers of the client need nothing else.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import math
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github
 
 from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
-from bot.github.codeowners_rules import LOCATIONS
 from bot.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -39,7 +38,6 @@ from bot.github.reads import (
     CheckState,
     CiResult,
     CiState,
-    CodeOwnersFile,
     PrRef,
     PullInfo,
     Review,
@@ -50,6 +48,7 @@ from bot.github.reads import (
     split_full_name,
     status_state,
 )
+from bot.github.repository_files import RepositoryFiles
 from bot.github.signature import verify_webhook_signature
 from bot.runtime.clock import Clock, SystemClock
 
@@ -78,7 +77,7 @@ __all__ = [
 # --------------------------------------------------------------------------- client
 
 
-class GitHubClient:
+class GitHubClient(RepositoryFiles):
     """Async facade over PyGithub. Every method runs PyGithub in a worker thread.
 
     `on_call(operation, outcome)` is called after each method (outcome: "ok", or the
@@ -305,6 +304,19 @@ class GitHubClient:
         return await self._run("get_reviews", work, not_found=GitHubNotFound.default_message,
                                repo=ref.full_name)
 
+    async def first_commit_at(self, ref: PrRef) -> datetime | None:
+        """When the pull request's first commit was authored (GitHub lists its commits
+        oldest first; only the first page is read); None for a pull request without one."""
+
+        def work(gh: Github) -> datetime | None:
+            commits = gh.get_repo(ref.full_name).get_pull(ref.number).get_commits()
+            first = next(iter(commits), None)
+            author = first.commit.author if first is not None else None
+            return aware_utc(author.date) if author is not None else None
+
+        return await self._run("first_commit", work, not_found=GitHubNotFound.default_message,
+                               repo=ref.full_name)
+
     async def get_user_email(self, login: str) -> str | None:
         """The public email of a GitHub user, or None when they keep it private."""
         if not login or not login.strip():
@@ -316,44 +328,6 @@ class GitHubClient:
         return await self._run(
             "get_user_email", work, not_found=f"GitHub has no user “{login.strip()}”"
         )
-
-    async def get_codeowners(self, owner_repo: str, ref: str) -> CodeOwnersFile | None:
-        """The repository's CODEOWNERS at `ref`, where GitHub looks for it (the first of
-        .github/, the root, docs/); None when there is none."""
-        full_name = split_full_name(owner_repo)
-
-        def work(gh: Github) -> CodeOwnersFile | None:
-            repo = gh.get_repo(full_name)
-            for path in LOCATIONS:
-                try:
-                    found = repo.get_contents(path, ref=ref)
-                except github.UnknownObjectException:
-                    continue
-                if isinstance(found, list) or found.type != "file":
-                    return CodeOwnersFile(path, None, "it is a directory, not a file")
-                if found.encoding != "base64":
-                    return CodeOwnersFile(path, None, "GitHub does not give its content "
-                                          "(larger than 1 MB?)")
-                try:
-                    return CodeOwnersFile(path, base64.b64decode(found.content)
-                                          .decode("utf-8"), "")
-                except ValueError:
-                    return CodeOwnersFile(path, None, "it is not UTF-8 text")
-            return None
-
-        return await self._run("get_codeowners", work, repo=full_name,
-                               not_found=GitHubNotFound.default_message)
-
-    async def get_team_members(self, org: str, slug: str) -> list[str]:
-        """The logins of a team's members (`@org/team` in CODEOWNERS); needs the App's or
-        token's read access to the organisation's members."""
-
-        def work(gh: Github) -> list[str]:
-            team = gh.get_organization(org).get_team_by_slug(slug)
-            return [member.login for member in team.get_members()]
-
-        return await self._run("get_team_members", work,
-                               not_found=f"GitHub has no team @{org}/{slug} the bot can see")
 
     async def add_label(self, ref: PrRef, label: str) -> None:
         """Add `label` to the pull request (GitHub creates the label if it is new)."""

@@ -206,6 +206,8 @@ async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo,
     )
     if owners is not None:
         info["codeowners"] = owners.as_record()
+    if pull.first_commit_at is not None:  # where DORA's lead time starts (bot.insights)
+        info["first_commit_at"] = pull.first_commit_at.isoformat()
     change.pr_info = info
     if pull.merged and pull.merge_sha and change.merge_sha != pull.merge_sha:
         await record_merge(loaded, ctx, pull.merge_sha, by=None)

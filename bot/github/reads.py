@@ -108,6 +108,7 @@ class PullInfo:
     url: str
     files: tuple[str, ...]
     labels: tuple[str, ...] = ()
+    first_commit_at: datetime | None = None  # read apart, once (GitHubClient.first_commit_at)
 
 
 @dataclass(frozen=True)
