@@ -21,6 +21,7 @@ from tests.github_flows import (
     pending,
     webhook,
 )
+from tests.overview.test_desk import checked, section
 
 CODEOWNERS = """\
 # Everything else: the tech lead.
@@ -157,3 +158,14 @@ async def test_an_owner_outside_groups_reviewers_may_approve_what_they_own(bot, 
     assert "approved by <@U0CAROL> for `/app/`" in gate(bot, change_id)
     # Asked for by name, the owner's approval counts as a peer's too (as the tech leads').
     assert (await change_row(bot, change_id)).status == "approved"
+
+
+async def test_an_awaited_owner_finds_it_on_their_desk(bot, github):
+    github.add_file(OWNER, REPO, ".github/CODEOWNERS", "/app/ @carol-gh\n")
+    change_id = await propose(bot, pr_url=PR_URL)
+    await click(bot, "bob", "change_approve", change_id)  # peers done, the owner awaited
+    carol = section(checked(await bot.open_home("carol")), "Waiting for you")
+    assert "code owner approval for <@U0ALICE> (`/app/`)" in carol
+    assert "code owner" not in str((await bot.open_home("dave"))["blocks"])
+    await click(bot, "carol", "change_approve", change_id)
+    assert "code owner approval" not in str((await bot.open_home("carol"))["blocks"])
