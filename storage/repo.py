@@ -124,7 +124,8 @@ async def approvals_of(session: AsyncSession, change_id: int) -> Sequence[Approv
 # What the facts of a change read of its approvals (bot.change.rows): not the reasons.
 DECISION_COLUMNS = (Approval.id, Approval.change_id, Approval.revision, Approval.kind,
                     Approval.decision, Approval.actor, Approval.user_id, Approval.source,
-                    Approval.tech_lead, Approval.infrastructure, Approval.created_at)
+                    Approval.github_login, Approval.commit_sha, Approval.tech_lead,
+                    Approval.infrastructure, Approval.created_at)
 
 
 async def approvals_by_change(
