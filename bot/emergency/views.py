@@ -24,7 +24,7 @@ from bot.emergency.rules import needs_retrospective
 from bot.policy import Policy
 from bot.proposal.proposals import Proposal
 from bot.proposal.views import people_input, text_input
-from bot.slack.blocks import first_listed, to_dicts
+from bot.slack.blocks import first_listed, section, to_dicts
 from bot.slack.text import clip, escape, slack_date, user, users
 from storage.models import Approval, Change
 
@@ -88,9 +88,6 @@ def broadcast_message(change: Change, link: str, *, mention_here: bool,
     head = (f"{here}:rotating_light: *EMERGENCY* — {user(change.author_id)} is changing "
             f"production: *{cid}: {escape(change.title)}*")
     pr = f"<{change.pr_url}>" if change.pr_url else "none linked"
-
-    def section(text: str) -> SectionBlock:
-        return SectionBlock(text=MarkdownTextObject(text=clip(text)))
 
     blocks = [
         section(head),
@@ -194,11 +191,11 @@ def retrospective_reminder(change: Change, link: str, *, now: datetime, at_due: 
     else:
         text = (f"Reminder: the retrospective of the emergency {cid} is due "
                 f"{slack_date(due)}, in {spell(due - now)}.")
-    section = (f"{text}\n*{escape(change.title)}* {link}\nReview with the team what happened, "
-               "then press *Retrospective done* with the document, the root cause and what "
-               "follows.")
+    body = (f"{text}\n*{escape(change.title)}* {link}\nReview with the team what happened, "
+            "then press *Retrospective done* with the document, the root cause and what "
+            "follows.")
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=clip(section))),
+        section(body),
         ActionsBlock(block_id="change_actions", elements=[
             ButtonElement(action_id=RETROSPECTIVE, text="Retrospective done",
                           value=str(change.id or 0), style="primary"),
