@@ -18,10 +18,8 @@ from pydantic import (
 )
 
 from bot.runtime.durations import Duration
-from bot.runtime.policy_values import Section, check_zone, parse_days
+from bot.runtime.policy_values import Section, check_group, check_zone, parse_days
 from bot.schedule.policy import Calendar, Freezes
-
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 class Channels(Section):
@@ -49,12 +47,7 @@ class Groups(Section):
     @field_validator("infrastructure", "reviewers")
     @classmethod
     def _group_id(cls, value: str | None) -> str | None:
-        if value is not None and not _GROUP_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a user group id: copy the id (S...) from the group's "
-                "page in Slack, e.g. S0123456789"
-            )
-        return value
+        return check_group(value)
 
 
 class Windows(Section):
