@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -28,14 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench.serving import percentile, serving  # noqa: E402
+from bench.serving import database, percentile, serving  # noqa: E402
 from bot.overview import queries  # noqa: E402
 from bot.overview.desk_items import desk_of  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.slack import outbox  # noqa: E402
 from storage import audit_chain  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
 from storage.models import Approval, AuditEvent, Change  # noqa: E402
 from tests.conftest import WEDNESDAY_10AM  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
@@ -155,22 +152,10 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        for part in ("burst", "lists"):
-            url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/{part}.db")
-            db = Database(url)
-            if url.startswith("postgresql"):
-                async with db.engine.begin() as conn:
-                    await conn.execute(text("DROP SCHEMA public CASCADE"))
-                    await conn.execute(text("CREATE SCHEMA public"))
-            await migrate(db)
-            try:
-                if part == "burst":
-                    await burst(db, args.windows)
-                else:
-                    await lists(db, args.changes, args.open, args.events, args.runs)
-            finally:
-                await db.dispose()
+    async with database("burst", empty_first=True) as db:
+        await burst(db, args.windows)
+    async with database("lists", empty_first=True) as db:
+        await lists(db, args.changes, args.open, args.events, args.runs)
 
 
 if __name__ == "__main__":

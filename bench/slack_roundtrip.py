@@ -10,57 +10,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.serving import percentile, serving  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
+from bench.serving import database, percentile, serving  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
 
 
 async def main(requests: int, proposals: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/bench.db")
-        db = Database(url)
-        await migrate(db)
-        try:
-            async with serving(db) as (bot, slack):
-                acks = []
-                for _ in range(requests):
-                    started = time.perf_counter()
-                    reply = await bot.command("alice", "help")
-                    acks.append(time.perf_counter() - started)
-                    assert reply.status == 200
-                print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
-                      f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
+    async with database("bench") as db, serving(db) as (bot, slack):
+        acks = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            reply = await bot.command("alice", "help")
+            acks.append(time.perf_counter() - started)
+            assert reply.status == 200
+        print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
+              f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
 
-                submits, started_all = [], time.perf_counter()
-                for _ in range(proposals):
-                    await bot.command("alice", "new")
-                    await bot.settle()
-                    view = slack.opened_views()[-1]
-                    started = time.perf_counter()
-                    reply = await bot.submit("alice", view, PROPOSAL)
-                    submits.append(time.perf_counter() - started)
-                    assert reply.status == 200
-                await bot.settle()
-                elapsed = time.perf_counter() - started_all
-                cards = len(slack.calls_to("chat.postMessage"))
-                print(f"proposal submit ack: n={proposals} "
-                      f"p50={percentile(submits, .5) * 1000:.1f} ms "
-                      f"p95={percentile(submits, .95) * 1000:.1f} ms "
-                      f"mean={statistics.mean(submits) * 1000:.1f} ms")
-                print(f"proposals end to end (modal, submit, card, reviewer DM): "
-                      f"{proposals / elapsed:.1f}/s; {cards} messages posted")
-        finally:
-            await db.dispose()
+        submits, started_all = [], time.perf_counter()
+        for _ in range(proposals):
+            await bot.command("alice", "new")
+            await bot.settle()
+            view = slack.opened_views()[-1]
+            started = time.perf_counter()
+            reply = await bot.submit("alice", view, PROPOSAL)
+            submits.append(time.perf_counter() - started)
+            assert reply.status == 200
+        await bot.settle()
+        elapsed = time.perf_counter() - started_all
+        cards = len(slack.calls_to("chat.postMessage"))
+        print(f"proposal submit ack: n={proposals} "
+              f"p50={percentile(submits, .5) * 1000:.1f} ms "
+              f"p95={percentile(submits, .95) * 1000:.1f} ms "
+              f"mean={statistics.mean(submits) * 1000:.1f} ms")
+        print(f"proposals end to end (modal, submit, card, reviewer DM): "
+              f"{proposals / elapsed:.1f}/s; {cards} messages posted")
 
 
 if __name__ == "__main__":
