@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from slack_sdk.models.views import View
 
+from bot.change.decisions import Decision
+from bot.change.facts import ChangeFacts
 from bot.change.work import Loaded, NoSuchChange, Outcome, editing
 from bot.context import Context
 from bot.slack import directory
@@ -61,6 +63,20 @@ async def on_change(ctx: Context, change_id: int, user: str, act: Act) -> StepOu
     if outcome.ok and outcome.view is None:
         ctx.sweeper.kick()
     return outcome
+
+
+async def open_form(ctx: Context, change_id: int, user: str,
+                    rule: Callable[[ChangeFacts, bool], Decision],
+                    modal: Callable[[Loaded], View]) -> StepOutcome:
+    """Pressing a step's button: why not, by the step's rule (given the facts and whether the
+    user is a deployer), or else the step's modal."""
+    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
+        decision = rule(loaded.facts, deployer)
+        if not decision:
+            return refused(decision.reason)
+        return StepOutcome(True, "", view=modal(loaded))
+
+    return await on_change(ctx, change_id, user, act)
 
 
 def validation_text(checks: Collection[str], labels: dict[str, str]) -> str:
