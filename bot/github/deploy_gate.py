@@ -33,7 +33,8 @@ from bot.github import gate_rules
 from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
 from bot.runtime.sweeper import Payload, Skip
-from storage import github_store, reminder_store, repo
+from bot.slack import outbox
+from storage import github_store, repo
 from storage.models import Change, DeployGate, Reminder
 
 log = logging.getLogger(__name__)
@@ -133,10 +134,9 @@ async def decide(loaded: Loaded, ctx: Context, gate: DeployGate) -> str:
         await _decided(loaded.session, ctx, gate, answer, change)
         return answer.state
     if answer.recheck_at is not None:
-        await reminder_store.schedule(
-            loaded.session, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
-            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at,
-            now=ctx.clock.now())
+        await outbox.schedule(
+            loaded.session, ctx, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
+            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at)
     if answer.comment == gate.last_report:
         return gate.state
     if gate.reports >= REPORT_LIMIT:
@@ -185,9 +185,8 @@ async def _decided(session: AsyncSession, ctx: Context, gate: DeployGate,
 async def _schedule_answer(session: AsyncSession, ctx: Context, gate: DeployGate,
                            state: str | None, comment: str, *, key: str) -> None:
     await session.flush()
-    await reminder_store.schedule(
-        session, key=key, kind=ANSWER, change_id=gate.change_id, due_at=ctx.clock.now(),
-        now=ctx.clock.now(), payload={"gate": gate.id, "state": state, "comment": comment})
+    await outbox.schedule(session, ctx, key=key, kind=ANSWER, change_id=gate.change_id,
+                          payload={"gate": gate.id, "state": state, "comment": comment})
 
 
 async def send_answer(ctx: Context, reminder: Reminder) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Context
-from storage import reminder_store
+from bot.slack import outbox
 from storage.models import Change
 
 DESK = "desk"
@@ -37,5 +37,5 @@ async def schedule_desks(session: AsyncSession, ctx: Context, change: Change) ->
     now = ctx.clock.now()
     due = next_slot(now)
     for person in sorted(concerned(change)):
-        await reminder_store.schedule(session, key=f"{DESK}:{person}:{int(due.timestamp())}",
-                                      kind=DESK, recipient=person, due_at=due, now=now)
+        await outbox.schedule(session, ctx, key=f"{DESK}:{person}:{int(due.timestamp())}",
+                              kind=DESK, recipient=person, due_at=due)
