@@ -18,9 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.change.states import Status, format_change_id
 from bot.change.work import NoSuchChange, audit, editing
 from bot.context import Context
-from bot.deployment.monitoring import VERIFICATION_OVERDUE, WINDOW_ENDED
+from bot.deployment.monitoring import VERIFICATION_OVERDUE, WINDOW_ENDED, WindowPayload
 from bot.deployment.steps import StepOutcome, refused
-from bot.review.reminders import PEER_REMINDER
+from bot.review.reminders import PEER_REMINDER, ReviewReminderPayload
 from bot.review.rules import awaits_peer_review
 from bot.runtime.snooze import snooze_until
 from bot.slack import outbox as notify
@@ -49,9 +49,10 @@ async def snooze(ctx: Context, change_id: int, user: str, family: str,
                 tag = f"{change.id}:r{change.revision}"
                 escalation = await _pending(session, f"review-escalation:{tag}")
                 kind, key = PEER_REMINDER, f"review-reminder:{tag}:{user}"
+                shape: type[ReviewReminderPayload | WindowPayload] = ReviewReminderPayload
                 payload = {"revision": change.revision,
-                           "since": (escalation.payload.get("since") if escalation
-                                     else now.isoformat())}
+                           "since": (ReviewReminderPayload.model_validate(escalation.payload)
+                                     .since if escalation else now.isoformat())}
                 what = "the note in the card's thread"
             else:
                 escalation = await _pending(session, f"{VERIFICATION_OVERDUE}:{change.id}")
@@ -60,6 +61,7 @@ async def snooze(ctx: Context, change_id: int, user: str, family: str,
                     return refused(f"{cid} is not waiting for your verification: nothing to "
                                    "snooze.")
                 kind, key, payload = WINDOW_ENDED, f"{WINDOW_ENDED}:{change.id}", {}
+                shape = WindowPayload
                 what = "the overdue reminder and its note in the card's thread"
             decision = snooze_until(now, minutes, escalation.due_at if escalation else None)
             if decision.until is None or escalation is None:
@@ -69,7 +71,7 @@ async def snooze(ctx: Context, change_id: int, user: str, family: str,
             await notify.schedule(session, ctx, key=f"{key}:snoozed:{int(now.timestamp())}",
                                   kind=kind, change_id=change.id, recipient=user,
                                   payload=payload, due_at=until)
-            snoozes = [*escalation.payload.get("snoozed", []),
+            snoozes = [*shape.model_validate(escalation.payload).snoozed,
                        {"by": user, "until": until.isoformat()}]
             escalation.payload = {**escalation.payload, "snoozed": snoozes}
             session.add(escalation)
