@@ -22,7 +22,7 @@ from bot.change.states import Category, Risk, format_change_id
 from bot.change.work import audit, dm, refresh_card, thread_note
 from bot.context import Context
 from bot.review import reminders as review_reminders
-from bot.runtime.sweeper import NotYet, Payload, Skip
+from bot.runtime.sweeper import NotYet, Skip
 from bot.security import triggers as security
 from bot.security.rules import awaits_security_review
 from bot.security.views import holds
@@ -226,6 +226,5 @@ async def remind_security_team(ctx: Context, reminder: Reminder) -> None:
             await dm(session, ctx, change, member, text, key=f"{reminder.key}:{member}")
 
 
-class RoutePayload(Payload):
-    revision: int
+class RoutePayload(review_reminders.RevisionPayload):
     tag: str
