@@ -152,6 +152,14 @@ class FakeGitHub:
         self.token_lifetime = timedelta(hours=1)
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.check_runs_written: list[dict[str, Any]] = []
+        # Every check run created through the API, duplicates included (GitHub keeps them
+        # all; `check_runs` shows the latest of each name, as its `filter=latest` does).
+        self.check_runs_created: list[dict[str, Any]] = []
+        self._runs_by_id: dict[int, tuple[str, str, str, dict[str, Any]]] = {}
+        # `hold`: the next request matching (method, path pattern) waits for `release()`.
+        self._hold: tuple[str, re.Pattern[str]] | None = None
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
         self.statuses_written: list[dict[str, Any]] = []
         # Deployment protection rules: answers received per (owner, repo, run id).
         self.protection_answers: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -170,6 +178,7 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/commits", self._get_pull_commits),
             web.get("/repos/{owner}/{repo}/commits/{sha}", self._get_commit),
             web.get("/repos/{owner}/{repo}/commits/{sha}/check-runs", self._get_check_runs),
+            web.get("/repos/{owner}/{repo}/commits/{sha}/pulls", self._get_commit_pulls),
             web.get("/repos/{owner}/{repo}/commits/{sha}/status", self._get_combined_status),
             web.get("/repos/{owner}/{repo}/commits/{sha}/statuses", self._get_statuses),
             web.get("/repos/{owner}/{repo}/statuses/{sha}", self._get_statuses),
@@ -205,6 +214,7 @@ class FakeGitHub:
 
     async def stop(self) -> None:
         self._wake.set()  # let delayed handlers finish at once
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -256,6 +266,11 @@ class FakeGitHub:
     def set_head(self, owner: str, repo: str, number: int, sha: str) -> None:
         self._pull(owner, repo, number).head_sha = sha
 
+    def merge(self, owner: str, repo: str, number: int, merge_sha: str) -> None:
+        """The pull request is merged as `merge_sha` (no webhook is sent)."""
+        pull = self._pull(owner, repo, number)
+        pull.merged, pull.merge_sha, pull.state = True, merge_sha, "closed"
+
     def set_author(self, owner: str, repo: str, number: int, login: str) -> None:
         self._pull(owner, repo, number).author = login
 
@@ -273,11 +288,12 @@ class FakeGitHub:
         """Add (or replace: GitHub's `filter=latest`) the check run `name` on `sha`."""
         self.add_repo(owner, repo)
         run_id = self._new_id()
-        self._check_runs.setdefault((owner, repo, sha), {})[name] = {
+        run = self._check_runs.setdefault((owner, repo, sha), {})[name] = {
             "id": run_id, "name": name, "status": status,
             "conclusion": conclusion if status == "completed" else None,
             "details_url": details_url,
         }
+        self._runs_by_id[run_id] = (owner, repo, sha, run)
         return {"id": run_id, "html_url": f"{self.html_url}/{owner}/{repo}/runs/{run_id}"}
 
     def add_status(
@@ -370,6 +386,21 @@ class FakeGitHub:
     def check_runs(self, owner: str, repo: str, sha: str) -> dict[str, dict[str, Any]]:
         return dict(self._check_runs.get((owner, repo, sha), {}))
 
+    def created_check_runs(self, owner: str, repo: str, sha: str, name: str) -> list[int]:
+        """Ids of the check runs `name` created on `sha` through the API."""
+        return [r["id"] for r in self.check_runs_created
+                if (r["owner"], r["repo"], r["sha"], r["name"]) == (owner, repo, sha, name)]
+
+    def hold(self, method: str, path_pattern: str) -> None:
+        """The next `method` request whose path matches `path_pattern` (a regex) waits,
+        with `holding` set, until `release()`."""
+        self._hold = (method, re.compile(path_pattern))
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
     @property
     def requests(self) -> list[tuple[str, str]]:
         """(method, path) of every request received, faults included; path without query."""
@@ -451,6 +482,11 @@ class FakeGitHub:
         self.log.append(RecordedRequest(
             request.method, path, dict(request.query), dict(request.headers), body
         ))
+        if self._hold is not None and self._hold[0] == request.method and self._hold[1].search(
+                path):
+            self._hold = None
+            self.holding.set()
+            await self._released.wait()
         if self._delay > 0:
             wake = self._wake
             with contextlib.suppress(TimeoutError):
@@ -784,8 +820,20 @@ class FakeGitHub:
         if (owner, repo) not in self._repos:
             return self._not_found()
         runs = self._check_runs.get((owner, repo, sha), {})
-        items = [self._check_run_json(owner, repo, sha, run) for run in runs.values()]
+        name = request.query.get("check_name")
+        items = [self._check_run_json(owner, repo, sha, run) for run in runs.values()
+                 if name is None or run["name"] == name]
         return self._paginate(request, items, key="check_runs")
+
+    async def _get_commit_pulls(self, request: web.Request) -> web.Response:
+        """The pull requests of a commit: here, those whose head or merge commit it is."""
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        items = [self._pull_json(p) for (o, r, _), p in sorted(self._pulls.items())
+                 if (o, r) == (owner, repo) and sha in (p.head_sha, p.merge_sha)]
+        return self._paginate(request, items)
 
     def _latest_statuses(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
         seen: set[str] = set()
@@ -1014,7 +1062,10 @@ class FakeGitHub:
         self._apply_check_fields(run, body)
         sha = body["head_sha"]
         self._check_runs.setdefault((owner, repo, sha), {})[run["name"]] = run
+        self._runs_by_id[run["id"]] = (owner, repo, sha, run)
         self.check_runs_written.append({"id": run["id"], "sha": sha, **body})
+        self.check_runs_created.append({"id": run["id"], "owner": owner, "repo": repo,
+                                        "sha": sha, "name": run["name"]})
         return self._json(self._check_run_json(owner, repo, sha, run), status=201)
 
     async def _patch_check_run(self, request: web.Request) -> web.Response:
@@ -1023,13 +1074,13 @@ class FakeGitHub:
         body = request.get(_BODY)
         if not isinstance(body, dict):
             return self._error(422, "Validation Failed")
-        for (o, r, sha), runs in self._check_runs.items():
-            for run in runs.values():
-                if (o, r) == (owner, repo) and run["id"] == run_id:
-                    self._apply_check_fields(run, body)
-                    self.check_runs_written.append({"id": run_id, "sha": sha, **body})
-                    return self._json(self._check_run_json(owner, repo, sha, run))
-        return self._not_found()
+        found = self._runs_by_id.get(run_id)
+        if found is None or found[:2] != (owner, repo):
+            return self._not_found()
+        sha, run = found[2], found[3]
+        self._apply_check_fields(run, body)
+        self.check_runs_written.append({"id": run_id, "sha": sha, **body})
+        return self._json(self._check_run_json(owner, repo, sha, run))
 
     async def _post_protection_rule(self, request: web.Request) -> web.Response:
         """Review custom deployment protection rules: a state decides (once); a comment

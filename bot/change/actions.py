@@ -189,7 +189,7 @@ async def reject(ctx: Context, change_id: int, user: str, reason: str) -> Outcom
         loaded.session.add(Approval(
             change_id=change_id, revision=change.revision, kind="peer",
             decision="rejected", actor=user, user_id=user, reason=reason,
-            created_at=ctx.clock.now(),
+            created_at=ctx.clock.now(), commit_sha=change.head_sha,
         ))
         await transition(loaded.session, ctx, change, Status.rejected, actor=user,
                          action="rejected", reason=reason, revision=change.revision)

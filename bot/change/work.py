@@ -51,6 +51,11 @@ class Loaded:
     def facts(self) -> ChangeFacts:
         return facts_of(self.change, self.approvals, self.freezes)
 
+    def facts_at(self, sha: str | None) -> ChangeFacts:
+        """The facts with only the approvals and security decisions given for commit `sha`
+        (an approval is bound to the commit it was given for); all of them without one."""
+        return facts_of(self.change, self.approvals, self.freezes, sha)
+
 
 class NoSuchChange(Exception):  # noqa: N818
     pass

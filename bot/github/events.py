@@ -30,6 +30,7 @@ from bot.github import (
     pull_requests,
 )
 from bot.github import deployments as github_deployments
+from bot.github.errors import GitHubError
 from bot.github.reads import CHECK_NAME
 from bot.slack import outbox
 from storage import github_store
@@ -39,7 +40,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Received:
-    """How the webhook is answered: 200 handled (or already), 204 ignored, 400 malformed."""
+    """How the webhook is answered: 200 handled (or already), 204 ignored, 400 malformed,
+    202 accepted but not ours to decide (an installation or repository the bot does not
+    serve), 503 GitHub could not confirm whose it is (nothing recorded: redeliver it)."""
 
     status: int
     message: str
@@ -56,7 +59,14 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
         return Received(400, "the X-GitHub-Delivery header is missing or malformed")
     if not isinstance(payload, dict):
         return Received(400, "the payload is not a JSON object")
-    _remember_installation(ctx, payload)
+    try:
+        stranger = await _foreign_installation(ctx, payload)
+    except GitHubError as exc:  # nothing recorded: a redelivery is looked at again
+        return Received(503, "GitHub could not confirm the webhook's installation "
+                             f"({exc.message}); redeliver it later")
+    if stranger is not None:
+        log.warning("GitHub %s delivery %s not decided: %s", event, delivery, stranger)
+        return Received(202, f"accepted, nothing decided: {stranger}")
     try:
         async with ctx.db.session() as session:
             if not await github_store.first_delivery(session, f"github:{delivery}",
@@ -76,15 +86,23 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
     return Received(200, message)
 
 
-def _remember_installation(ctx: Context, payload: object) -> None:
-    """App mode: which installation serves the repository, as the signed webhook says."""
-    if ctx.github is None or not isinstance(payload, dict):
-        return
+async def _foreign_installation(ctx: Context, payload: dict) -> str | None:
+    """App mode: a webhook is believed only from the installation GitHub reports for its
+    repository (`GET /repos/{owner}/{repo}/installation`, cached). Why not, or None."""
+    if ctx.github is None or not ctx.github.app_mode:
+        return None
     installation = payload.get("installation")
     repository = payload.get("repository")
-    if (isinstance(installation, dict) and isinstance(installation.get("id"), int)
+    if not (isinstance(installation, dict) and isinstance(installation.get("id"), int)
             and isinstance(repository, dict) and isinstance(repository.get("full_name"), str)):
-        ctx.github.remember_installation(repository["full_name"], installation["id"])
+        return None
+    installation_id, full_name = installation["id"], repository["full_name"]
+    try:
+        if await ctx.github.installation_matches(full_name, installation_id):
+            return None
+    except ValueError:
+        return f"{full_name!r} is not a repository name"
+    return f"installation {installation_id} is not the one serving {full_name}"
 
 
 # --------------------------------------------------------------------------- CI

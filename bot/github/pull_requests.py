@@ -168,6 +168,11 @@ async def new_head(loaded: Loaded, ctx: Context, sha: str, info: dict) -> bool:
     change.head_sha = sha
     change.ci_state, change.ci_detail = "none", {"sha": sha}
     if old is None:
+        # Decided before GitHub was first read: bound to the first head read.
+        for decision in loaded.approvals:
+            if decision.revision == change.revision and decision.commit_sha is None:
+                decision.commit_sha = sha
+                loaded.session.add(decision)
         return True
     await audit(loaded.session, ctx, change, "github", "new_commit", sha=sha, previous=old)
     facts = loaded.facts

@@ -111,6 +111,15 @@ class PullInfo:
 
 
 @dataclass(frozen=True)
+class CommitPull:
+    """A pull request GitHub associates with a commit."""
+
+    number: int
+    head_sha: str
+    merge_sha: str | None  # only when merged
+
+
+@dataclass(frozen=True)
 class Check:
     """One check run (by name) or commit status (by context), normalised."""
 

@@ -27,6 +27,7 @@ async def test_change_new_offers_the_templates_and_prefills_one(bot):
     reply = await bot.command("alice", "new")
     assert "`/change new dependency-update` — Dependency update: lock-file-only" in \
         reply.json()["text"]
+    await bot.settle()  # the modal it opens too, before counting the next one
     view = await open_modal(bot, "alice", "new dependency-update")
     values = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert values["rollback_plan"]["initial_value"] == "Revert the pull request and redeploy."
