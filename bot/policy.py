@@ -203,6 +203,9 @@ class StandardTemplate(Section):
     # Every file of the change's pull request matches one of these (e.g. only lock files);
     # empty: no pull request needed, the declaration is enough.
     only_paths: list[str] = Field(default_factory=list)
+    # The pull request carries one of these labels (compared without case); with only_paths
+    # too, both must hold.
+    labels: list[str] = Field(default_factory=list)
     fields: Prefill = Prefill()
 
     @field_validator("name")
@@ -216,6 +219,14 @@ class StandardTemplate(Section):
     @classmethod
     def _globs(cls, value: list[str]) -> list[str]:
         return check_globs(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _named_labels(cls, value: list[str]) -> list[str]:
+        if any(not label.strip() for label in value):
+            raise ValueError('an empty label matches no pull request: remove it, or name the '
+                             'label, e.g. labels = ["dependencies"]')
+        return [label.strip() for label in value]
 
     @property
     def slug(self) -> str:
@@ -292,6 +303,9 @@ class GitHubPolicy(Section):
     # carries `change_label`, opens its change when no change links it yet.
     propose_from_pull_requests: bool = True
     change_label: str = ""
+    # The repository's CODEOWNERS (read through GitHub, on the pull request's base branch)
+    # names whose approval each changed file needs: the card's "Code owners" gate.
+    use_codeowners: bool = False
     # The deploy gate (GitHub's custom deployment protection rule, App mode only): a job
     # waiting on another environment is approved at once, unless this is false (then it is
     # left for another rule to decide); a production job whose commit no change links is

@@ -17,6 +17,7 @@ order they were asked for; `delay` applies to every request until `clear_faults(
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import hashlib
@@ -137,7 +138,12 @@ class FakeGitHub:
         self._check_runs: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
         self._statuses: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self._emails: dict[str, str | None] = {}
+        # Repository contents by (owner, repo, path): bytes, or None for a directory; the
+        # `ref` each read asked for is in the log. Teams by (org, slug): member logins.
+        self._contents: dict[tuple[str, str, str], bytes | None] = {}
+        self._teams: dict[tuple[str, str], list[str]] = {}
         self._faults: list[_Fault] = []
+        self._path_faults: dict[str, list[int]] = {}  # path prefix -> statuses to answer
         self._delay = 0.0
         self._wake = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -182,6 +188,8 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/commits/{sha}/status", self._get_combined_status),
             web.get("/repos/{owner}/{repo}/commits/{sha}/statuses", self._get_statuses),
             web.get("/repos/{owner}/{repo}/statuses/{sha}", self._get_statuses),
+            web.get("/repos/{owner}/{repo}/contents/{path:.+}", self._get_contents),
+            web.get("/orgs/{org}/teams/{slug}/members", self._get_team_members),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}", self._get_issue),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._get_labels),
             web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._post_labels),
@@ -346,8 +354,20 @@ class FakeGitHub:
         """A GitHub user; `email` is their public email (None: kept private, as by default)."""
         self._emails[login.lower()] = email
 
+    def add_file(self, owner: str, repo: str, path: str, content: str | bytes | None) -> None:
+        """A file of the repository (the same at every ref); None makes `path` a directory."""
+        self.add_repo(owner, repo)
+        self._contents[(owner, repo, path)] = (content.encode() if isinstance(content, str)
+                                               else content)
+
+    def add_team(self, org: str, slug: str, members: list[str]) -> None:
+        self._teams[(org.lower(), slug.lower())] = list(members)
+
     def add_label(self, owner: str, repo: str, number: int, name: str) -> None:
         self._pull(owner, repo, number).labels.append(name)
+
+    def remove_label(self, owner: str, repo: str, number: int, name: str) -> None:
+        self._pull(owner, repo, number).labels.remove(name)
 
     def labels(self, owner: str, repo: str, number: int) -> list[str]:
         return list(self._pull(owner, repo, number).labels)
@@ -411,6 +431,11 @@ class FakeGitHub:
     def fail(self, status: int = 500, times: int = 1, *, after: int = 0) -> None:
         """Answer the next `times` requests with `status`, after letting `after` through."""
         self._faults.append(_Fault("fail", times, status=status, after=after))
+
+    def fail_path(self, prefix: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next `times` requests whose path starts with `prefix` with `status`
+        (GitHub down for one kind of read while the others go through)."""
+        self._path_faults.setdefault(prefix, []).extend([status] * times)
 
     def unauthorized(self, times: int = 1) -> None:
         self._faults.append(_Fault("unauthorized", times, status=401))
@@ -491,6 +516,9 @@ class FakeGitHub:
             wake = self._wake
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._delay)
+        for prefix, statuses in self._path_faults.items():
+            if path.startswith(prefix) and statuses:
+                return self._fault_response(_Fault("fail", 1, status=statuses.pop(0)))
         if self._faults:
             fault = self._faults[0]
             if fault.after > 0:
@@ -876,6 +904,38 @@ class FakeGitHub:
         items = [self._status_json(owner, repo, sha, s)
                  for s in self._statuses.get((owner, repo, sha), [])]
         return self._paginate(request, items)
+
+    async def _get_contents(self, request: web.Request) -> web.Response:
+        """GET …/contents/{path}: a file's content, base64 as GitHub sends it (documented
+        shape of "Get repository content"), or a directory's listing."""
+        m = request.match_info
+        owner, repo, path = m["owner"], m["repo"], urllib.parse.unquote(m["path"])
+        if (owner, repo) not in self._repos or (owner, repo, path) not in self._contents:
+            return self._not_found()
+        content = self._contents[(owner, repo, path)]
+        api = f"{self.base_url}/repos/{owner}/{repo}"
+        ref = request.query.get("ref", "main")
+
+        def entry(name: str, kind: str) -> dict[str, Any]:
+            html = f"{self.html_url}/{owner}/{repo}/blob/{ref}/{name}"
+            return {"type": kind, "name": name.rsplit("/", 1)[-1], "path": name,
+                    "sha": hashlib.sha1(name.encode()).hexdigest(),  # noqa: S324 - fake id
+                    "size": len(content or b""), "url": f"{api}/contents/{name}?ref={ref}",
+                    "html_url": html, "git_url": f"{api}/git/blobs/x", "download_url": None,
+                    "_links": {"self": f"{api}/contents/{name}", "html": html,
+                               "git": f"{api}/git/blobs/x"}}
+
+        if content is None:
+            return self._json([entry(f"{path}/README.md", "file")])
+        return self._json({**entry(path, "file"), "encoding": "base64",
+                           "content": base64.b64encode(content).decode() + "\n"})
+
+    async def _get_team_members(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        members = self._teams.get((m["org"].lower(), m["slug"].lower()))
+        if members is None:
+            return self._not_found()
+        return self._paginate(request, [self._user(login) for login in members])
 
     async def _get_issue(self, request: web.Request) -> web.Response:
         pull = self._pull_from(request)

@@ -73,6 +73,15 @@ async def webhook(bot: BotHarness, event: str, payload: dict[str, Any], *,
     return reply
 
 
+def approving(login: str, review_id: int) -> dict[str, Any]:
+    """A review webhook: `login` approves the head commit HEAD."""
+    payload = example("pull_request_review/submitted")
+    payload["review"].update(state="approved", commit_id=HEAD, id=review_id,
+                             submitted_at="2019-05-15T15:20:38Z")
+    payload["review"]["user"]["login"] = login
+    return payload
+
+
 async def change_row(bot: BotHarness, change_id: int) -> Change:
     async with bot.ctx.db.session() as session:
         return (await session.exec(select(Change).where(Change.id == change_id))).one()

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.change.facts import ChangeFacts, Vote
 from bot.change.states import Category, Risk, Status
+from bot.github import codeowners_rules
 from bot.schedule.freeze import Freeze
 from storage.models import Approval, Change
 
@@ -48,6 +49,10 @@ def facts_of(change: Change, approvals: Sequence[Approval],
         security_override_by=last_security("overridden"),
         checkboxes=tuple(change.security_checkboxes),
         changed_files=tuple(change.pr_info.get("files", [])),
+        pr_labels=tuple(change.pr_info.get("labels", [])),
+        code_owners=codeowners_rules.from_record(change.pr_info.get("codeowners")),
+        github_approvals=tuple(a.github_login.lower() for a in peer if a.source == "github"
+                               and a.decision == "approved" and a.github_login),
         pr_linked=bool(change.pr_url),
         ci_state=change.ci_state,
         ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github
 
 from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
-from bot.github.client_gates import GateCalls, split_full_name
+from bot.github.client_gates import GateCalls
 from bot.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -44,11 +42,15 @@ from bot.github.reads import (
     PrRef,
     PullInfo,
     Review,
+    aware_utc,
     check_run_state,
     combine_checks,
     parse_pr_url,
+    split_full_name,
     status_state,
 )
+from bot.github.repository_files import RepositoryFiles
+from bot.github.signature import verify_webhook_signature
 from bot.runtime.clock import Clock, SystemClock
 
 T = TypeVar("T")
@@ -76,15 +78,7 @@ __all__ = [
 # --------------------------------------------------------------------------- client
 
 
-def _aware_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-class GitHubClient(GateCalls):
+class GitHubClient(GateCalls, RepositoryFiles):
     """Async facade over PyGithub. Every method runs PyGithub in a worker thread.
 
     `on_call(operation, outcome)` is called after each method (outcome: "ok", or the
@@ -234,6 +228,7 @@ class GitHubClient(GateCalls):
                 merge_sha=pr.merge_commit_sha if merged else None,
                 url=pr.html_url or ref.url,
                 files=files,
+                labels=tuple(label.name for label in pr.labels),
             )
 
         return await self._run("get_pull", work, not_found=GitHubNotFound.default_message,
@@ -292,7 +287,7 @@ class GitHubClient(GateCalls):
             pr = gh.get_repo(ref.full_name).get_pull(ref.number)
             reviews: list[Review] = []
             for r in pr.get_reviews():
-                submitted = _aware_utc(r.submitted_at)
+                submitted = aware_utc(r.submitted_at)
                 state = (r.state or "").upper()
                 if submitted is None or state == "PENDING":
                     continue
@@ -318,7 +313,7 @@ class GitHubClient(GateCalls):
             commits = gh.get_repo(ref.full_name).get_pull(ref.number).get_commits()
             first = next(iter(commits), None)
             author = first.commit.author if first is not None else None
-            return _aware_utc(author.date) if author is not None else None
+            return aware_utc(author.date) if author is not None else None
 
         return await self._run("first_commit", work, not_found=GitHubNotFound.default_message,
                                repo=ref.full_name)
@@ -370,21 +365,3 @@ class GitHubClient(GateCalls):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-# --------------------------------------------------------------------------- webhooks
-
-
-def verify_webhook_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Check GitHub's `X-Hub-Signature-256: sha256=<hex>` in constant time."""
-    if not secret or not header:
-        return False
-    scheme, sep, given = header.strip().partition("=")
-    if not sep or scheme.lower() != "sha256" or len(given) != 64:
-        return False
-    try:
-        given_bytes = bytes.fromhex(given)
-    except ValueError:
-        return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given_bytes)

@@ -14,17 +14,10 @@ from github import Github
 
 from bot.github.app_auth import InstallationTokens
 from bot.github.errors import GitHubNotFound, translate
-from bot.github.reads import CommitPull
+from bot.github.reads import CommitPull, split_full_name
 from bot.runtime.clock import Clock
 
 T = TypeVar("T")
-
-
-def split_full_name(owner_repo: str) -> str:
-    owner, sep, repo = owner_repo.strip().strip("/").partition("/")
-    if not sep or not owner or not repo or "/" in repo:
-        raise ValueError(f"“{owner_repo}” is not a repository name like OWNER/REPO")
-    return f"{owner}/{repo}"
 
 
 class GateCalls:

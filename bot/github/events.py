@@ -163,14 +163,15 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     if action in pr_proposal.ACTIONS:
         proposed = await pr_proposal.on_pull_request(session, ctx, payload, delivery)
     if action not in ("opened", "synchronize", "closed", "reopened", "edited",
-                      "ready_for_review"):
+                      "ready_for_review", "labeled", "unlabeled"):
         return proposed
-        return None
     repo_name, number = payload["repository"]["full_name"], int(pr["number"])
     changes = await github_store.changes_linking(session, repo_name, number)
     if not changes and action in ("opened", "synchronize", "reopened"):
         no_change = await _no_change_record(session, ctx, payload)
         return proposed or no_change
+    if not changes and action in ("labeled", "unlabeled"):
+        return proposed
     if proposed is not None or action == "opened":
         return proposed
     for change in changes:

@@ -28,7 +28,7 @@ from bot.change.states import format_change_id
 from bot.change.work import audit, dm, is_slack_user, lock, refresh_card
 from bot.context import Context
 from bot.flows import github as github_flow
-from bot.github import accounts, pull_requests
+from bot.github import accounts, codeowners, pull_requests
 from bot.github.client import (
     GitHubAuthError,
     GitHubError,
@@ -80,7 +80,8 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
     people = await _people(ctx, reviews)
     # The pull request's author counts as an author of the change (segregation of duties).
     author = await accounts.slack_user_for(ctx, pull.author)
-    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people, author),
+    owners = await codeowners.read(ctx, pull)
+    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people, author, owners),
                      reminder_id=reminder.id, attempt=attempt)
 
 
@@ -168,6 +169,9 @@ async def apply_read(ctx: Context, change_id: int, url: str, read: Read, *,
         change.github_checked_at = ctx.clock.now()
         if change.ci_state in ("none", "pending") and change.status not in CLOSED_STATUSES:
             await follow_up(session, ctx, change, attempt=attempt, poll=True,
+                            exclude=reminder_id)
+        elif read.codeowners is not None and read.codeowners.retry:  # GitHub did not answer
+            await follow_up(session, ctx, change, attempt=attempt, poll=False,
                             exclude=reminder_id)
         await refresh_card(session, ctx, change)
     ctx.sweeper.kick()
