@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -28,27 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from bench.serving import database, percentile, serving  # noqa: E402
 from bot.overview import queries  # noqa: E402
 from bot.overview.desk_items import desk_of  # noqa: E402
-from bot.playground.standin.api import FakeSlack  # noqa: E402
-from bot.playground.standin.workspace import demo_policy, seed  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.slack import outbox  # noqa: E402
 from storage import audit_chain  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
 from storage.models import Approval, AuditEvent, Change  # noqa: E402
 from tests.conftest import WEDNESDAY_10AM  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
-from tests.harness import start_bot  # noqa: E402
 
 PEOPLE = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"]
 CHUNK = 5000
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def ms(seconds: float) -> str:
@@ -56,49 +46,43 @@ def ms(seconds: float) -> str:
 
 
 async def burst(db: Database, windows: int) -> None:
-    slack = FakeSlack()
-    seed(slack)
-    for n in range(windows):
-        slack.add_user(f"U0W{n:06d}", f"watcher{n}")
-    await slack.start()
     clock = ManualClock(WEDNESDAY_10AM)
-    bot = await start_bot(db=db, slack=slack, clock=clock, policy=demo_policy())
-    try:
-        async with db.session() as session:
-            for n in range(windows):
-                await outbox.schedule(
-                    session, bot.ctx, key=f"bench-window:{n}", kind="dm",
-                    recipient=f"U0W{n:06d}", due_at=clock.now() + timedelta(minutes=30),
-                    payload={"text": f"Your monitoring window {n} has ended.",
-                             "link_card": False})
-        await bot.command("alice", "new")
-        await bot.settle()
-        view = slack.opened_views()[-1]
-        clock.advance(timedelta(minutes=30))  # every window ends at once
-        slack.delay("chat.postMessage", 0.1)
-        started = time.perf_counter()
-        bot.ctx.sweeper.start(interval=3600)
-        await asyncio.sleep(1.0)
-        submitted = time.perf_counter()
-        reply = await bot.submit("alice", view, PROPOSAL)
-        assert reply.status == 200, reply.text
-        await slack.wait_for("chat.postMessage", timeout=120,
-                             where=lambda c: c.ok and c.args.get("text", "").startswith("CHG-"))
-        card = time.perf_counter() - submitted
-        await slack.wait_for("chat.postMessage", count=windows, timeout=600,
-                             where=lambda c: c.ok and "monitoring window" in c.args["text"])
-        all_sent = time.perf_counter() - started
-        sent = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage")
-                       if c.ok and "monitoring window" in c.args["text"])
-        twice = sum(1 for count in sent.values() if count > 1)
-        print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
-              f"(target 60 s), sent twice: {twice}")
-        print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
-    finally:
-        bot.ctx.sweeper.stop()
-        slack.delay("chat.postMessage", 0)
-        await bot.stop()
-        await slack.stop()
+    watchers = [(f"U0W{n:06d}", f"watcher{n}") for n in range(windows)]
+    async with serving(db, clock, watchers) as (bot, slack):
+        try:
+            async with db.session() as session:
+                for n in range(windows):
+                    await outbox.schedule(
+                        session, bot.ctx, key=f"bench-window:{n}", kind="dm",
+                        recipient=f"U0W{n:06d}", due_at=clock.now() + timedelta(minutes=30),
+                        payload={"text": f"Your monitoring window {n} has ended.",
+                                 "link_card": False})
+            await bot.command("alice", "new")
+            await bot.settle()
+            view = slack.opened_views()[-1]
+            clock.advance(timedelta(minutes=30))  # every window ends at once
+            slack.delay("chat.postMessage", 0.1)
+            started = time.perf_counter()
+            bot.ctx.sweeper.start(interval=3600)
+            await asyncio.sleep(1.0)
+            submitted = time.perf_counter()
+            reply = await bot.submit("alice", view, PROPOSAL)
+            assert reply.status == 200, reply.text
+            await slack.wait_for("chat.postMessage", timeout=120,
+                                 where=lambda c: c.ok and c.args.get("text", "").startswith("CHG-"))
+            card = time.perf_counter() - submitted
+            await slack.wait_for("chat.postMessage", count=windows, timeout=600,
+                                 where=lambda c: c.ok and "monitoring window" in c.args["text"])
+            all_sent = time.perf_counter() - started
+            sent = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage")
+                           if c.ok and "monitoring window" in c.args["text"])
+            twice = sum(1 for count in sent.values() if count > 1)
+            print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
+                  f"(target 60 s), sent twice: {twice}")
+            print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
+        finally:
+            bot.ctx.sweeper.stop()
+            slack.delay("chat.postMessage", 0)
 
 
 def change_row(i: int, open_: bool) -> dict:
@@ -155,12 +139,7 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
     seeded = await build(db, changes, open_, events)
     print(f"seeded {changes:,} changes ({open_} open), {events:,} audit events "
           f"in {seeded:.1f} s")
-    slack = FakeSlack()
-    seed(slack)
-    await slack.start()
-    bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
-                          policy=demo_policy())
-    try:
+    async with serving(db) as (bot, _slack):
         for label, work in (("/change list", lambda: queries.open_changes(bot.ctx, "U0ALICE")),
                             ("App Home", lambda: desk_of(bot.ctx, "U0BOB"))):
             timings = []
@@ -170,28 +149,13 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
                 timings.append(time.perf_counter() - started)
             print(f"{label} at {changes:,} changes: p50 {ms(percentile(timings, .5))}, "
                   f"p95 {ms(percentile(timings, .95))} (target 50 ms)")
-    finally:
-        await bot.stop()
-        await slack.stop()
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        for part in ("burst", "lists"):
-            url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/{part}.db")
-            db = Database(url)
-            if url.startswith("postgresql"):
-                async with db.engine.begin() as conn:
-                    await conn.execute(text("DROP SCHEMA public CASCADE"))
-                    await conn.execute(text("CREATE SCHEMA public"))
-            await migrate(db)
-            try:
-                if part == "burst":
-                    await burst(db, args.windows)
-                else:
-                    await lists(db, args.changes, args.open, args.events, args.runs)
-            finally:
-                await db.dispose()
+    async with database("burst", empty_first=True) as db:
+        await burst(db, args.windows)
+    async with database("lists", empty_first=True) as db:
+        await lists(db, args.changes, args.open, args.events, args.runs)
 
 
 if __name__ == "__main__":

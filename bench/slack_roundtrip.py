@@ -10,71 +10,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.playground.standin.api import FakeSlack
-from bot.playground.standin.workspace import demo_policy, seed
-from bot.runtime.clock import ManualClock
-from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
-from tests.conftest import WEDNESDAY_10AM  # noqa: E402
+from bench.serving import database, percentile, serving  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
-from tests.harness import start_bot  # noqa: E402
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 async def main(requests: int, proposals: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/bench.db")
-        db = Database(url)
-        await migrate(db)
-        slack = FakeSlack()
-        seed(slack)
-        await slack.start()
-        bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
-                              policy=demo_policy())
-        try:
-            acks = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                reply = await bot.command("alice", "help")
-                acks.append(time.perf_counter() - started)
-                assert reply.status == 200
-            print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
-                  f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
+    async with database("bench") as db, serving(db) as (bot, slack):
+        acks = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            reply = await bot.command("alice", "help")
+            acks.append(time.perf_counter() - started)
+            assert reply.status == 200
+        print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
+              f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
 
-            submits, started_all = [], time.perf_counter()
-            for _ in range(proposals):
-                await bot.command("alice", "new")
-                await bot.settle()
-                view = slack.opened_views()[-1]
-                started = time.perf_counter()
-                reply = await bot.submit("alice", view, PROPOSAL)
-                submits.append(time.perf_counter() - started)
-                assert reply.status == 200
+        submits, started_all = [], time.perf_counter()
+        for _ in range(proposals):
+            await bot.command("alice", "new")
             await bot.settle()
-            elapsed = time.perf_counter() - started_all
-            cards = len(slack.calls_to("chat.postMessage"))
-            print(f"proposal submit ack: n={proposals} p50={percentile(submits, .5) * 1000:.1f} ms"
-                  f" p95={percentile(submits, .95) * 1000:.1f} ms "
-                  f"mean={statistics.mean(submits) * 1000:.1f} ms")
-            print(f"proposals end to end (modal, submit, card, reviewer DM): "
-                  f"{proposals / elapsed:.1f}/s; {cards} messages posted")
-        finally:
-            await bot.stop()
-            await slack.stop()
-            await db.dispose()
+            view = slack.opened_views()[-1]
+            started = time.perf_counter()
+            reply = await bot.submit("alice", view, PROPOSAL)
+            submits.append(time.perf_counter() - started)
+            assert reply.status == 200
+        await bot.settle()
+        elapsed = time.perf_counter() - started_all
+        cards = len(slack.calls_to("chat.postMessage"))
+        print(f"proposal submit ack: n={proposals} "
+              f"p50={percentile(submits, .5) * 1000:.1f} ms "
+              f"p95={percentile(submits, .95) * 1000:.1f} ms "
+              f"mean={statistics.mean(submits) * 1000:.1f} ms")
+        print(f"proposals end to end (modal, submit, card, reviewer DM): "
+              f"{proposals / elapsed:.1f}/s; {cards} messages posted")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
 from bot.policy import Policy
 from bot.runtime.sweeper import Payload, Skip
-from storage import github_store, reminder_store, repo
+from bot.slack import outbox
+from storage import github_store, repo
 from storage.models import Change, DeployGate, Reminder
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,8 @@ async def on_protection_rule(session: AsyncSession, ctx: Context, payload: dict,
         # Not a commit any change knows (yet): GitHub is asked which pull request it is of,
         # off the request path (bot.github.gate_lookup).
         pulls = [int(p["number"]) for p in payload.get("pull_requests") or []]
-        await reminder_store.schedule(
-            session, key=f"{LOOKUP}:{gate.id}", kind=LOOKUP, due_at=now, now=now,
+        await outbox.schedule(
+            session, ctx, key=f"{LOOKUP}:{gate.id}", kind=LOOKUP, due_at=now,
             payload={"gate": gate.id, "pulls": pulls})
         return f"run {run_id}: looking up the pull request of {sha[:7]}"
     loaded = await lock(session, change.id or 0, now)
@@ -152,10 +153,9 @@ async def decide(loaded: Loaded, ctx: Context, gate: DeployGate) -> str:
         await decided(loaded.session, ctx, gate, answer, change)
         return answer.state
     if answer.recheck_at is not None:
-        await reminder_store.schedule(
-            loaded.session, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
-            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at,
-            now=ctx.clock.now())
+        await outbox.schedule(
+            loaded.session, ctx, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
+            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at)
     await report(loaded.session, ctx, gate, answer.comment, change)
     return gate.state
 
@@ -215,9 +215,8 @@ async def decided(session: AsyncSession, ctx: Context, gate: DeployGate,
 async def _schedule_answer(session: AsyncSession, ctx: Context, gate: DeployGate,
                            state: str | None, comment: str, *, key: str) -> None:
     await session.flush()
-    await reminder_store.schedule(
-        session, key=key, kind=ANSWER, change_id=gate.change_id, due_at=ctx.clock.now(),
-        now=ctx.clock.now(), payload={"gate": gate.id, "state": state, "comment": comment})
+    await outbox.schedule(session, ctx, key=key, kind=ANSWER, change_id=gate.change_id,
+                          payload={"gate": gate.id, "state": state, "comment": comment})
 
 
 async def send_answer(ctx: Context, reminder: Reminder) -> None:

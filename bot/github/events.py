@@ -32,7 +32,8 @@ from bot.github import (
 from bot.github import deployments as github_deployments
 from bot.github.errors import GitHubError
 from bot.github.reads import CHECK_NAME
-from storage import github_store, reminder_store
+from bot.slack import outbox
+from storage import github_store
 from storage.models import Change
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,9 @@ async def _re_evaluate_ci(session: AsyncSession, ctx: Context, repo_name: str,
                                                key_prefix=f"github_ci:{change.id}:{sha}:",
                                                unclaimed_at=now):
             continue
-        await reminder_store.schedule(
-            session, key=f"github_ci:{change.id}:{sha}:{uuid.uuid4().hex}", kind="github_ci",
-            change_id=change.id, payload={"sha": sha}, due_at=now, now=now,
+        await outbox.schedule(
+            session, ctx, key=f"github_ci:{change.id}:{sha}:{uuid.uuid4().hex}", kind="github_ci",
+            change_id=change.id, payload={"sha": sha}, due_at=now,
         )
     return f"CI of {pull_requests.short(sha)} re-evaluated for {len(changes)} change(s)"
 
@@ -198,9 +199,8 @@ async def _no_change_record(session: AsyncSession, ctx: Context, payload: dict) 
         return None
     sha = payload["pull_request"]["head"]["sha"]
     repo_name = payload["repository"]["full_name"]
-    await reminder_store.schedule(
-        session, key=f"{merge_gate.NO_CHANGE}:{repo_name}:{sha}", kind=merge_gate.NO_CHANGE,
-        due_at=ctx.clock.now(), now=ctx.clock.now(),
+    await outbox.schedule(
+        session, ctx, key=f"{merge_gate.NO_CHANGE}:{repo_name}:{sha}", kind=merge_gate.NO_CHANGE,
         payload={"repo": repo_name, "sha": sha,
                  "installation": (payload.get("installation") or {}).get("id")})
     return f"no change links this pull request: the {CHECK_NAME} check says so"
@@ -231,10 +231,9 @@ async def on_review(session: AsyncSession, ctx: Context, payload: dict,
         if action == "dismissed":
             await pull_requests.schedule_sync(session, ctx, change, why="review dismissed")
             continue
-        await reminder_store.schedule(
-            session, key=f"github_review:{change.id}:{review['id']}:{delivery}",
-            kind="github_review", change_id=change.id, due_at=ctx.clock.now(),
-            now=ctx.clock.now(), payload={"review": {
+        await outbox.schedule(
+            session, ctx, key=f"github_review:{change.id}:{review['id']}:{delivery}",
+            kind="github_review", change_id=change.id, payload={"review": {
                 "id": review["id"], "login": review["user"]["login"], "state": state,
                 "submitted_at": review["submitted_at"], "commit_id": review["commit_id"],
             }},

@@ -131,10 +131,10 @@ async def no_change(ctx: Context, reminder: Reminder) -> None:
     """A pull request no change links: the check says so (neutral or pending, by policy)."""
     if ctx.github is None:
         raise Skip("GitHub is not connected")
-    data = reminder.payload
-    if data.get("installation"):
-        ctx.github.remember_installation(data["repo"], int(data["installation"]))
-    await publish(ctx, data["repo"], data["sha"], gate_rules.no_change_gate(ctx.policy), None)
+    pr = NoChangePayload.model_validate(reminder.payload)
+    if pr.installation:
+        ctx.github.remember_installation(pr.repo, pr.installation)
+    await publish(ctx, pr.repo, pr.sha, gate_rules.no_change_gate(ctx.policy), None)
 
 
 class NoChangePayload(Payload):

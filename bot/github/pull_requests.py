@@ -37,7 +37,7 @@ from bot.review.rules import (
 )
 from bot.review.standing import Standing
 from bot.security import routing as security
-from storage import reminder_store
+from bot.slack import outbox
 from storage.github_store import repo_key
 from storage.models import Approval, Change
 
@@ -103,10 +103,9 @@ def note_not_connected(change: Change) -> None:
 async def schedule_sync(session: AsyncSession, ctx: Context, change: Change, *,
                         key: str | None = None, why: str = "") -> bool:
     """Read the pull request from GitHub soon (durable: a reminder row, sent after commit)."""
-    return await reminder_store.schedule(
-        session, key=key or f"{SYNC}:{change.id}:{uuid.uuid4().hex}", kind=SYNC,
-        change_id=change.id, payload={"why": why} if why else {}, due_at=ctx.clock.now(),
-        now=ctx.clock.now(),
+    return await outbox.schedule(
+        session, ctx, key=key or f"{SYNC}:{change.id}:{uuid.uuid4().hex}", kind=SYNC,
+        change_id=change.id, payload={"why": why} if why else {},
     )
 
 

@@ -40,8 +40,9 @@ from bot.github.client import (
 from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
 from bot.review.standing import Standing, standing
 from bot.runtime.sweeper import Payload, Skip
+from bot.slack import outbox
 from bot.slack.outbox import load_change
-from storage import github_store, reminder_store
+from storage import github_store
 from storage.github_store import FINISHED
 from storage.models import Change, Reminder
 from storage.repo import CLOSED_STATUSES
@@ -199,7 +200,7 @@ async def follow_up(session: AsyncSession, ctx: Context, change: Change, *, atte
         return
     now = ctx.clock.now()
     due = at or now + follow_up_delay(attempt, poll=poll)
-    payload = {"why": "poll" if poll else "retry", "attempt": attempt + 1}
+    payload = SyncPayload(why="poll" if poll else "retry", attempt=attempt + 1).model_dump()
     pending = await github_store.pending_reminder(session, change.id or 0, SYNC,
                                                   key_prefix=FOLLOW_UP, exclude=exclude,
                                                   unclaimed_at=now)
@@ -208,9 +209,8 @@ async def follow_up(session: AsyncSession, ctx: Context, change: Change, *, atte
             pending.due_at, pending.payload = due, payload
             session.add(pending)
         return
-    await reminder_store.schedule(session, key=f"{FOLLOW_UP}{change.id}:{uuid.uuid4().hex}",
-                                  kind=SYNC, change_id=change.id, payload=payload, due_at=due,
-                                  now=now)
+    await outbox.schedule(session, ctx, key=f"{FOLLOW_UP}{change.id}:{uuid.uuid4().hex}",
+                          kind=SYNC, change_id=change.id, payload=payload, due_at=due)
 
 
 async def mark_unreachable(ctx: Context, change_id: int, url: str, message: str, *,
