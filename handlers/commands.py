@@ -1,14 +1,16 @@
 """`/change …`: parse the text, call the core, answer the person (ephemeral)."""
 
+import re
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.context import Context
 from bot.overview import queries
 from bot.overview.help import help_message
-from bot.overview.summary import list_message, show_message
+from bot.overview.summary import LIST_PAGE_BUTTON, list_message, show_message
 from bot.slack import payloads
 from bot.slack.payloads import Refused
-from handlers.common import after_ack, answer_after_ack, command_who, tell
+from handlers.common import after_ack, answer_after_ack, command_who, refuse_click, tell
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.freeze import calendar_command, freeze_command, unfreeze_command
@@ -38,6 +40,23 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await ack(**help_message(unknown=unknown))
             return
         await handler(ctx, ack, respond, command, words[1:])
+
+    @app.action(re.compile(f"^{LIST_PAGE_BUTTON}_"))
+    async def on_list_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        """Previous / Next under `/change list`: that page in place of the one shown."""
+        await ack()
+        who = payloads.click(body)
+        try:
+            page = payloads.page_number(who.value)
+        except Refused as refused:
+            await refuse_click(ctx, who, respond, refused)
+            return
+
+        async def work() -> None:
+            listed = await queries.open_changes(ctx, who.user, page)
+            await respond(**list_message(listed, who.user), replace_original=True)
+
+        after_ack(ctx, who, respond, work(), "change list page")
 
 
 async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, args) -> None:
@@ -72,7 +91,7 @@ async def _show(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dic
         if found is None:
             await tell(ctx, who, respond, f"There is no CHG-{change_id}.")
             return
-        await respond(**show_message(*found))
+        await respond(**show_message(found))
 
     after_ack(ctx, who, respond, work(), "change show")
 

@@ -150,7 +150,7 @@ class Change(SQLModel, table=True):
     security_checkboxes: list[str] = json_field()
     pr_url: str | None = Field(default=None, max_length=500)
     reviewers: list[str] = json_field()
-    planned_at: datetime | None = utc_field()
+    planned_at: datetime | None = utc_field(index=True)
     # The service it ships to, as the form names it (policy `proposal.services`); conflicts
     # fall back on the linked pull request's repository without it.
     service: str | None = Field(default=None, max_length=100)

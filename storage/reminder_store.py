@@ -5,7 +5,7 @@ rows are locked `FOR UPDATE SKIP LOCKED`, so two processes never claim the same 
 serialises writers, which gives the same guarantee there.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,8 +101,10 @@ async def cancel(
 
 
 async def claim_due(
-    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int = 20,
+    people_first_only: bool = False, kinds_except: Collection[str] = (),
 ) -> list[Reminder]:
+    """Claim up to `limit` due rows, people first; `people_first_only`: those alone."""
     due = (
         select(Reminder.id)
         .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
@@ -111,6 +113,10 @@ async def claim_due(
         .order_by(col(Reminder.priority), col(Reminder.due_at), col(Reminder.id))
         .limit(limit)
     )
+    if people_first_only:
+        due = due.where(col(Reminder.priority) == PERSON_WAITING)
+    if kinds_except:
+        due = due.where(col(Reminder.kind).not_in(kinds_except))
     if is_postgresql(session):
         due = due.with_for_update(skip_locked=True)
     statement = (

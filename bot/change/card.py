@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import InteractiveElement
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -31,7 +32,7 @@ from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.schedule.planned import conflict_notes, conflicting, planned_time_notes
 from bot.security import views as security
-from bot.slack.outbox import load_change, point_extra_cards_to, post_once
+from bot.slack.outbox import load_change, paced, point_extra_cards_to, post_once
 from storage import github_store, repo
 from storage.models import Approval, Change, DeployGate, Reminder
 
@@ -140,7 +141,10 @@ async def send_card(ctx: Context, reminder: Reminder) -> None:
         await remember_card(ctx, change.id or 0, posted["channel"], posted["ts"])
         if posted["retried"]:  # a post that may have got through twice: keep one card
             await point_extra_cards_to(ctx, change, reminder.key, posted)
+        await retire_stale_dms(ctx, change)
     else:
-        await ctx.slack.chat_update(channel=change.card_channel or "", ts=change.card_ts,
-                                    **message)
-    await retire_stale_dms(ctx, change)
+        # The DMs first: each is marked once updated, so a row handed back at Slack's pace
+        # for chat.update makes progress on every attempt instead of updating the card again.
+        await retire_stale_dms(ctx, change)
+        await paced(ctx, "chat.update", AsyncWebClient.chat_update,
+                    channel=change.card_channel or "", ts=change.card_ts, **message)

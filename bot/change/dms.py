@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.change.facts import ChangeFacts
 from bot.change.rows import facts_of
@@ -18,7 +19,7 @@ from bot.emergency.rules import awaits_emergency_approval
 from bot.policy import Policy
 from bot.review.rules import approvals_met
 from bot.security.rules import awaits_security_review
-from bot.slack.outbox import Posted, PostedPayload
+from bot.slack.outbox import Posted, PostedPayload, paced
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -103,8 +104,8 @@ async def retire_stale_dms(ctx: Context, change: Change) -> None:
             continue
         posted = PostedPayload.model_validate(reminder.payload).posted
         try:
-            await ctx.slack.chat_update(channel=posted.channel, ts=posted.ts,
-                                        **retired_message(posted, why))
+            await paced(ctx, "chat.update", AsyncWebClient.chat_update,
+                        channel=posted.channel, ts=posted.ts, **retired_message(posted, why))
         except SlackApiError as exc:  # deleted meanwhile: nothing left to update
             log.warning("could not update the DM of %s: %s", reminder.key,
                         exc.response.get("error"))

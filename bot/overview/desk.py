@@ -19,20 +19,22 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
 )
 from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.change.states import format_change_id
 from bot.context import Context
 from bot.insights import dora
 from bot.insights.records import load_history
-from bot.overview.desk_items import Desk, Item, desk_of
+from bot.overview.desk_items import SHOWN, Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
 from bot.slack import directory
 from bot.slack.blocks import context, first_listed, section
+from bot.slack.outbox import paced
 from bot.slack.text import clip, escape
 from storage.models import Reminder
 
-MAX_PER_SECTION = 12
+MAX_PER_SECTION = SHOWN
 METRICS_DAYS = 30
 # (title, the Desk's list, what an empty section says)
 SECTIONS = (
@@ -124,7 +126,9 @@ async def publish_desk(ctx: Context, reminder: Reminder) -> None:
         members = directory.known_members(ctx, reminder.recipient)
         if members is None:
             raise Skip("the team's members are not known just now")
-        for member in sorted(members):
+        for member in sorted(members):  # not paced: a row handed back would start over
             await publish(ctx, member)
         return
-    await publish(ctx, reminder.recipient)
+    view = await build_desk(ctx, reminder.recipient)
+    await paced(ctx, "views.publish", AsyncWebClient.views_publish,
+                user_id=reminder.recipient, view=view)

@@ -18,15 +18,16 @@ from bot.change.card_view import gates_summary
 from bot.change.facts import ChangeFacts
 from bot.change.gates import (
     GateState,
+    gates,
     infrastructure_gate,
     infrastructure_reasons,
     owner_awaited,
 )
+from bot.change.rows import facts_of
 from bot.change.states import IN_PRODUCTION, Category, Status
 from bot.context import Context
 from bot.deployment.views import spell
 from bot.emergency.rules import awaits_emergency_approval
-from bot.overview.queries import Summary, open_changes
 from bot.policy import Policy
 from bot.review.rules import awaits_peer_review, may_add_approval
 from bot.schedule.planned import card_link
@@ -36,6 +37,8 @@ from bot.slack.text import slack_date
 from bot.slack.text import user as mention
 from storage import repo
 from storage.models import Change
+
+SHOWN = 12  # items a section of the desk shows, then "…and N more" (bot.overview.desk)
 
 # The next step of a change of yours, by its status.
 NEXT_STEP = {
@@ -140,15 +143,15 @@ def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, view
                                           f"{slack_date(change.deployed_at)}, still unapproved"))
 
 
-def teams_that_matter(summaries: list[Summary], policy: Policy, viewer: str,
+def teams_that_matter(facts: list[ChangeFacts], policy: Policy, viewer: str,
                       now: datetime) -> Teams:
     """The teams whose membership would put something on the viewer's desk: one of the open
     changes waits for that team and the viewer, were they in it, may give its decision."""
     return Teams(
-        security=any(may_decide_security(s.card.facts, viewer, in_security_group=True).allowed
-                     for s in summaries),
-        infrastructure=any(awaits_infrastructure_approval(s.card.facts, policy, viewer, now)
-                           for s in summaries),
+        security=any(may_decide_security(f, viewer, in_security_group=True).allowed
+                     for f in facts),
+        infrastructure=any(awaits_infrastructure_approval(f, policy, viewer, now)
+                           for f in facts),
     )
 
 
@@ -171,19 +174,44 @@ async def teams_of(ctx: Context, viewer: str, asked: Teams) -> tuple[Teams, list
     return Teams(security, infrastructure), unknown
 
 
+# What the desk reads of each open change: what its facts (bot.change.rows) and its item
+# need. Not its texts, nor the records of its staging, verification or rollback.
+DESK_COLUMNS = (
+    Change.id, Change.title, Change.author_id, Change.reviewers, Change.category, Change.risk,
+    Change.status, Change.revision, Change.security_required, Change.security_checkboxes,
+    Change.pr_url, Change.pr_info, Change.ci_state, Change.ci_detail,
+    Change.staging_verified_at, Change.deployed_at, Change.deployed_by,
+    Change.monitoring_ends_at, Change.rollback_started_at, Change.rollback_finished_at,
+    Change.retrospective_due_at, Change.retrospective_done_at, Change.card_channel,
+    Change.card_ts,
+)
+
+
 async def desk_of(ctx: Context, viewer: str) -> Desk:
+    """Every open change sorted onto the desk: their facts only, in three queries whatever
+    their number; the gates are worked out only for the viewer's own changes it shows."""
     now = ctx.clock.now()
-    summaries = await open_changes(ctx, viewer)
+    async with ctx.db.snapshot() as session:
+        changes = await repo.open_changes(session, viewer, *DESK_COLUMNS)
+        approvals = await repo.approvals_by_change(session, [c.id for c in changes],
+                                                   *repo.DECISION_COLUMNS)
+        retrospectives = await repo.overdue_retrospectives(session, now)
+    facts = {c.id: facts_of(c, approvals[c.id]) for c in changes}
     teams, unknown = await teams_of(
-        ctx, viewer, teams_that_matter(summaries, ctx.policy, viewer, now))
+        ctx, viewer, teams_that_matter(list(facts.values()), ctx.policy, viewer, now))
     desk = Desk(unknown_teams=unknown)
-    for summary in summaries:
-        sort_desk(desk, summary.change, summary.card.facts, ctx, viewer, teams=teams, now=now,
-                  gates=gates_summary(summary.card.gates))
+    # The gates of the viewer's own changes that the section shows (they come first).
+    own = [c.id for c in changes if c.author_id == viewer and facts[c.id].status in NEXT_STEP]
+    shown = set(own[:SHOWN])
+    for change in changes:
+        gates_text = (gates_summary(gates(facts[change.id], ctx.policy,
+                                          change.deployed_at or now))
+                      if change.id in shown else "")
+        sort_desk(desk, change, facts[change.id], ctx, viewer, teams=teams, now=now,
+                  gates=gates_text)
     desk.waiting.sort(key=lambda item: "asked by name" not in item.detail)
-    async with ctx.db.session() as session:
-        for change in await repo.overdue_retrospectives(session, now):
-            due = change.retrospective_due_at or now
-            desk.overdue.append(_item(change, f"retrospective by {mention(change.author_id)}: "
-                                              f"due {slack_date(due)}"))
+    for change in retrospectives:
+        due = change.retrospective_due_at or now
+        desk.overdue.append(_item(change, f"retrospective by {mention(change.author_id)}: "
+                                          f"due {slack_date(due)}"))
     return desk

@@ -4,6 +4,9 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -14,21 +17,23 @@ from bot.change.card_view import gate_line, gates_summary, kind_words, risk_labe
 from bot.change.states import format_change_id
 from bot.emergency.views import fixes_note
 from bot.overview.history import history_button
-from bot.overview.queries import Summary
-from bot.slack.blocks import first_listed, to_dicts
+from bot.overview.queries import ListPage, Shown, Summary
+from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape, slack_date, user
 from storage.models import AuditEvent
 
-MAX_LISTED = 20
+LIST_PAGE_BUTTON = "change_list_page"  # _previous, _next; the value is the page (0: first)
 
 
-def list_message(summaries: Sequence[Summary], viewer: str) -> dict:
-    if not summaries:
+def list_message(listed: ListPage, viewer: str) -> dict:
+    """A page of the open changes, then "…and N more" and the buttons to the other pages."""
+    if not listed.total:
         return {
             "text": "No open changes. Propose one with `/change new`.",
             "response_type": "ephemeral",
         }
-    blocks: list = [HeaderBlock(text=f"Open changes ({len(summaries)})")]
+    on_page = (f" · page {listed.page + 1} of {listed.pages}" if listed.pages > 1 else "")
+    blocks: list[Block] = [HeaderBlock(text=f"Open changes ({listed.total}){on_page}")]
 
     def line(summary: Summary) -> str:
         change, card = summary.change, summary.card
@@ -38,16 +43,34 @@ def list_message(summaries: Sequence[Summary], viewer: str) -> dict:
                 f"by {user(change.author_id)}{mine}\n"
                 f"_{gates_summary(card.gates)}_")
 
-    blocks += first_listed(summaries, line, MAX_LISTED, ". `/change show CHG-n` for one.")
+    blocks += [SectionBlock(text=MarkdownTextObject(text=clip(line(s))))
+               for s in listed.summaries]
+    if listed.after:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {listed.after} more. `/change show CHG-n` for one.")]))
+    if buttons := page_buttons(listed):
+        blocks.append(ActionsBlock(block_id="change_list_pages", elements=buttons))
     return {
-        "text": f"{len(summaries)} open change(s)",
+        "text": f"{listed.total} open change(s)",
         "blocks": to_dicts(blocks),
         "response_type": "ephemeral",
     }
 
 
-def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
-    change, card = summary.change, summary.card
+def page_buttons(listed: ListPage) -> list[ButtonElement]:
+    buttons = []
+    if listed.page > 0:
+        buttons.append(ButtonElement(action_id=f"{LIST_PAGE_BUTTON}_previous",
+                                     text="← Previous", value=str(listed.page - 1)))
+    if listed.after:
+        buttons.append(ButtonElement(action_id=f"{LIST_PAGE_BUTTON}_next",
+                                     text=f"Next {min(listed.after, listed.size)} →",
+                                     value=str(listed.page + 1)))
+    return buttons
+
+
+def show_message(shown: Shown) -> dict:
+    change, card = shown.summary.change, shown.summary.card
     cid = format_change_id(card.change_id)
     blocks: list = [
         HeaderBlock(text=clip(f"{cid}: {change.title}", 150)),
@@ -70,7 +93,8 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
             text=clip("*Gates*\n" + "\n".join(gate_line(g) for g in card.gates))
         )),
         DividerBlock(),
-        SectionBlock(text=MarkdownTextObject(text=clip(history_text(history)))),
+        SectionBlock(text=MarkdownTextObject(text=clip(history_text(shown.events,
+                                                                    shown.total)))),
         ActionsBlock(block_id="change_show_actions",
                      elements=[history_button(card.change_id)]),
     ]
@@ -81,11 +105,12 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
     }
 
 
-def history_text(history: Sequence[AuditEvent]) -> str:
+def history_text(events: Sequence[AuditEvent], total: int) -> str:
+    """The last events (as many as were read) and how many came before them."""
     lines = [
         f"• {slack_date(event.at)} — {event.action.replace('_', ' ')} by {user(event.actor)}"
-        for event in history
+        for event in events
     ]
-    more = (f"\n_…{len(lines) - 30} earlier: see *History*_" if len(lines) > 30 else "")
-    return "*History*" + more + "\n" + ("\n".join(lines[-30:]) if lines
-                                        else "nothing recorded yet")
+    earlier = total - len(lines)
+    more = f"\n_…{earlier} earlier: see *History*_" if earlier > 0 else ""
+    return "*History*" + more + "\n" + ("\n".join(lines) if lines else "nothing recorded yet")

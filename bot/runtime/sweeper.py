@@ -74,6 +74,8 @@ LEASE = timedelta(seconds=20)
 # Sends in flight at once per process: Slack answers in ~100 ms, so 8 carry ~80 a second,
 # well above what its per-channel limits let through, while the event loop stays free.
 CONCURRENCY = 8
+# Rows a person is waiting for, claimed at a time by the slot kept for them (see express).
+EXPRESS_BATCH = 4
 
 
 def backoff(attempts: int) -> timedelta:
@@ -104,8 +106,13 @@ class Sweeper:
         self.alone = frozenset(alone)  # kinds handled with nothing else in flight
         self.in_order = frozenset(in_order)  # kinds handled first, one by one, in claim order
         self._lock = asyncio.Lock()
+        self._alone = asyncio.Lock()  # held by the express slot's row, and by an `alone` row
         self._kicked = False
         self._running = False
+        self._expressing = False  # the express slot is at work
+        self._no_express_work = asyncio.Event()  # cleared while it handles rows: the
+        self._no_express_work.set()  # batch starts no new send meanwhile (people first)
+        self._express_kicked = False
         self._stopping = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
         self._active: set[int] = set()  # the rows being handled
@@ -142,8 +149,51 @@ class Sweeper:
                     raise
                 finally:
                     heartbeat.cancel()
-                    self._active.clear()
+                    self._active -= batch
                     self._waiting -= batch  # a failure mid-batch: those claims just expire
+
+    async def express(self) -> int:
+        """People first, while a sweep is busy with a batch (a burst of reminders): the rows
+        due the moment they were scheduled (a card, an answer, a review request) are claimed
+        and handled at once, one by one in claim order, by a slot of their own beside the
+        batch's CONCURRENCY, instead of waiting for the batch to finish; meanwhile the batch
+        only finishes the sends it has in flight. Returns how many."""
+        handled = 0
+        while self._express_kicked and not self._stopping:
+            self._express_kicked = False  # a kick while claiming: claim once more
+            while claimed := await self._claim_express():
+                handled += await self._handle_express(claimed)
+        return handled
+
+    async def _claim_express(self) -> list[Reminder]:
+        if self._stopping:
+            return []
+        async with self.ctx.db.session() as session:
+            return await reminder_store.claim_due(
+                session, worker=self.worker, now=self.ctx.clock.now(), lease=self.lease,
+                limit=EXPRESS_BATCH, people_first_only=True, kinds_except=self.alone)
+
+    async def _handle_express(self, claimed: list[Reminder]) -> int:
+        batch = {r.id for r in claimed if r.id is not None}
+        self._waiting |= batch
+        heartbeat = asyncio.create_task(self._heartbeat(), name="express heartbeat")
+        self._no_express_work.clear()
+        try:
+            for reminder in claimed:
+                self._waiting.discard(reminder.id or 0)
+                self._active.add(reminder.id or 0)
+                async with self._alone:
+                    await self._handle(reminder)
+                self._active.discard(reminder.id or 0)
+        except asyncio.CancelledError:  # shutdown's grace is over: give back the rest
+            await self.release_claims()
+            raise
+        finally:
+            self._no_express_work.set()
+            heartbeat.cancel()
+            self._active -= batch
+            self._waiting -= batch
+        return len(claimed)
 
     async def _handle_batch(self, claimed: list[Reminder]) -> int:
         """The batch in claim order: first the `in_order` kinds one by one, then the others
@@ -156,7 +206,8 @@ class Sweeper:
                 run.append(reminder)
                 continue
             handled += await self._handle_side_by_side(run)
-            handled += await self._handle_side_by_side([reminder])
+            async with self._alone:  # nor in the express slot
+                handled += await self._handle_side_by_side([reminder])
             run = []
         return handled + await self._handle_side_by_side(run)
 
@@ -177,6 +228,7 @@ class Sweeper:
             nonlocal handled
             for reminder in rows:
                 async with slots:
+                    await self._no_express_work.wait()
                     self._waiting.discard(reminder.id or 0)
                     self._active.add(reminder.id or 0)
                     await self._handle(reminder)
@@ -287,6 +339,18 @@ class Sweeper:
         if not self._running:
             self._running = True
             self.ctx.background.spawn(self._run_kicked(), name="sweeper kick")
+        if not self._lock.locked():
+            return
+        self._express_kicked = True  # a sweep is busy: what a person waits for goes now
+        if not self._expressing:
+            self._expressing = True
+            self.ctx.background.spawn(self._run_express(), name="sweeper express")
+
+    async def _run_express(self) -> None:
+        try:
+            await self.express()
+        finally:
+            self._expressing = False
 
     async def _run_kicked(self) -> None:
         answer_due(False)  # kicked by a request, but nobody waits on the sweep itself

@@ -57,12 +57,22 @@ def posting_client(client: AsyncWebClient) -> CountingWebClient:
     connection: Slack may have posted the message before failing to answer, so the caller
     looks for it before posting again (see outbox.post_once). Nor does it sleep on a 429:
     the caller holds back that channel only (bot.slack.pacing) and the row waits its turn."""
-    posting = CountingWebClient(
-        token=client.token, base_url=client.base_url, timeout=client.timeout,
-        retry_handlers=[],
-    )
-    posting.metrics = getattr(client, "metrics", None)
-    return posting
+    return _like(client, retry_handlers=[])
+
+
+def paced_client(client: AsyncWebClient) -> CountingWebClient:
+    """The same client, except that it does not sleep on a 429: the caller holds back that
+    method (bot.slack.pacing) and the row waits its turn. For calls that may be repeated
+    (chat.update, views.publish), so a 5xx is still retried."""
+    return _like(client, retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                                         AsyncServerErrorRetryHandler(max_retry_count=3)])
+
+
+def _like(client: AsyncWebClient, retry_handlers: list) -> CountingWebClient:
+    copy = CountingWebClient(token=client.token, base_url=client.base_url,
+                             timeout=client.timeout, retry_handlers=retry_handlers)
+    copy.metrics = getattr(client, "metrics", None)
+    return copy
 
 
 def rate_limited_for(error: BaseException) -> float | None:

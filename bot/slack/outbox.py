@@ -28,13 +28,21 @@ Ephemeral answers and modals are not carried by rows: they answer one request, o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.context import Context
 from bot.runtime.sweeper import NotYet, Payload, Skip
-from bot.slack.client import may_have_been_done, posting_client, rate_limited_for
+from bot.slack.client import (
+    may_have_been_done,
+    paced_client,
+    posting_client,
+    rate_limited_for,
+)
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -77,11 +85,8 @@ async def _post_once(
         if found is not None:
             return {**found, "retried": True}
     client = posting_client(ctx.slack)
-    pacer = ctx.sweeper.pacer
     for attempt in range(1, POST_TRIES + 1):
-        wait = pacer.take("chat.postMessage", channel)
-        if wait > 0:
-            raise NotYet("at Slack's pace for this channel", after=timedelta(seconds=wait))
+        _at_pace(ctx, "chat.postMessage", channel)
         try:
             response = await client.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
@@ -90,11 +95,7 @@ async def _post_once(
             )
             return {"channel": response["channel"], "ts": response["ts"], "retried": attempt > 1}
         except Exception as error:
-            retry_after = rate_limited_for(error)
-            if retry_after is not None:  # Slack did nothing: only this channel waits
-                pacer.hold("chat.postMessage", channel, retry_after)
-                raise NotYet("Slack asked to slow down (429)",
-                             after=timedelta(seconds=max(retry_after, 1))) from None
+            _hold_if_rate_limited(ctx, "chat.postMessage", channel, error)
             if attempt == POST_TRIES or not may_have_been_done(error):
                 raise
         await asyncio.sleep(RETRY_PAUSE * attempt)
@@ -102,6 +103,35 @@ async def _post_once(
         if found is not None:
             return {**found, "retried": True}
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def paced(ctx: Context, method: str,
+                call: Callable[..., Awaitable[AsyncSlackResponse]], **args: Any) -> None:
+    """`call(client, **args)`, a Web API call an outbox row makes (chat.update of a card or a
+    DM, views.publish of a desk), at Slack's pace for `method`: a method at its limit, or
+    answered 429, hands the row back for later (NotYet) and holds back that method only."""
+    _at_pace(ctx, method, None)
+    try:
+        await call(paced_client(ctx.slack), **args)
+    except Exception as error:
+        _hold_if_rate_limited(ctx, method, None, error)
+        raise
+
+
+def _at_pace(ctx: Context, method: str, channel: str | None) -> None:
+    wait = ctx.sweeper.pacer.take(method, channel)
+    if wait > 0:
+        raise NotYet(f"at Slack's pace for {method}", after=timedelta(seconds=wait))
+
+
+def _hold_if_rate_limited(ctx: Context, method: str, channel: str | None,
+                          error: BaseException) -> None:
+    """A 429: Slack did nothing, and this method (this channel's, for a post) waits."""
+    retry_after = rate_limited_for(error)
+    if retry_after is not None:
+        ctx.sweeper.pacer.hold(method, channel, retry_after)
+        raise NotYet(f"Slack asked to slow down {method} (429)",
+                     after=timedelta(seconds=max(retry_after, 1))) from None
 
 
 async def find_posted(

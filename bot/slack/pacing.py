@@ -21,10 +21,12 @@ class Limit:
 
 
 # Slack's published limits: chat.postMessage "1 per second per channel, short bursts";
-# chat.update is Tier 3 (50+ per minute), counted per workspace.
+# chat.update is Tier 3 (50+ per minute) and views.publish Tier 4 (100+ per minute), each
+# counted per workspace.
 LIMITS: dict[str, Limit] = {
     "chat.postMessage": Limit(per_second=1.0, burst=8),
     "chat.update": Limit(per_second=50 / 60, burst=20),
+    "views.publish": Limit(per_second=100 / 60, burst=20),
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 

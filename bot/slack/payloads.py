@@ -123,6 +123,13 @@ class HistoryPageRef(BaseModel):
     page: Annotated[int, Field(ge=0, le=100_000, strict=True)]
 
 
+def page_number(value: str | None) -> int:
+    """A page button's value (0: the first page); anything else is an out-of-date button."""
+    if value is None or not value.isdigit() or len(value) > 6:
+        raise Refused(OUT_OF_DATE)
+    return int(value)
+
+
 def history_page_ref(value: str | None) -> HistoryPageRef:
     try:
         return HistoryPageRef.model_validate_json(value or "")

@@ -31,13 +31,13 @@ def statements(db):
 async def test_list_and_home_run_as_many_queries_for_four_changes_as_for_one(bot):
     await approved(bot)
     with statements(bot.ctx.db) as one:
-        assert len(await queries.open_changes(bot.ctx, "U0ALICE")) == 1
+        assert (await queries.open_changes(bot.ctx, "U0ALICE")).total == 1
         await desk_of(bot.ctx, "U0BOB")
     await approved(bot)
     await propose(bot)
     await propose(bot)
     with statements(bot.ctx.db) as four:
-        assert len(await queries.open_changes(bot.ctx, "U0ALICE")) == 4
+        assert (await queries.open_changes(bot.ctx, "U0ALICE")).total == 4
         await desk_of(bot.ctx, "U0BOB")
     assert len(four) == len(one), four
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from bot.flows.kinds import KINDS
 from bot.runtime.sweeper import LEASE
-from bot.slack.pacing import LIMITS
+from bot.slack.pacing import LIMITS, Limit
 from storage import reminder_store
-from tests.flows import card, propose
+from tests.flows import PROPOSAL, card, card_text, click, open_modal, propose
 from tests.runtime.test_reminders import dm_texts, people, row, schedule_dm, texts
 
 BURST = LIMITS["chat.postMessage"].burst
@@ -79,6 +79,42 @@ async def test_a_429_holds_back_that_channel_only(bot):
     assert texts(bot) == ["for alice", "again for alice"]
 
 
+async def test_a_429_on_chat_update_holds_back_card_updates_only(bot):
+    first, second = await propose(bot), await propose(bot)
+    bot.slack.rate_limit("chat.update", retry_after=30)  # chat.update only
+    await click(bot, "bob", "change_approve", first)  # its update: answered 429
+    assert [c.outcome for c in bot.slack.calls_to("chat.update")] == ["ratelimited"]
+    await click(bot, "carol", "change_approve", second)  # another update: held back here
+    [dave] = people(bot, 1)
+    await schedule_dm(bot.ctx, "for-dave", "for dave", recipient=dave)
+    await bot.sweep()
+    assert dm_texts(bot, [dave]) == ["for dave"]  # chat.postMessage is not held back
+    assert len(bot.slack.calls_to("chat.update")) == 1  # nor retried before Retry-After
+    assert "Approved" not in card_text(bot, first) + card_text(bot, second)
+    bot.clock.advance(timedelta(seconds=31))
+    await bot.sweep()
+    outcomes = [c.outcome for c in bot.slack.calls_to("chat.update")]
+    assert outcomes[0] == "ratelimited" and set(outcomes[1:]) == {"ok"}
+    assert "Approved" in card_text(bot, first) and "Approved" in card_text(bot, second)
+
+
+async def test_updates_are_paced_to_their_tier(bot):
+    """chat.update has a limit of its own (Tier 3): past it, an update waits in the database
+    for its turn and goes out as the clock moves (here one every 10 s)."""
+    first, second = await propose(bot), await propose(bot)
+    bot.ctx.sweeper.pacer.limits["chat.update"] = Limit(per_second=0.1, burst=1)
+    await click(bot, "bob", "change_approve", first)
+    await click(bot, "carol", "change_approve", second)  # due at once, but past the limit
+    updates = [len(bot.slack.calls_to("chat.update"))]
+    assert updates == [1] and "Approved" not in card_text(bot, second)
+    for _ in range(20):
+        bot.clock.advance(timedelta(seconds=10.1))
+        await bot.sweep()
+        updates.append(len(bot.slack.calls_to("chat.update")))
+    assert all(b - a <= 1 for a, b in zip(updates, updates[1:], strict=False)), updates
+    assert "Approved" in card_text(bot, first) and "Approved" in card_text(bot, second)
+
+
 async def test_a_card_goes_out_ahead_of_a_backlog_of_200_reminders(bot):
     recipients = await backlog(bot, 200)
     bot.slack.delay("chat.postMessage", 0.05)
@@ -111,3 +147,28 @@ async def test_a_replica_killed_mid_burst_leaves_each_message_sent_once(bot):
     texts_sent = dm_texts(bot, recipients)
     assert sorted(texts_sent) == sorted(f"window {n} ended" for n in range(40))  # none twice
     assert await bot.sweep() == 0
+
+
+async def test_a_card_goes_out_while_every_slot_is_busy_with_a_burst(bot):
+    """People first, proved by order: with each of the sweeper's slots stuck on a reminder
+    of the burst (Slack holds those answers), a proposal's card is still posted, before
+    any other reminder of the burst; then the burst goes on, each message once."""
+    recipients = await backlog(bot, 40)
+    view = await open_modal(bot, "alice")
+    bot.slack.pause("chat.postMessage", where=lambda args: args.get("channel") in recipients)
+    sweeping = asyncio.create_task(bot.ctx.sweeper.run_once())
+    try:
+        concurrency = bot.ctx.sweeper.concurrency
+        await bot.slack.wait_for("chat.postMessage", count=concurrency)  # every slot stuck
+        reply = await bot.submit("alice", view, PROPOSAL)  # a person proposes meanwhile
+        assert reply.status == 200
+        await bot.slack.wait_for("chat.postMessage",
+                                 where=lambda c: c.args.get("text", "").startswith("CHG-1 "))
+        posts = [c.args.get("channel") for c in bot.slack.calls_to("chat.postMessage")]
+        assert posts[concurrency:] == ["C0CHANGES"]  # the card, and nothing more of the burst
+    finally:
+        bot.slack.resume("chat.postMessage")
+    await sweeping
+    await bot.settle()
+    await bot.sweep()
+    assert sorted(dm_texts(bot, recipients)) == sorted(f"window {n} ended" for n in range(40))

@@ -90,6 +90,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        self.faults.clear()  # answers still paused are let go
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -130,6 +131,15 @@ class FakeSlack:
     def delay(self, method: str, seconds: float) -> None:
         """Every answer of `method` ("*": any) comes `seconds` late (0 removes the delay)."""
         self.faults.set_delay(method, seconds)
+
+    def pause(self, method: str, where: Callable[[dict[str, Any]], bool] = lambda _: True
+              ) -> None:
+        """Calls of `method` (whose arguments match `where`) are carried out and recorded,
+        but answered only at `resume(method)`: the caller waits as on a stuck connection."""
+        self.faults.pause(method, where)
+
+    def resume(self, method: str) -> None:
+        self.faults.resume(method)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -381,6 +391,7 @@ class FakeSlack:
                       ) -> web.StreamResponse:
         self._record(Call(method, args, self.clock(), answer.fault, answer.status,
                           answer.summary()))
+        await self.faults.wait_if_paused(method, args)
         seconds = self.faults.delay_for(method)
         if seconds:
             await asyncio.sleep(seconds)

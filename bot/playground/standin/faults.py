@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,8 @@ class Faults:
     def __init__(self) -> None:
         self._queue: list[Fault] = []
         self._delays: dict[str, float] = {}
+        # method -> (which calls, released when set): answers held until resumed
+        self._paused: dict[str, tuple[Callable[[dict[str, Any]], bool], asyncio.Event]] = {}
 
     def add(self, fault: Fault) -> None:
         if fault.times is not None and fault.times < 1:
@@ -55,9 +59,24 @@ class Faults:
     def delay_for(self, method: str) -> float:
         return self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
 
+    def pause(self, method: str, where: Callable[[dict[str, Any]], bool]) -> None:
+        self._paused[method] = (where, asyncio.Event())
+
+    def resume(self, method: str) -> None:
+        paused = self._paused.pop(method, None)
+        if paused is not None:
+            paused[1].set()
+
+    async def wait_if_paused(self, method: str, args: dict[str, Any]) -> None:
+        paused = self._paused.get(method)
+        if paused is not None and paused[0](args):
+            await paused[1].wait()
+
     def clear(self) -> None:
         self._queue.clear()
         self._delays.clear()
+        for method in list(self._paused):
+            self.resume(method)
 
 
 def http_failure(method: str, status: int, times: int | None) -> Fault:
