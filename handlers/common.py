@@ -10,10 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 from sqlalchemy import exc as sa_exc
 
-from bot.change import actions as changes
 from bot.change.work import Outcome
 from bot.context import Context
 from bot.deployment.steps import StepOutcome
+from bot.proposal import submissions
 from bot.proposal.proposals import Invalid
 from bot.slack import payloads
 from bot.slack.forms import FormErrors, read_values
@@ -223,40 +223,35 @@ def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
 async def submit_change_form(
     ctx: Context, ack, body: dict, view: dict, *,
     validate: Callable[[dict[str, Any], str], Any],
-    create: Callable[..., Awaitable[Any]],
     first_field: str,
     fields: Mapping[str, type],
     check: Callable[[Any, int | None], Awaitable[None]] | None = None,
 ) -> None:
-    """A change's form (proposal or emergency) submitted: answer errors under their fields,
-    or record it — a revision when the form was opened from a card's Edit — then close it.
-    Written before the answer, so that Slack's errors can still be shown in the modal.
-    `fields`: every input of the form and its type, so that a block missing from the
-    payload is "required" and a value of another type an error, not a crash."""
-    user = payloads.click(body).user
+    """A change's form (proposal or emergency) submitted: errors answered under their
+    fields, else the submission kept and the modal closed; the change is recorded (a
+    revision when the form was opened from a card's Edit) after the answer, see
+    bot.proposal.submissions. `fields`: every input of the form and its type, so that a
+    block missing from the payload is "required" and a value of another type an error, not
+    a crash. `check`: what needs the database and is still shown under its field (one read)."""
+    who = payloads.click(body)
     read = await read_modal(ack, view, first_field, fields)
     if read is None:
         return
     change_id, values = read
     try:
-        proposal = validate(values, user)
+        proposal = validate(values, who.user)
         if check is not None:
             await check(proposal, change_id or None)
     except Invalid as invalid:
         await ack(response_action="errors", errors=invalid.errors)
         return
-    if change_id:
-        outcome = await changes.revise(ctx, change_id, user, proposal)
-        if not outcome.ok:
-            await ack(response_action="errors", errors={first_field: outcome.message})
-            return
-    else:
-        source = payloads.click(body).view_id
-        if not source:  # it keys the change against Slack's retries: none, no change
-            await ack(response_action="errors", errors={first_field: payloads.FORM_OUT_OF_DATE})
-            return
-        await create(ctx, author=user, proposal=proposal, source_key=source)
+    if not who.view_id:  # it keys the submission against Slack's retries: none, nothing kept
+        await ack(response_action="errors", errors={first_field: payloads.FORM_OUT_OF_DATE})
+        return
+    key = await submissions.keep(ctx, author=who.user, source=who.view_id,
+                                 change_id=change_id or None, proposal=proposal)
     await ack()
+    ctx.background.spawn(ctx.sweeper.run_now(key), name="record a change's form")
 
 
 def command_who(command: dict) -> Who:

@@ -79,7 +79,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.view(PROPOSAL_CALLBACK)
     async def on_proposal(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_change_form(
-            ctx, ack, body, view, first_field="title", create=changes.propose,
+            ctx, ack, body, view, first_field="title",
             fields=PROPOSAL_FIELDS,
             validate=lambda values, user: validate_proposal(values, author=user,
                                                             now=ctx.clock.now()),

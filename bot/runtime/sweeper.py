@@ -189,6 +189,17 @@ class Sweeper:
                     group.create_task(run_lane(rows))
         return handled
 
+    async def run_now(self, key: str) -> bool:
+        """Handle the row `key` at once, beside any sweep (a person waits for it); False
+        when it is not there to take (done, or another sweep or replica holds it)."""
+        async with self.ctx.db.session() as session:
+            reminder = await reminder_store.claim_key(
+                session, key, worker=self.worker, now=self.ctx.clock.now(), lease=self.lease)
+        if reminder is None:
+            return False
+        await self._handle(reminder)
+        return True
+
     async def _heartbeat(self) -> None:
         while self._waiting or self._active:
             await asyncio.sleep(self.heartbeat_every)
