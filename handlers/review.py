@@ -16,6 +16,7 @@ from bot.proposal.proposals import validate_proposal
 from bot.proposal.views import (
     CANCEL_CALLBACK,
     PROPOSAL_CALLBACK,
+    blank_proposal_modal,
     cancel_modal,
     notice_modal,
     proposal_modal,
@@ -63,7 +64,8 @@ async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, arg
     who = command_who(command)
 
     async def work() -> None:
-        await ctx.slack.views_open(trigger_id=who.trigger_id, view=proposal_modal(initial))
+        modal = blank_proposal_modal() if initial is None else proposal_modal(initial)
+        await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
 
     after_ack(ctx, who, respond, work(), "open proposal modal")
 

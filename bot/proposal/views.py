@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from slack_sdk.models.blocks import (
@@ -139,6 +140,12 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
         close="Cancel",
         blocks=blocks,
     )
+
+
+@functools.cache
+def blank_proposal_modal() -> dict:
+    """The `/change new` form, empty: the same for everyone, so built (and checked) once."""
+    return proposal_modal().to_dict()
 
 
 def reason_modal(*, callback_id: str, change_id: int, title: str, label: str, hint: str,

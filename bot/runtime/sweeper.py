@@ -105,6 +105,7 @@ class Sweeper:
         self._kicked = False
         self._running = False
         self._stopping = False
+        self._finishing = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
         self._active: set[int] = set()  # the rows being handled
         self.pacer = Pacer(ctx.clock.now)  # Slack's limits, per method and channel
@@ -290,7 +291,7 @@ class Sweeper:
 
     def kick(self) -> None:
         """Run soon, in the background: something was just scheduled for now."""
-        if self._stopping:
+        if self._stopping and not self._finishing:
             return
         self._kicked = True
         if not self._running:
@@ -310,6 +311,7 @@ class Sweeper:
         due time; the interval job is only a safety net. On PostgreSQL, a row scheduled by
         another replica wakes this one at once (NOTIFY, see reminder_store.listen)."""
         self._stopping = False
+        self._finishing = False
         self.interval = interval
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
@@ -355,9 +357,12 @@ class Sweeper:
         # worker thread, where kick() finds no event loop and the interval job never sweeps.
         self.kick()
 
-    def stop(self) -> None:
-        """No new sweeps; one running goes on until shutdown's grace ends (see run_once)."""
+    def stop(self, *, finishing: bool = False) -> None:
+        """No new sweeps; one running goes on until shutdown's grace ends (see run_once).
+        `finishing`: work still in flight may kick it yet (a card after a proposal that was
+        being recorded), until it is stopped for good."""
         self._stopping = True
+        self._finishing = finishing
         if self._listening is not None:
             self._listening.cancel()
             self._listening = None
