@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -26,43 +25,39 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from bench import seed  # noqa: E402
+from bench.served import (  # noqa: E402
+    FakeSlack,
+    database_url,
+    fresh_database,
+    ms,
+    percentile,
+    serve_in_process,
+)
 from bot.overview import queries  # noqa: E402
 from bot.overview.desk_items import desk_of  # noqa: E402
-from bot.playground.standin.api import FakeSlack  # noqa: E402
-from bot.playground.standin.workspace import demo_policy, seed  # noqa: E402
+from bot.playground.standin.workspace import seed as seed_workspace  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.slack import outbox  # noqa: E402
-from storage import audit_chain  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
-from storage.models import Approval, AuditEvent, Change  # noqa: E402
+from storage.models import Approval, Change  # noqa: E402
 from tests.conftest import WEDNESDAY_10AM  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
-from tests.harness import start_bot  # noqa: E402
 
 PEOPLE = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"]
-CHUNK = 5000
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-async def burst(db: Database, windows: int) -> None:
+async def burst(db: Database, windows: int) -> dict[str, float]:
+    """`windows` monitoring windows ending at once, Slack answering in 100 ms, and alice's
+    proposal submitted 1 s into the burst."""
     slack = FakeSlack()
-    seed(slack)
+    seed_workspace(slack)
     for n in range(windows):
         slack.add_user(f"U0W{n:06d}", f"watcher{n}")
-    await slack.start()
     clock = ManualClock(WEDNESDAY_10AM)
-    bot = await start_bot(db=db, slack=slack, clock=clock, policy=demo_policy())
+    bot, _ = await serve_in_process(db, slack=slack, clock=clock)
     try:
         async with db.session() as session:
             for n in range(windows):
@@ -94,6 +89,8 @@ async def burst(db: Database, windows: int) -> None:
         print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
               f"(target 60 s), sent twice: {twice}")
         print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
+        return {"windows all sent (s)": all_sent, "windows sent twice": twice,
+                "card during the burst (s)": card}
     finally:
         bot.ctx.sweeper.stop()
         slack.delay("chat.postMessage", 0)
@@ -119,47 +116,33 @@ def change_row(i: int, open_: bool) -> dict:
 
 
 async def build(db: Database, changes: int, open_: int, events: int) -> float:
+    """Seed `changes` changes (the last `open_` of them open), one approval each and
+    `events` chained audit events, in bulk; returns the seconds it took."""
     started = time.perf_counter()
     per_change = max(events // changes, 1)
-    previous = audit_chain.GENESIS
-    async with db.engine.begin() as conn:
-        for first in range(1, changes + 1, CHUNK):
-            ids = range(first, min(first + CHUNK, changes + 1))
-            rows = [change_row(i, i > changes - open_) for i in ids]
-            approvals, trail = [], []
-            for row in rows:
-                approvals.append({
-                    "change_id": row["id"], "revision": 1, "kind": "peer",
-                    "decision": "approved", "actor": "U0BOB", "user_id": "U0BOB",
-                    "source": "slack", "tech_lead": False, "reason": "",
-                    "created_at": row["created_at"]})
-                for n in range(per_change):
-                    event = AuditEvent(change_id=row["id"], actor=row["author_id"],
-                                       at=row["created_at"] + timedelta(minutes=n),
-                                       action="approval_given", detail={"n": n},
-                                       prev_hash=previous)
-                    event.hash = previous = audit_chain.hash_of(event)
-                    trail.append({"change_id": event.change_id, "at": event.at,
-                                  "actor": event.actor, "action": event.action,
-                                  "detail": event.detail, "prev_hash": event.prev_hash,
-                                  "hash": event.hash})
-            for model, batch in ((Change, rows), (Approval, approvals), (AuditEvent, trail)):
-                for start in range(0, len(batch), 2000):
-                    await conn.execute(insert(model), batch[start:start + 2000])
-        if db.url.startswith("postgresql"):
+    rows = [change_row(i, i > changes - open_) for i in range(1, changes + 1)]
+    await seed.rows(db, Change, rows)
+    await seed.rows(db, Approval, ({
+        "change_id": row["id"], "revision": 1, "kind": "peer", "decision": "approved",
+        "actor": "U0BOB", "user_id": "U0BOB", "source": "slack", "tech_lead": False,
+        "reason": "", "created_at": row["created_at"]} for row in rows))
+    trail = ((row["id"], row["created_at"] + timedelta(minutes=n), row["author_id"],
+              "approval_given", {"n": n}) for row in rows for n in range(per_change))
+    await seed.insert(db, "audit_events", seed.EVENT_COLUMNS, seed.chained_events(
+        trail, sqlite=db.is_sqlite))
+    if db.url.startswith("postgresql"):
+        async with db.engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
     return time.perf_counter() - started
 
 
-async def lists(db: Database, changes: int, open_: int, events: int, runs: int) -> None:
+async def lists(db: Database, changes: int, open_: int, events: int,
+                runs: int) -> dict[str, float]:
     seeded = await build(db, changes, open_, events)
     print(f"seeded {changes:,} changes ({open_} open), {events:,} audit events "
           f"in {seeded:.1f} s")
-    slack = FakeSlack()
-    seed(slack)
-    await slack.start()
-    bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
-                          policy=demo_policy())
+    figures = {"seeding (s)": seeded}
+    bot, slack = await serve_in_process(db)
     try:
         for label, work in (("/change list", lambda: queries.open_changes(bot.ctx, "U0ALICE")),
                             ("App Home", lambda: desk_of(bot.ctx, "U0BOB"))):
@@ -168,8 +151,11 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
                 started = time.perf_counter()
                 await work()
                 timings.append(time.perf_counter() - started)
+            p95 = percentile(timings, .95)
             print(f"{label} at {changes:,} changes: p50 {ms(percentile(timings, .5))}, "
-                  f"p95 {ms(percentile(timings, .95))} (target 50 ms)")
+                  f"p95 {ms(p95)} (target 50 ms)")
+            figures[f"{label} p95 (ms)"] = p95 * 1000
+        return figures
     finally:
         await bot.stop()
         await slack.stop()
@@ -178,13 +164,7 @@ async def lists(db: Database, changes: int, open_: int, events: int, runs: int) 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for part in ("burst", "lists"):
-            url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/{part}.db")
-            db = Database(url)
-            if url.startswith("postgresql"):
-                async with db.engine.begin() as conn:
-                    await conn.execute(text("DROP SCHEMA public CASCADE"))
-                    await conn.execute(text("CREATE SCHEMA public"))
-            await migrate(db)
+            db = await fresh_database(database_url(tmp, part))
             try:
                 if part == "burst":
                     await burst(db, args.windows)
