@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -19,31 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.playground.standin.api import FakeSlack
-from bot.playground.standin.workspace import demo_policy, seed
-from bot.runtime.clock import ManualClock
-from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
-from tests.conftest import WEDNESDAY_10AM  # noqa: E402
+from bench.served import database_url, fresh_database, percentile, serve_in_process  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
-from tests.harness import start_bot  # noqa: E402
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 async def main(requests: int, proposals: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/bench.db")
-        db = Database(url)
-        await migrate(db)
-        slack = FakeSlack()
-        seed(slack)
-        await slack.start()
-        bot = await start_bot(db=db, slack=slack, clock=ManualClock(WEDNESDAY_10AM),
-                              policy=demo_policy())
+        db = await fresh_database(database_url(tmp, "bench"))
+        bot, slack = await serve_in_process(db)
         try:
             acks = []
             for _ in range(requests):

@@ -54,19 +54,31 @@ async def tell(ctx: Context, who: Who, respond: AsyncRespond | None, text: str) 
 def after_ack(ctx: Context, who: Who, respond: AsyncRespond | None,
               work: Coroutine[Any, Any, Any], name: str) -> None:
     """Run Web API work after Slack was answered; a failure is explained, never a trace."""
+    ctx.background.spawn(_explained(ctx, who, respond, work, name), name=name)
 
-    async def guarded() -> None:
+
+def after_click(ctx: Context, body: dict, respond: AsyncRespond | None,
+                work: Callable[[Click], Coroutine[Any, Any, Any]], name: str) -> None:
+    """`after_ack` for a click, read after the answer too: nothing but the ack before it."""
+
+    async def run() -> None:
+        who = payloads.click(body)
+        await _explained(ctx, who, respond, work(who), name)
+
+    ctx.background.spawn(run(), name=name)
+
+
+async def _explained(ctx: Context, who: Who, respond: AsyncRespond | None,
+                     work: Coroutine[Any, Any, Any], name: str) -> None:
+    try:
+        await work
+    except Exception as error:
+        log.exception("%s failed", name)
+        ctx.metrics.errors.labels(where=name).inc()
         try:
-            await work
-        except Exception as error:
-            log.exception("%s failed", name)
-            ctx.metrics.errors.labels(where=name).inc()
-            try:
-                await tell(ctx, who, respond, failure_text(error))
-            except Exception:
-                log.exception("could not tell the user that %s failed", name)
-
-    ctx.background.spawn(guarded(), name=name)
+            await tell(ctx, who, respond, failure_text(error))
+        except Exception:
+            log.exception("could not tell the user that %s failed", name)
 
 
 async def answer_after_ack(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -122,17 +134,20 @@ ClickWork = Callable[[Click, int], Coroutine[Any, Any, Any]]
 ButtonWork = Callable[[Click, AsyncRespond, int], Awaitable[None]]
 
 
-async def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
-                          work: ClickWork, name: str) -> None:
+def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
+                    work: ClickWork, name: str) -> None:
     """After the ack: read the clicked button's change, then run `work` in the background;
     a button whose value does not parse is answered "out of date"."""
-    who = payloads.click(body)
-    try:
-        change_id = payloads.button_ref(who.value).change_id
-    except Refused as refused:
-        await refuse_click(ctx, who, respond, refused)
-        return
-    after_ack(ctx, who, respond, work(who, change_id), name)
+
+    async def run(who: Click) -> None:
+        try:
+            change_id = payloads.button_ref(who.value).change_id
+        except Refused as refused:
+            await tell(ctx, who, respond, str(refused))
+            return
+        await work(who, change_id)
+
+    after_click(ctx, body, respond, run, name)
 
 
 def change_button(app: AsyncApp, ctx: Context, action_id: str, name: str,
@@ -147,7 +162,7 @@ def change_button(app: AsyncApp, ctx: Context, action_id: str, name: str,
         async def run(who: Click, change_id: int) -> None:
             await work(who, respond, change_id)
 
-        await on_change_click(ctx, body, respond, run, name)
+        on_change_click(ctx, body, respond, run, name)
 
 
 def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:

@@ -28,10 +28,10 @@ from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import (
     after_ack,
+    after_click,
     change_button,
     command_who,
     read_modal,
-    refuse_click,
     submit_change_form,
     tell,
     telling,
@@ -90,19 +90,18 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("change_approve")
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        who = payloads.click(body)
-        try:
-            button = payloads.button_ref(who.value)
-        except Refused as refused:
-            await refuse_click(ctx, who, respond, refused)
-            return
 
-        async def work() -> None:
+        async def work(who: Click) -> None:
+            try:
+                button = payloads.button_ref(who.value)
+            except Refused as refused:
+                await tell(ctx, who, respond, str(refused))
+                return
             outcome = await changes.approve(ctx, button.change_id, who.user,
                                             seen_revision=button.revision)
             await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, who, respond, work(), "approve")
+        after_click(ctx, body, respond, work, "approve")
 
     async def ask_why(who: Click, respond: AsyncRespond, change_id: int) -> None:
         allowed = await changes.check(ctx, change_id, who.user, may_reject)
