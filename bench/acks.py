@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from sqlalchemy import insert, text
 from bench.served import (
     Database,
     changebot_env,
+    cpu_ticks,
     free_port,
     percentile,
     rss_mb,
@@ -104,10 +106,12 @@ async def measure(db_url: str, folder: str, *, rounds: int, concurrency: int,
         stop(first)
         await _seed_change(db_url)
         bot, figures["start-up (s)"] = await start_changebot(bot_port, env, folder)
+        figures["start-up CPU (s)"] = cpu_ticks(bot.pid) / os.sysconf("SC_CLK_TCK")
         await wait_http(f"http://127.0.0.1:{bare_port}/healthz", bare)
         await asyncio.sleep(1.0)
         figures["idle RSS (MB)"] = rss_mb(bot.pid)
         say(f"  started in {figures['start-up (s)']:.2f} s "
+            f"({figures['start-up CPU (s)']:.2f} s of CPU) "
             f"(new database: {figures['start-up, new database (s)']:.2f} s), "
             f"idle RSS {figures['idle RSS (MB)']:.0f} MB")
         makers: dict[str, tuple[int, Callable[[], str]]] = {
