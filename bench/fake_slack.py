@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 
-from bench.served import FakeSlack, seed
+from bench.served import FakeSlack, seed, until_stopped
 
 
 async def main(responses: int) -> None:
@@ -23,11 +22,8 @@ async def main(responses: int) -> None:
     await slack.start()
     urls = [slack.response_url(user="U0ALICE", channel="C0CHANGES") for _ in range(responses)]
     print(json.dumps({"base_url": slack.base_url, "response_urls": urls}), flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await slack.stop()
 

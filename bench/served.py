@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -158,6 +159,14 @@ def spawn(module: str, *args: str, cwd: str | Path = ROOT, env: dict[str, str] |
         return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                                 stdout=subprocess.PIPE if pipe else subprocess.DEVNULL,
                                 stderr=errors, text=True)
+
+
+async def until_stopped() -> None:
+    """Until this process gets SIGTERM or SIGINT (the bench's helper processes)."""
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def stop(process: subprocess.Popen) -> None:
