@@ -7,6 +7,9 @@ import gc
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -33,7 +36,7 @@ from bot.runtime.sweeper import Sweeper
 from bot.settings import Config, ConfigError, Settings, github_app_key
 from bot.slack import payloads, verify
 from bot.slack.client import make_slack_client
-from storage.db import Database
+from storage.db import Database, answer_due
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,14 @@ def github_app_credentials(settings: Settings) -> AppCredentials | None:
         return None
     key = github_app_key(settings)
     return AppCredentials(settings.github_app_id.strip(), key) if key else None
+
+
+def database(settings: Settings, **options: Any) -> Database:
+    """The bot's database, with the timeouts of its settings."""
+    return Database(settings.database_url, audit_key=audit_key(settings),
+                    connect_timeout=settings.database_connect_timeout,
+                    command_timeout=settings.database_command_timeout,
+                    answer_timeout=settings.database_answer_timeout, **options)
 
 
 def create_context(
@@ -66,7 +77,7 @@ def create_context(
     ctx = Context(
         settings=settings,
         policy=config.policy,
-        db=db or Database(settings.database_url, audit_key=audit_key(settings), now=clock.now),
+        db=db or database(settings, now=clock.now),
         clock=clock,
         slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
         metrics=metrics,
@@ -75,7 +86,8 @@ def create_context(
         ),
         github=github,
     )
-    ctx.sweeper = Sweeper(ctx, KINDS, alone=ALONE, in_order=IN_ORDER)
+    ctx.sweeper = Sweeper(ctx, KINDS, alone=ALONE, in_order=IN_ORDER,
+                          lease=timedelta(seconds=settings.changebot_claim_lease_seconds))
     return ctx
 
 
@@ -125,6 +137,13 @@ def create_bolt_app(ctx: Context) -> AsyncApp:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+
+    @app.middleware
+    async def a_person_waits(next_: Callable[[], Awaitable[None]]) -> None:
+        # Everything a Slack request sets off (its answer, the work after the ack) gets the
+        # database in time to say it cannot, or not at all (storage.db.answer_due).
+        answer_due()
+        await next_()
 
     @app.error
     async def on_error(error: Exception, body: dict,

@@ -233,11 +233,40 @@ class StandardTemplate(Section):
 DEFAULT_MIGRATION_PATHS = ["**/migrations/**", "**/*.sql"]
 
 
+# The longest service name: what Slack shows of a menu option.
+SERVICE_LIMIT = 75
+SERVICES_LIMIT = 100  # the options a Slack menu holds
+
+
 class ProposalPolicy(Section):
     templates: list[StandardTemplate] = Field(default_factory=list)
     # A change whose pull request touches these is suggested high-risk ("High-risk changes:
     # database schema changes"); the author may keep their choice, on the record.
     migration_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_MIGRATION_PATHS))
+    # The service a change ships to (the forms' *Service* field; conflicts are found on it):
+    # with `services`, the forms offer these in a menu and accept nothing else; without,
+    # any name is typed. `require_service`: no change without one.
+    services: list[str] = Field(default_factory=list)
+    require_service: bool = False
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        problems = []
+        if any(not name for name in names):
+            problems.append("a service has an empty name")
+        problems += [f"the service name {name!r} is longer than {SERVICE_LIMIT} characters"
+                     for name in names if len(name) > SERVICE_LIMIT]
+        lowered = [name.lower() for name in names]
+        twice = sorted({name for name in lowered if lowered.count(name) > 1})
+        if twice:
+            problems.append(f"services listed twice: {', '.join(twice)}")
+        if len(names) > SERVICES_LIMIT:
+            problems.append(f"{len(names)} services: a Slack menu holds {SERVICES_LIMIT}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return names
 
     @field_validator("templates")
     @classmethod

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite+aiosqlite:///changebot.db"
+    # Seconds: to open a PostgreSQL connection; for one statement (migrations excepted);
+    # to get the database while someone waits for an answer in Slack (then they are told
+    # it cannot be reached: Slack gives up after 3 s).
+    database_connect_timeout: float = Field(10.0, gt=0)
+    database_command_timeout: float = Field(60.0, gt=0)
+    database_answer_timeout: float = Field(2.0, gt=0, le=2.5)
     github_token: str | None = None
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: str | None = None
@@ -52,6 +58,10 @@ class Settings(BaseSettings):
     github_app_private_key: str | None = None
     github_app_private_key_file: Path | None = None
     changebot_policy: Path | None = None
+    # How long a sweeper's claim on a reminder row holds without a heartbeat (renewed every
+    # quarter of it while the work runs): a crashed replica's rows wait this long.
+    changebot_claim_lease_seconds: float = Field(
+        20.0, gt=0, description="seconds a claimed reminder stays with a replica that died")
     changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
     @field_validator("database_url")
@@ -86,6 +96,9 @@ _ENV_NAMES = {
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
     "database_url": "DATABASE_URL",
+    "database_connect_timeout": "DATABASE_CONNECT_TIMEOUT",
+    "database_command_timeout": "DATABASE_COMMAND_TIMEOUT",
+    "database_answer_timeout": "DATABASE_ANSWER_TIMEOUT",
     "github_token": "GITHUB_TOKEN",
     "github_api_url": "GITHUB_API_URL",
     "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
@@ -94,6 +107,7 @@ _ENV_NAMES = {
     "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
     "github_app_private_key_file": "GITHUB_APP_PRIVATE_KEY_FILE",
     "changebot_policy": "CHANGEBOT_POLICY",
+    "changebot_claim_lease_seconds": "CHANGEBOT_CLAIM_LEASE_SECONDS",
 }
 
 

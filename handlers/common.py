@@ -105,7 +105,7 @@ def answer_failure(ctx: Context, body: dict, error: BaseException) -> BoltRespon
     if isinstance(body.get("command"), str):
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
     if body.get("type") == "view_submission":
-        field = _first_field(body.get("view"))
+        field = first_field(body.get("view"))
         if field:
             return BoltResponse(status=200, body={"response_action": "errors",
                                                   "errors": {field: text}})
@@ -117,7 +117,8 @@ def answer_failure(ctx: Context, body: dict, error: BaseException) -> BoltRespon
     return BoltResponse(status=200, body="")
 
 
-def _first_field(view: Any) -> str | None:
+def first_field(view: Any) -> str | None:
+    """The block id of the view's first input, under which an error can be shown."""
     state = view.get("state") if isinstance(view, dict) else None
     values = state.get("values") if isinstance(state, dict) else None
     return next(iter(values), None) if isinstance(values, dict) and values else None

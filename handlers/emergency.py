@@ -11,7 +11,7 @@ from handlers.common import after_ack, command_who, step_button, step_modal, sub
 
 # Every input of the emergency form and the type of its value (see `read_values`).
 EMERGENCY_FIELDS = {"impact": str, "description": str, "rollback_plan": str, "pr_url": str,
-                    "fixes": str, "involved": list}
+                    "fixes": str, "involved": list, "service": str}
 
 
 async def open_emergency(ctx: Context, ack: AsyncAck, respond, command: dict, _args) -> None:
@@ -43,7 +43,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await submit_change_form(
             ctx, ack, body, view, first_field="description",
             fields=EMERGENCY_FIELDS,
-            validate=lambda values, user: emergencies.validate_emergency(values, author=user),
+            validate=lambda values, user: emergencies.validate_emergency(
+                values, author=user, rules=ctx.policy.proposal),
             check=lambda proposal, change_id: emergencies.check_fixes(ctx, proposal, change_id),
         )
 

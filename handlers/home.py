@@ -29,6 +29,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         who = payloads.click(body)
 
         async def work() -> None:
-            await ctx.slack.views_open(trigger_id=who.trigger_id, view=proposal_modal())
+            await ctx.slack.views_open(trigger_id=who.trigger_id,
+                                       view=proposal_modal(ctx.policy))
 
         after_ack(ctx, who, None, work(), "open proposal modal from home")

@@ -12,11 +12,12 @@ from bot.change.states import Category, format_change_id
 from bot.change.work import Outcome
 from bot.context import Context
 from bot.emergency.views import emergency_modal
+from bot.proposal import planned_time
 from bot.proposal.proposals import validate_proposal
 from bot.proposal.views import (
     CANCEL_CALLBACK,
+    PLANNED_AT,
     PROPOSAL_CALLBACK,
-    blank_proposal_modal,
     cancel_modal,
     notice_modal,
     proposal_modal,
@@ -24,6 +25,7 @@ from bot.proposal.views import (
 )
 from bot.review import standard
 from bot.review.rules import may_cancel, may_reject, may_revise
+from bot.schedule.planned import form_warnings
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import (
@@ -39,6 +41,7 @@ from handlers.common import (
 
 REJECT_CALLBACK = "change_reject"
 REASON_LIMIT = 3000
+BLANK_FORM = "blank proposal form"  # its key in ctx.cache
 
 
 async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, args) -> None:
@@ -64,17 +67,26 @@ async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, arg
     who = command_who(command)
 
     async def work() -> None:
-        modal = blank_proposal_modal() if initial is None else proposal_modal(initial)
+        modal = blank_proposal_form(ctx) if initial is None else proposal_modal(ctx.policy,
+                                                                                initial)
         await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
 
     after_ack(ctx, who, respond, work(), "open proposal modal")
+
+
+def blank_proposal_form(ctx: Context) -> dict:
+    """The `/change new` form, empty: the same for everyone under the process's policy, so
+    built (and checked) once."""
+    if BLANK_FORM not in ctx.cache:
+        ctx.cache[BLANK_FORM] = proposal_modal(ctx.policy).to_dict()
+    return ctx.cache[BLANK_FORM]
 
 
 # Every input of the proposal form and the type of its value (see `read_values`).
 PROPOSAL_FIELDS = {"title": str, "description": str, "category": str, "risk": str,
                    "rollback_plan": str, "testing": str, "security_notes": str,
                    "security_checkboxes": list, "pr_url": str, "reviewers": list,
-                   "planned_at": datetime}
+                   "planned_at": datetime, "service": str}
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -83,9 +95,20 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await submit_change_form(
             ctx, ack, body, view, first_field="title",
             fields=PROPOSAL_FIELDS,
-            validate=lambda values, user: validate_proposal(values, author=user,
-                                                            now=ctx.clock.now()),
+            validate=lambda values, user: validate_proposal(
+                values, author=user, now=ctx.clock.now(), rules=ctx.policy.proposal),
         )
+
+    @app.action(PLANNED_AT)
+    async def on_planned_time(ack: AsyncAck, body: dict) -> None:
+        """A planned time chosen in the open form: a warning under it when a deploy would be
+        refused then."""
+        await ack()
+        try:
+            choice = payloads.choice(body)
+        except Refused:
+            return  # not from an open form: nothing to warn in
+        after_ack(ctx, choice.who, None, planned_time.warn(ctx, choice), "planned time warning")
 
     @app.action("change_approve")
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -152,7 +175,8 @@ async def open_edit(ctx: Context, who: Click, respond: AsyncRespond | None,
     if change.category == Category.emergency:  # its own form, so it stays one
         modal = emergency_modal(ctx.policy, changes.proposal_of(change), change_id=change_id)
     else:
-        modal = proposal_modal(changes.proposal_of(change), change_id=change_id)
+        modal = proposal_modal(ctx.policy, changes.proposal_of(change), change_id=change_id,
+                               warnings=await form_warnings(ctx, change.planned_at))
     await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
 
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, event, insert, select
+from sqlalchemy import Table, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -160,6 +160,31 @@ class RowChain:
                 prev_hash=previous, hash=sealed,
             ))
             previous = sealed
+
+
+def rechain(connection: Connection, names: Iterable[str], key: bytes | None, *,
+            batch: int = 500) -> None:
+    """For a migration that added columns: every row of the tables `names` as it now is,
+    snapshot again, so that `verify` still finds it as recorded. Only the columns the
+    database has at this revision are read (a later one's are snapshot as empty)."""
+    migrated_at = datetime.now(UTC)
+    chain = RowChain(key, lambda: migrated_at)
+    for name in names:
+        model_table = table_of(MODELS[name])
+        present = {c["name"] for c in inspect(connection).get_columns(name)}
+        table_columns = [c for c in model_table.columns if c.name in present]
+        last_id = 0
+        while True:
+            rows = connection.execute(
+                select(*table_columns).where(model_table.c.id > last_id)
+                .order_by(model_table.c.id).limit(batch)
+            ).mappings().all()
+            if not rows:
+                break
+            chain.append(connection, [
+                snapshot(name, row["id"], "update", row_values(name, row.get)) for row in rows
+            ])
+            last_id = rows[-1]["id"]
 
 
 def _where(query: Any, statement: Any) -> Any:

@@ -1,8 +1,10 @@
 """The database: one async engine per process, one session per unit of work."""
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,23 @@ from storage.audit_chain import KEY_INFO
 from storage.audit_rows import RowChain
 
 _READ_ONLY = "changebot_read_only"
+_LOCK_WAIT = "changebot_lock_wait_ms"  # SQLite: how long BEGIN IMMEDIATE waits for the lock
+_PATIENT_LOCK_WAIT_MS = 30_000
+
+# Set while a person waits for the bot's answer (a Slack request, and the work it started):
+# getting the database — a connection, its first answer, SQLite's write lock — may then take
+# `answer_timeout` at most, so that they are told it cannot be reached instead of waiting
+# past Slack's 3 seconds for nothing. Work nobody waits on (sweeps, exports) stays patient.
+_ANSWER_DUE: ContextVar[bool] = ContextVar("changebot_answer_due", default=False)
+
+
+def answer_due(due: bool = True) -> None:
+    """Mark the current task (and the tasks it starts from now on) as answering a person."""
+    _ANSWER_DUE.set(due)
+
+
+class DatabaseUnreachable(TimeoutError):
+    """The database did not let us in within the answer timeout (hanging, or locked)."""
 
 
 def _system_now() -> datetime:
@@ -23,23 +42,22 @@ def _system_now() -> datetime:
 
 class Database:
     """`audit_key` (CHANGEBOT_AUDIT_KEY) seals the audit chain's events with an HMAC;
-    `now` dates the row snapshots the sessions chain (storage.audit_rows): the bot's clock."""
+    `now` dates the row snapshots the sessions chain (storage.audit_rows): the bot's clock.
+    Timeouts, in seconds: `connect_timeout` to open a PostgreSQL connection,
+    `command_timeout` for one statement (None: unbounded; migrations never are), and
+    `answer_timeout` to get the database while a person waits (see `answer_due`)."""
 
     def __init__(self, url: str, *, echo: bool = False, audit_key: bytes | None = None,
-                 now: Callable[[], datetime] = _system_now) -> None:
+                 now: Callable[[], datetime] = _system_now, connect_timeout: float = 10.0,
+                 command_timeout: float | None = None, answer_timeout: float = 2.0) -> None:
         self.url = url
         self.audit_key = audit_key
         self.is_sqlite = url.startswith("sqlite")
-        options: dict = {"echo": echo}
-        if self.is_sqlite:
-            # A file database shared by tasks: wait for the lock instead of failing at once.
-            options["connect_args"] = {"timeout": 30}
-        else:
-            options["pool_pre_ping"] = True
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+        self.echo = echo
+        self.connect_timeout = connect_timeout
+        self.answer_timeout = answer_timeout
+        self.command_timeout = command_timeout
+        self.engine: AsyncEngine = self._engine(command_timeout)
         # A session class of this database's own, so that its hook is this database's.
         chained_session = type("ChainedSession", (Session,), {})
         RowChain(audit_key, now).register(chained_session)
@@ -48,11 +66,61 @@ class Database:
             sync_session_class=chained_session, info={KEY_INFO: audit_key},
         )
 
+    def _engine(self, command_timeout: float | None) -> AsyncEngine:
+        options: dict = {"echo": self.echo}
+        if self.is_sqlite:
+            # A file database shared by tasks: wait for the lock instead of failing at once.
+            options["connect_args"] = {"timeout": _PATIENT_LOCK_WAIT_MS / 1000}
+        else:
+            options["pool_pre_ping"] = True
+            options["connect_args"] = {"timeout": self.connect_timeout,
+                                       "command_timeout": command_timeout}
+        engine = create_async_engine(self.url, **options)
+        if self.is_sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+
+    @asynccontextmanager
+    async def unbounded(self) -> AsyncIterator[AsyncEngine]:
+        """An engine whose statements may run as long as they need (a migration waits for
+        another replica's): this one's when its statements are not bounded anyway."""
+        if self.is_sqlite or self.command_timeout is None:
+            yield self.engine
+            return
+        engine = self._engine(None)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on success and rolled back on error."""
         async with self._sessions() as session, session.begin():
+            if _ANSWER_DUE.get():
+                await self._connect(session, {})
             yield session
+
+    async def _connect(self, session: AsyncSession, options: dict[str, Any]) -> None:
+        """Begin the session's transaction on a connection with `options`; while a person
+        waits, within the answer timeout (a free pooled connection, connecting, the first
+        answer, SQLite's write lock), or DatabaseUnreachable."""
+        if not _ANSWER_DUE.get():
+            await session.connection(execution_options=options)
+            return
+        if self.is_sqlite:
+            options = {**options, _LOCK_WAIT: self._lock_wait_ms()}
+        try:
+            async with asyncio.timeout(self.answer_timeout):
+                await session.connection(execution_options=options)
+        except TimeoutError:
+            raise DatabaseUnreachable(
+                f"the database did not answer within {self.answer_timeout:g} s") from None
+
+    def _lock_wait_ms(self) -> int:
+        # A little less than the answer timeout: SQLite's own error comes first.
+        return max(int(self.answer_timeout * 900), 1)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -66,12 +134,15 @@ class Database:
         async with self._sessions() as session:
             # Closing the session ends the transaction (nothing to commit) and leaves the
             # objects read loaded, unlike a rollback which would expire them.
-            await session.connection(execution_options=options)
+            await self._connect(session, options)
             yield session
 
     async def ping(self) -> bool:
+        """Whether the database answers, within the answer timeout."""
         try:
-            async with self.engine.connect() as conn:
+            async with asyncio.timeout(self.answer_timeout), self.engine.connect() as conn:
+                if self.is_sqlite:  # a lock held for longer is down too, for a writer
+                    await conn.execution_options(**{_LOCK_WAIT: self._lock_wait_ms()})
                 await conn.execute(text("SELECT 1"))
             return True
         except Exception:
@@ -130,15 +201,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={_PATIENT_LOCK_WAIT_MS}")
     cursor.close()
 
 
 def _sqlite_begin_immediate(connection) -> None:
     """Take the write lock when a transaction starts: a read-then-write transaction then
     waits for another writer instead of failing on a stale snapshot. (This lock is also
-    what serialises audit-chain appends on SQLite.) Read-only snapshots start deferred."""
-    if connection.get_execution_options().get(_READ_ONLY):
+    what serialises audit-chain appends on SQLite.) Read-only snapshots start deferred.
+    A person waiting for an answer waits less for the lock (`_LOCK_WAIT`)."""
+    options = connection.get_execution_options()
+    wait = options.get(_LOCK_WAIT, _PATIENT_LOCK_WAIT_MS)
+    if connection.info.get(_LOCK_WAIT, _PATIENT_LOCK_WAIT_MS) != wait:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
+        connection.info[_LOCK_WAIT] = wait
+    if options.get(_READ_ONLY):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -35,7 +35,7 @@ async def migrate(db: Database, revision: str = "head") -> None:
         config.attributes["audit_key"] = db.audit_key  # 0005 seals its snapshots with it
         command.upgrade(config, revision)
 
-    async with db.engine.begin() as conn:
+    async with db.unbounded() as engine, engine.begin() as conn:
         await conn.run_sync(upgrade)
 
 

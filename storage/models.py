@@ -151,6 +151,9 @@ class Change(SQLModel, table=True):
     pr_url: str | None = Field(default=None, max_length=500)
     reviewers: list[str] = json_field()
     planned_at: datetime | None = utc_field()
+    # The service it ships to, as the form names it (policy `proposal.services`); conflicts
+    # fall back on the linked pull request's repository without it.
+    service: str | None = Field(default=None, max_length=100)
     impact: str = ""  # emergencies: what is broken or at risk
     involved: list[str] = json_field()
 

@@ -114,6 +114,7 @@ class _Pull:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     body: str = ""
+    commits: list[tuple[str, datetime]] = field(default_factory=list)  # (sha, authored at)
 
 
 class FakeGitHub:
@@ -166,6 +167,7 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}", self._get_pull),
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/files", self._get_files),
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/reviews", self._get_reviews),
+            web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/commits", self._get_pull_commits),
             web.get("/repos/{owner}/{repo}/commits/{sha}", self._get_commit),
             web.get("/repos/{owner}/{repo}/commits/{sha}/check-runs", self._get_check_runs),
             web.get("/repos/{owner}/{repo}/commits/{sha}/status", self._get_combined_status),
@@ -318,6 +320,11 @@ class FakeGitHub:
             "body": body,
         })
         return review_id
+
+    def add_commit(self, owner: str, repo: str, number: int, sha: str,
+                   authored_at: datetime) -> None:
+        """A commit of the pull request, in the order GitHub lists them (oldest first)."""
+        self._pull(owner, repo, number).commits.append((sha, authored_at))
 
     def add_user(self, login: str, email: str | None = None) -> None:
         """A GitHub user; `email` is their public email (None: kept private, as by default)."""
@@ -747,14 +754,27 @@ class FakeGitHub:
             return self._not_found()
         return self._paginate(request, [self._review_json(pull, r) for r in pull.reviews])
 
+    async def _get_pull_commits(self, request: web.Request) -> web.Response:
+        pull = self._pull_from(request)
+        if pull is None:
+            return self._not_found()
+        return self._paginate(request, [self._commit_json(pull.owner, pull.repo, sha, at)
+                                        for sha, at in pull.commits])
+
+    def _commit_json(self, owner: str, repo: str, sha: str,
+                     authored_at: datetime | None = None) -> dict[str, Any]:
+        commit = self._rebase(_webhook("status/payload.json")["commit"], owner, repo)
+        commit = json.loads(json.dumps(commit).replace(commit["sha"], sha))
+        if authored_at is not None:
+            commit["commit"]["author"]["date"] = _iso(authored_at)
+        return commit
+
     async def _get_commit(self, request: web.Request) -> web.Response:
         m = request.match_info
         owner, repo, sha = m["owner"], m["repo"], m["sha"]
         if not self._known_sha(owner, repo, sha):
             return self._error(422, f"No commit found for SHA: {sha}")
-        commit = self._rebase(_webhook("status/payload.json")["commit"], owner, repo)
-        old_sha = commit["sha"]
-        commit = json.loads(json.dumps(commit).replace(old_sha, sha))
+        commit = self._commit_json(owner, repo, sha)
         commit.setdefault("files", [])
         return self._json(commit)
 

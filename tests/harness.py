@@ -10,9 +10,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import create_bolt_app, create_context, create_web_app, identify
+from bot.app import create_bolt_app, create_context, create_web_app, database, identify
 from bot.context import Context
-from bot.evidence.verification import audit_key
 from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.api import FakeSlack
 from bot.playground.standin.workspace import person
@@ -34,45 +33,18 @@ class Reply:
         return json.loads(self.text) if self.text else None
 
 
-class BotHarness:
-    def __init__(self, ctx: Context, runner: web.AppRunner, url: str, slack: FakeSlack) -> None:
-        self.ctx = ctx
-        self.runner = runner
+class SlackRequests:
+    """Signed requests to a bot served at `url`, as Slack sends them: commands, events,
+    clicks, modal submissions (the in-process BotHarness and tests/served.py's process)."""
+
+    def __init__(self, url: str, slack: FakeSlack) -> None:
         self.url = url
         self.slack = slack
         self.http = aiohttp.ClientSession()
 
-    @property
-    def clock(self) -> ManualClock:
-        assert isinstance(self.ctx.clock, ManualClock)
-        return self.ctx.clock
-
-    async def stop(self) -> None:
-        await self.http.close()
-        await self.runner.cleanup()
-
     async def post(self, path: str, body: str, headers: dict[str, str]) -> Reply:
         async with self.http.post(self.url + path, data=body.encode(), headers=headers) as r:
             return Reply(r.status, await r.text())
-
-    async def settle(self) -> None:
-        """Wait until the work the bot does after answering Slack is over."""
-        for _ in range(50):
-            await asyncio.sleep(0)
-            tasks = self.ctx.background.tasks()
-            if not tasks:
-                await asyncio.sleep(0.01)
-                if not self.ctx.background.tasks():
-                    return
-                continue
-            await asyncio.wait(tasks, timeout=10)
-        raise AssertionError("the bot's background work did not settle")
-
-    async def sweep(self) -> int:
-        """Send what is due at the clock's time (as the scheduler's interval job would)."""
-        handled = await self.ctx.sweeper.run_once()
-        await self.settle()
-        return handled
 
     async def post_get(self, path: str) -> Reply:
         async with self.http.get(self.url + path) as r:
@@ -139,6 +111,43 @@ class BotHarness:
         return await self.interact(payload)
 
 
+class BotHarness(SlackRequests):
+    """The bot served in this process, on the test's clock and database."""
+
+    def __init__(self, ctx: Context, runner: web.AppRunner, url: str, slack: FakeSlack) -> None:
+        super().__init__(url, slack)
+        self.ctx = ctx
+        self.runner = runner
+
+    @property
+    def clock(self) -> ManualClock:
+        assert isinstance(self.ctx.clock, ManualClock)
+        return self.ctx.clock
+
+    async def stop(self) -> None:
+        await self.http.close()
+        await self.runner.cleanup()
+
+    async def settle(self) -> None:
+        """Wait until the work the bot does after answering Slack is over."""
+        for _ in range(50):
+            await asyncio.sleep(0)
+            tasks = self.ctx.background.tasks()
+            if not tasks:
+                await asyncio.sleep(0.01)
+                if not self.ctx.background.tasks():
+                    return
+                continue
+            await asyncio.wait(tasks, timeout=10)
+        raise AssertionError("the bot's background work did not settle")
+
+    async def sweep(self) -> int:
+        """Send what is due at the clock's time (as the scheduler's interval job would)."""
+        handled = await self.ctx.sweeper.run_once()
+        await self.settle()
+        return handled
+
+
 async def start_bot(
     *, db: Database, slack: FakeSlack, clock: ManualClock, policy: Policy,
     settings: dict[str, Any] | None = None,
@@ -155,8 +164,7 @@ async def start_bot(
         policy=policy,
     )
     # The harness owns the database fixture: give the bot its own engine on the same URL.
-    ctx = create_context(config, clock=clock, db=Database(
-        db.url, audit_key=audit_key(config.settings), now=clock.now))
+    ctx = create_context(config, clock=clock, db=database(config.settings, now=clock.now))
     await identify(ctx)
     web_app = create_web_app(ctx, create_bolt_app(ctx))
     runner = web.AppRunner(web_app, shutdown_timeout=5)

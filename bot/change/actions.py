@@ -51,7 +51,7 @@ def proposal_of(change: Change) -> Proposal:
         security_checkboxes=tuple(change.security_checkboxes), pr_url=change.pr_url,
         reviewers=tuple(change.reviewers), planned_at=change.planned_at,
         impact=change.impact, involved=tuple(change.involved),
-        fixes_change_id=change.fixes_change_id,
+        fixes_change_id=change.fixes_change_id, service=change.service,
     )
 
 

@@ -97,6 +97,7 @@ def card_input(ctx: Context, change: Change, approvals: Sequence[Approval],
         rollback_plan=change.rollback_plan,
         pr_url=change.pr_url,
         planned_at=change.planned_at,
+        service=change.service,
         facts=facts,
         # Once deployed, the gates are shown as they stood at the deployment.
         gates=gates(facts, ctx.policy, change.deployed_at or ctx.clock.now()),

@@ -76,6 +76,7 @@ class CardInput:
     revision: int = 1  # what an Approve click approves (see review_buttons)
     # Why a security review is asked for (bot.security.triggers), as stored on the change.
     security_triggers: tuple[dict[str, Any], ...] = ()
+    service: str | None = None  # what it ships to, as its form named it
 
 
 def _button(action_id: str, text: str, change_id: int, *, style: str | None = None
@@ -183,6 +184,8 @@ def card_message(card: CardInput, buttons: Sequence[InteractiveElement] = ()) ->
     ]
     if card.pr_url:
         fields.append(MarkdownTextObject(text=f"*Pull request*\n<{card.pr_url}>"))
+    if card.service:
+        fields.append(MarkdownTextObject(text=f"*Service*\n{escape(card.service)}"))
     if card.planned_at:
         fields.append(MarkdownTextObject(text=f"*Planned*\n{slack_date(card.planned_at)}"))
     blocks: list[Block] = [

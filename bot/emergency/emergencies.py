@@ -29,7 +29,8 @@ from bot.emergency.rules import (
     status_after_retrospective,
 )
 from bot.flows import deployment as deployment_flow
-from bot.proposal.proposals import Invalid, Proposal, check_pr_url, check_text
+from bot.policy import ProposalPolicy
+from bot.proposal.proposals import Invalid, Proposal, check_pr_url, check_service, check_text
 from bot.slack import directory, payloads
 from bot.slack.text import clip
 from storage import repo
@@ -39,10 +40,12 @@ TITLE_LIMIT = 100
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
-def validate_emergency(values: dict[str, Any], *, author: str) -> Proposal:
+def validate_emergency(values: dict[str, Any], *, author: str, rules: ProposalPolicy
+                       ) -> Proposal:
     """The emergency modal's values as a Proposal, or Invalid naming each bad field."""
     errors: dict[str, str] = {}
     check_text(values, errors)
+    service = check_service(values.get("service"), rules, errors)
     for name in ("impact", "description", "rollback_plan"):
         if not values.get(name):
             errors.setdefault(name, "This is required.")
@@ -62,6 +65,7 @@ def validate_emergency(values: dict[str, Any], *, author: str) -> Proposal:
         impact=values["impact"],
         involved=tuple(u for u in values.get("involved") or () if u != author),
         fixes_change_id=fixes,
+        service=service,
     )
 
 

@@ -25,7 +25,7 @@ from bot.deployment.views import spell
 from bot.emergency.rules import needs_retrospective
 from bot.policy import Policy
 from bot.proposal.proposals import Proposal
-from bot.proposal.views import text_input
+from bot.proposal.views import service_input, text_input
 from bot.slack.blocks import first_listed, to_dicts
 from bot.slack.text import clip, escape, slack_date, user, users
 from storage.models import Approval, Change
@@ -66,6 +66,7 @@ def emergency_modal(policy: Policy, initial: Proposal | None = None, *,
         text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — it gets the EMERGENCY label.",
                    initial=p.pr_url if p else None, multiline=False, optional=True),
+        service_input(policy.proposal, p.service if p else None),
         text_input("fixes", "Fixes CHG-n: the deployment it repairs",
                    "e.g. CHG-41, when a change deployed earlier broke production.",
                    initial=format_change_id(p.fixes_change_id)

@@ -11,6 +11,7 @@ from bot.github import emergency_label, pull_requests
 from bot.github.client import PrRef
 from bot.review import infrastructure, standard
 from bot.review.rules import push_resets_approvals
+from bot.schedule import planning
 from bot.security import routing as security
 
 
@@ -20,13 +21,17 @@ async def pr_linked(loaded: Loaded, ctx: Context, *, before: ChangeFacts, ref: P
 
     1. approvals given for another pull request no longer count (policy);
     2. an emergency's pull request gets the EMERGENCY label;
-    3. the pull request is read from GitHub (or the card says GitHub is not connected).
+    3. its planned time is checked for conflicts again: without a service of its own, its
+       service is now the pull request's repository (both cards flagged, authors told once
+       per pair);
+    4. the pull request is read from GitHub (or the card says GitHub is not connected).
     """
     session, change = loaded.session, loaded.change
     if replaced and push_resets_approvals(before, ctx.policy):
         await pull_requests.reset_approvals(
             loaded, ctx, before, reason=f"approvals reset: pull request changed to {ref}")
     await emergency_label.label_when_linked(session, ctx, change)
+    await planning.flag_conflicts(session, ctx, change)
     if ctx.github is None:
         pull_requests.note_not_connected(change)
     else:

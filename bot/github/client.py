@@ -316,6 +316,19 @@ class GitHubClient:
         return await self._run("get_reviews", work, not_found=GitHubNotFound.default_message,
                                repo=ref.full_name)
 
+    async def first_commit_at(self, ref: PrRef) -> datetime | None:
+        """When the pull request's first commit was authored (GitHub lists its commits
+        oldest first; only the first page is read); None for a pull request without one."""
+
+        def work(gh: Github) -> datetime | None:
+            commits = gh.get_repo(ref.full_name).get_pull(ref.number).get_commits()
+            first = next(iter(commits), None)
+            author = first.commit.author if first is not None else None
+            return _aware_utc(author.date) if author is not None else None
+
+        return await self._run("first_commit", work, not_found=GitHubNotFound.default_message,
+                               repo=ref.full_name)
+
     async def get_user_email(self, login: str) -> str | None:
         """The public email of a GitHub user, or None when they keep it private."""
         if not login or not login.strip():

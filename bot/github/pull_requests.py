@@ -200,6 +200,8 @@ async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo,
         author=pull.author, base=pull.base, head=pull.head, state=pull.state,
         merged=pull.merged, files=list(pull.files), author_user=author_user,
     )
+    if pull.first_commit_at is not None:  # where DORA's lead time starts (bot.insights)
+        info["first_commit_at"] = pull.first_commit_at.isoformat()
     change.pr_info = info
     if pull.merged and pull.merge_sha and change.merge_sha != pull.merge_sha:
         await record_merge(loaded, ctx, pull.merge_sha, by=None)

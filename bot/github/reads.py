@@ -107,6 +107,7 @@ class PullInfo:
     merge_sha: str | None  # only when merged; GitHub's test-merge sha of an open PR is dropped
     url: str
     files: tuple[str, ...]
+    first_commit_at: datetime | None = None  # read apart, once (GitHubClient.first_commit_at)
 
 
 @dataclass(frozen=True)

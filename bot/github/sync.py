@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,8 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
         pull = await ctx.github.get_pull(ref)
         ci = await ctx.github.get_ci(ref.full_name, pull.head_sha)
         reviews = await ctx.github.get_reviews(ref)
+        if not change.pr_info.get("first_commit_at"):  # read once per pull request
+            pull = replace(pull, first_commit_at=await ctx.github.first_commit_at(ref))
     except ValueError as exc:
         await mark_unreadable(ctx, change.id or 0, url, str(exc))
         raise Skip(str(exc)) from exc

@@ -23,8 +23,20 @@ read against what Changebot records:
   an incident in production: the deployments of emergency changes.
 
 Links are recorded, never guessed: a change is "fixed by" an emergency only when the
-emergency names it. The performance clusters and their thresholds are those of the
-Accelerate State of DevOps Report 2023 (DORA); DORA publishes no cluster for the rework rate.
+emergency names it.
+
+The performance clusters are those of DORA's *2023 Accelerate State of DevOps Report*
+(https://dora.dev/research/2023/dora-report/), its table of software delivery performance
+clusters; DORA publishes no cluster for the rework rate. The figures below were checked
+against that table as Octopus Deploy, a sponsor of the report, reproduces it
+(https://octopus.com/blog/software-delivery-performance-clusters-2023): elite — on demand,
+lead time under a day, 5 %, recovery under an hour; high — once a day to once a week, a day
+to a week, 10 %, under a day; medium — once a week to once a month, a week to a month, 15 %,
+a day to a week; low — once a week to once a month, a week to a month, 64 %, one to six
+months. The report's page number could not be confirmed from a copy of the report itself.
+The 2024 report (https://dora.dev/research/2024/dora-report/) is not used: its high and
+medium clusters invert the fail rate (20 % and 10 %) and share "less than a day" of
+recovery, so they cannot be read as one threshold per metric.
 """
 
 from __future__ import annotations
@@ -284,6 +296,7 @@ def weeks(span: Span) -> list[Span]:
 # --------------------------------------------------------------------------------------
 
 CLUSTERS_SOURCE = "Accelerate State of DevOps Report 2023 (DORA)"
+CLUSTERS_URL = "https://dora.dev/research/2023/dora-report/"
 CLUSTERS_YEAR = 2023
 CLUSTER_NAMES = ("elite", "high", "medium", "low")
 
@@ -299,20 +312,23 @@ class Cluster:
 
 # Each metric: (limit, name, the report's wording); a value in the first row whose limit it
 # meets belongs to that cluster. The report gives bands for throughput and recovery (the
-# limit is the band's slow end) and one figure per cluster for the fail rate. Its low
-# cluster repeats the medium band for frequency and lead time: slower than medium is low.
+# limit is the band's slow end) and one figure per cluster for the fail rate. "On demand"
+# is read as at least once a day. Its low cluster repeats the medium band for frequency and
+# lead time: a value slower than the medium band is placed in low, and says so.
 _DAY, _WEEK, _MONTH = timedelta(days=1), timedelta(days=7), timedelta(days=30)
 FREQUENCY_CLUSTERS = (  # deployments per day, at least
-    (1.0, "elite", "on demand, multiple deploys per day"),
+    (1.0, "elite", "on demand"),
     (1 / 7, "high", "between once per day and once per week"),
     (1 / 30, "medium", "between once per week and once per month"),
-    (0.0, "low", "less than once per month"),
+    (0.0, "low", "less than once per month; the report's low cluster: between once per "
+                 "week and once per month"),
 )
 LEAD_TIME_CLUSTERS = (  # less than
     (_DAY, "elite", "less than one day"),
     (_WEEK, "high", "between one day and one week"),
     (_MONTH, "medium", "between one week and one month"),
-    (timedelta.max, "low", "more than one month"),
+    (timedelta.max, "low", "more than one month; the report's low cluster: between one "
+                           "week and one month"),
 )
 FAIL_RATE_CLUSTERS = (  # at most
     (0.05, "elite", "5%"),
@@ -324,7 +340,8 @@ RECOVERY_CLUSTERS = (  # less than
     (timedelta(hours=1), "elite", "less than one hour"),
     (_DAY, "high", "less than one day"),
     (_WEEK, "medium", "between one day and one week"),
-    (timedelta.max, "low", "more than one week (one to six months)"),
+    (timedelta.max, "low", "more than one week; the report's low cluster: between one "
+                           "month and six months"),
 )
 
 

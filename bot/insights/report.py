@@ -112,6 +112,7 @@ def _json(report: Report) -> str:
         "by": report.by,
         "definitions": DORA_GUIDE,
         "clusters_source": dora.CLUSTERS_SOURCE,
+        "clusters_url": dora.CLUSTERS_URL,
         "groups": groups,
     }, indent=2) + "\n"
 
@@ -119,7 +120,8 @@ def _json(report: Report) -> str:
 def _markdown(report: Report) -> str:
     lines = [f"# DORA metrics: {report.span.label}", "",
              f"Definitions: DORA's software delivery metrics ({DORA_GUIDE}). Clusters: "
-             f"{dora.CLUSTERS_SOURCE}. Trend: against the {report.span.days:g} days before.",
+             f"{dora.CLUSTERS_SOURCE} ({dora.CLUSTERS_URL}). Trend: against the "
+             f"{report.span.days:g} days before.",
              ""]
     for group in report.figures:
         if report.by is not None:

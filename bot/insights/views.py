@@ -26,7 +26,7 @@ def metrics_message(report: Report, days: int) -> dict:
         ContextBlock(elements=[MarkdownTextObject(
             text=f"{report.span.label}; trend against the {days} days before. "
             f"<{DORA_GUIDE}|DORA's software delivery metrics>; clusters from the "
-            f"{dora.CLUSTERS_SOURCE}.")]),
+            f"<{dora.CLUSTERS_URL}|{dora.CLUSTERS_SOURCE}>.")]),
     ]
     fields = []
     for row in report.rows:

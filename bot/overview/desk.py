@@ -30,6 +30,7 @@ from bot.insights.records import load_history
 from bot.overview.desk_items import Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
+from bot.slack import directory
 from bot.slack.blocks import first_listed
 from bot.slack.text import clip, escape
 from storage.models import Reminder
@@ -58,6 +59,12 @@ def _section(title: str, items: list[Item], empty: str) -> list[Block]:
     return [*blocks, *first_listed(items, item_text, MAX_PER_SECTION, ": `/change list`")]
 
 
+def unknown_note(desk: Desk) -> str:
+    teams = " and the ".join(f"{name} team" for name in desk.unknown_teams)
+    return (f":warning: Slack did not say just now whether you are in the {teams}: what "
+            "waits for them is not listed here. Open this tab again in a minute.")
+
+
 def metrics_line(figures: dora.Figures | None) -> str:
     if figures is None:
         return "Delivery metrics: not available right now. `/change metrics` for the detail."
@@ -79,6 +86,8 @@ def desk_view(desk: Desk, this_week: list[Block], metrics: str) -> View:
     ]
     for title, name, empty in SECTIONS:
         blocks += [DividerBlock(), *_section(title, getattr(desk, name), empty)]
+        if name == "waiting" and desk.unknown_teams:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=unknown_note(desk))]))
     if this_week:
         blocks += [DividerBlock(), *this_week]
     blocks += [DividerBlock(), ContextBlock(elements=[MarkdownTextObject(text=metrics)])]
@@ -109,7 +118,17 @@ async def publish(ctx: Context, user: str) -> None:
 
 
 async def publish_desk(ctx: Context, reminder: Reminder) -> None:
-    """The outbox kind "desk": publish the person's desk as it is now."""
+    """The outbox kind "desk": publish the person's desk as it is now — or, for a user group
+    (`S…`), each member's the directory knows right now (it lists them when the team is
+    asked and when one of them opens the desk): no Slack call to the directory here, so
+    a move never costs the routing its lookups. Anyone else sees theirs when opening it."""
     if not reminder.recipient:
         raise Skip("no person to publish a desk for")
+    if reminder.recipient.startswith("S"):
+        members = directory.known_members(ctx, reminder.recipient)
+        if members is None:
+            raise Skip("the team's members are not known just now")
+        for member in sorted(members):
+            await publish(ctx, member)
+        return
     await publish(ctx, reminder.recipient)

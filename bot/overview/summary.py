@@ -56,6 +56,10 @@ def show_message(summary: Summary, history: Sequence[AuditEvent]) -> dict:
             MarkdownTextObject(text=f"*Author*\n{user(change.author_id)}"),
             MarkdownTextObject(text=f"*Category*\n{card.facts.category.label}"),
             MarkdownTextObject(text=f"*Risk*\n{risk_label(card.facts)}"),
+            *([MarkdownTextObject(text=f"*Service*\n{escape(change.service)}")]
+              if change.service else []),
+            *([MarkdownTextObject(text=f"*Planned*\n{slack_date(change.planned_at)}")]
+              if change.planned_at else []),
         ]),
         SectionBlock(text=MarkdownTextObject(
             text=clip(f"*Rollback plan*\n{escape(change.rollback_plan)}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.change.states import Category, Risk
 from bot.github.client import parse_pr_url
+from bot.policy import SERVICE_LIMIT, ProposalPolicy
 
 LIMITS = {
     "title": 150,
@@ -38,6 +39,7 @@ class Proposal:
     impact: str = ""  # emergencies: what is broken or at risk, and the impact
     involved: tuple[str, ...] = ()  # emergencies: who else is working on it
     fixes_change_id: int | None = None  # emergencies: the deployed change it repairs
+    service: str | None = None  # what it ships to (policy `proposal.services`)
 
     def differences(self, other: Proposal) -> dict[str, dict[str, Any]]:
         """{field: {"from": old, "to": new}} for every field that changed: for the audit log."""
@@ -85,10 +87,36 @@ def check_pr_url(url: str | None, errors: dict[str, str]) -> None:
         errors["pr_url"] = f"{exc} Paste a link like https://github.com/acme/api/pull/123."
 
 
-def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> Proposal:
+def check_service(text: str | None, rules: ProposalPolicy, errors: dict[str, str]
+                  ) -> str | None:
+    """The form's service: one of the policy's `services` when it lists them (spelled as
+    listed), any name otherwise; an error under the field when it is required and missing."""
+    text = (text or "").strip()
+    if not text:
+        if rules.require_service:
+            errors["service"] = ("Name the service this change ships to: changes planned "
+                                 "close together on one service are flagged as conflicts.")
+        return None
+    if rules.services:
+        known = {name.lower(): name for name in rules.services}
+        if text.lower() not in known:
+            listed = ", ".join(rules.services[:10]) + ("…" if len(rules.services) > 10 else "")
+            errors["service"] = (f"{text[:SERVICE_LIMIT]!r} is not one of the team's "
+                                 f"services: choose one of {listed}.")
+            return None
+        return known[text.lower()]
+    if len(text) > SERVICE_LIMIT:
+        errors["service"] = f"Keep this under {SERVICE_LIMIT} characters (it has {len(text)})."
+        return None
+    return text
+
+
+def validate_proposal(values: dict[str, Any], *, author: str, now: datetime,
+                      rules: ProposalPolicy) -> Proposal:
     """Turn the modal's values into a Proposal, or raise Invalid naming each bad field."""
     errors: dict[str, str] = {}
     check_text(values, errors)
+    service = check_service(values.get("service"), rules, errors)
     category: str = values.get("category") or ""
     risk: str = values.get("risk") or ""
     if category and category not in CATEGORIES:
@@ -125,4 +153,5 @@ def validate_proposal(values: dict[str, Any], *, author: str, now: datetime) -> 
         pr_url=values.get("pr_url") or None,
         reviewers=reviewers,
         planned_at=planned_at,
+        service=service,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -19,11 +20,14 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.policy import SERVICE_LIMIT, Policy, ProposalPolicy
 from bot.proposal.proposals import LIMITS, Proposal
 from bot.security.triggers import CHECKBOXES
 from bot.slack.text import escape
 
 PROPOSAL_CALLBACK = "change_proposal"
+PLANNED_AT = "planned_at"  # the planned time's block and action: choosing one is sent at once
+PLANNED_WARNING = "planned_at_warning"  # the context block under it
 CANCEL_CALLBACK = "change_cancel_confirmed"
 
 CATEGORY_OPTIONS = {
@@ -69,12 +73,40 @@ def _select(block_id: str, label: str, hint: str, choices: dict[str, str],
     )
 
 
-def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = None) -> View:
-    """The form of Step 1: everything the process requires a PR or ticket to say."""
+def service_input(rules: ProposalPolicy, initial: str | None) -> InputBlock:
+    """What the change ships to: a menu of the policy's services, or a name typed."""
+    hint = "Changes planned close together on one service are flagged as conflicts."
+    if not rules.require_service:
+        hint += " Without it, the pull request's repository counts."
+    if rules.services:
+        options = [Option(value=name, label=name) for name in rules.services]
+        chosen = next((o for o in options
+                       if initial and (o.value or "").lower() == initial.lower()), None)
+        element: Any = StaticSelectElement(action_id="service", options=options,
+                                           initial_option=chosen,
+                                           placeholder="Choose a service")
+    else:
+        element = PlainTextInputElement(action_id="service", max_length=SERVICE_LIMIT,
+                                        initial_value=initial or None,
+                                        placeholder="e.g. payments-api")
+    return InputBlock(block_id="service", label="Service", hint=hint,
+                      optional=not rules.require_service, element=element)
+
+
+def planned_warning(warnings: Sequence[str]) -> ContextBlock:
+    """Under the planned time: it falls in a freeze or outside business hours."""
+    return ContextBlock(block_id=PLANNED_WARNING,
+                        elements=[MarkdownTextObject(text="\n".join(warnings))])
+
+
+def proposal_modal(policy: Policy, initial: Proposal | None = None, *,
+                   change_id: int | None = None, warnings: Sequence[str] = ()) -> View:
+    """The form of Step 1: everything the process requires a PR or ticket to say.
+    `warnings`: what is wrong with the planned time it holds (bot.schedule.planned)."""
     p = initial
     checkbox_options = _options(CHECKBOXES)
     chosen_boxes = [o for o in checkbox_options if p and o.value in p.security_checkboxes]
-    blocks = [
+    blocks: list[Any] = [
         text_input("title", "Title", "One line a reviewer understands: what changes, where.",
                    initial=p.title if p else None, multiline=False,
                    placeholder="Add an index on orders.created_at"),
@@ -119,17 +151,22 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
                 initial_users=list(p.reviewers) if p and p.reviewers else None,
             ),
         ),
+        service_input(policy.proposal, p.service if p else None),
         InputBlock(
-            block_id="planned_at",
+            block_id=PLANNED_AT,
             label="Planned deployment",
             hint="When you intend to deploy to production; must be in the future.",
             optional=True,
+            # Choosing a time is sent at once, so a freeze is said under it (handlers.review).
+            dispatch_action=True,
             element=DateTimePickerElement(
-                action_id="planned_at",
+                action_id=PLANNED_AT,
                 initial_date_time=int(p.planned_at.timestamp()) if p and p.planned_at else None,
             ),
         ),
     ]
+    if warnings:
+        blocks.append(planned_warning(warnings))
     title = f"Edit CHG-{change_id}" if change_id else "Propose a change"
     return View(
         type="modal",
@@ -140,12 +177,6 @@ def proposal_modal(initial: Proposal | None = None, *, change_id: int | None = N
         close="Cancel",
         blocks=blocks,
     )
-
-
-@functools.cache
-def blank_proposal_modal() -> dict:
-    """The `/change new` form, empty: the same for everyone, so built (and checked) once."""
-    return proposal_modal().to_dict()
 
 
 def reason_modal(*, callback_id: str, change_id: int, title: str, label: str, hint: str,
@@ -183,3 +214,28 @@ def notice_modal(title: str, text: str) -> View:
     """What a modal turns into when its submission was refused and has no field to say it."""
     return View(type="modal", title=title[:24], close="Close",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+# What Slack sends back of a view that may be sent again in views.update (not its id, hash
+# or state: Slack keeps what was typed in the inputs whose block and action ids stay).
+_VIEW_KEYS = ("type", "callback_id", "private_metadata", "title", "submit", "close",
+              "clear_on_close", "notify_on_close", "external_id")
+
+
+def shown_warning(view: dict) -> str:
+    """What the open form `view` (as Slack sent it) says under its planned time ("")."""
+    shown = next((b for b in view.get("blocks") or []
+                  if b.get("block_id") == PLANNED_WARNING), None)
+    return "\n".join(str(e.get("text", "")) for e in (shown or {}).get("elements", []))
+
+
+def with_planned_warning(view: dict, warnings: Sequence[str]) -> dict:
+    """The open form `view` (as Slack sent it) with `warnings` right under its planned time,
+    or without any: what to send to views.update."""
+    blocks = [b for b in view.get("blocks") or [] if b.get("block_id") != PLANNED_WARNING]
+    if warnings:
+        where = next((i for i, b in enumerate(blocks) if b.get("block_id") == PLANNED_AT),
+                     len(blocks) - 1)
+        blocks.insert(where + 1, planned_warning(warnings).to_dict())
+    kept = {key: view[key] for key in _VIEW_KEYS if view.get(key) not in (None, "")}
+    return {**kept, "blocks": blocks}

@@ -153,7 +153,8 @@ async def escalate_security(ctx: Context, reminder: Reminder) -> None:
     await _thread(ctx, reminder, change,
                   f":hourglass_flowing_sand: <!subteam^{ctx.policy.groups.security}> the "
                   f"security review is still waiting: asked on {_since(reminder)} and "
-                  "reminded, no decision yet.")
+                  "reminded, no decision yet."
+                  + snoozed_note(ReviewReminderPayload.model_validate(reminder.payload).snoozed))
 
 
 class ReviewReminderPayload(Payload):

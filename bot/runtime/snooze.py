@@ -1,4 +1,5 @@
-"""Snooze a reminder: "Snooze 30 min / 1 h" under the review reminder and the window-end DM.
+"""Snooze a reminder: "Snooze 30 min / 1 h" under the review reminder, the security team's
+reminder and the window-end DM.
 
 A snooze asks for the same reminder again later; it never moves the escalation that follows
 it (the thread note, the overdue chase): the reminder comes back at the escalation's time at
@@ -14,9 +15,10 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.slack.text import slack_date, user
 
-# Which reminder is snoozed: "review" (a requested reviewer's reminder), "window" (the DM
-# at the end of the monitoring window).
-FAMILIES = ("review", "window")
+# Which reminder is snoozed: "review" (a requested reviewer's reminder), "security" (the
+# security team's reminder, for one member), "window" (the DM at the end of the monitoring
+# window).
+FAMILIES = ("review", "security", "window")
 MINUTES = (30, 60)
 LABELS = {30: "Snooze 30 min", 60: "Snooze 1 h"}
 

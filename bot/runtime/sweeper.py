@@ -7,10 +7,11 @@ side (CONCURRENCY), paced per Slack channel by `pacer`. Each row is claimed befo
 handled and marked sent only after Slack said ok: a crash in between is recovered when the
 claim expires (see `bot.slack.outbox.post_once` for how a repeat message is avoided then).
 
-Claims are short (LEASE) and renewed by a heartbeat while this process works on them, so a
-crashed replica's rows go out within LEASE + one sweep interval (under 30 s), while a live
-one that is merely slow keeps its rows. A clean stop finishes what is due within its grace
-period; what it still had claimed but not started then is given back at once.
+Claims are short (LEASE, or CHANGEBOT_CLAIM_LEASE_SECONDS) and renewed by a heartbeat while
+this process works on them, so a crashed replica's rows go out within LEASE + one sweep
+interval (under 30 s), while a live one that is merely slow keeps its rows. A clean stop
+finishes what is due within its grace period; what it still had claimed but not started then
+is given back at once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.context import Context
 from bot.slack.pacing import Pacer
 from storage import reminder_store
+from storage.db import answer_due
 from storage.models import Reminder
 
 log = logging.getLogger(__name__)
@@ -299,6 +301,7 @@ class Sweeper:
             self.ctx.background.spawn(self._run_kicked(), name="sweeper kick")
 
     async def _run_kicked(self) -> None:
+        answer_due(False)  # kicked by a request, but nobody waits on the sweep itself
         try:
             while self._kicked:
                 self._kicked = False

@@ -1,7 +1,8 @@
 """Conflicts: two changes planned on the same service within the policy's
 `calendar.conflict_window` of each other. Pure: changes in, conflicts out.
 
-The service of a change is the repository of its linked pull request (`acme/api`).
+The service of a change is the one its form names (policy `proposal.services`), else the
+repository of its linked pull request (`acme/api`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ class Planned:
         return format_change_id(self.change_id)
 
 
-def service_of(pr_repo: str | None, pr_url: str | None) -> str | None:
-    """`acme/api` for a change linked to a pull request of github.com/acme/api, else None."""
+def service_of(pr_repo: str | None, pr_url: str | None, *, named: str | None = None
+               ) -> str | None:
+    """The service the change's form `named`; else `acme/api` for a change linked to a pull
+    request of github.com/acme/api; else None. Lower case: compared without case."""
+    if named and named.strip():
+        return named.strip().lower()
     if pr_repo:
         return pr_repo.lower()
     match = _PR_REPO.search(pr_url or "")

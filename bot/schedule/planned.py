@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.states import Category, Status
+from bot.context import Context
 from bot.deployment.business_hours import describe, is_business_time
 from bot.policy import Policy
 from bot.schedule.conflicts import NOT_SHIPPING, Planned, conflicts_of, service_of
+from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze, freeze_at
 from bot.slack.text import escape, slack_date
 from storage import calendar_store
@@ -26,7 +29,8 @@ def card_link(change: Change) -> str | None:
 
 def planned(change: Change) -> Planned:
     return Planned(change.id or 0, change.title, change.author_id, Status(change.status),
-                   service_of(change.pr_repo, change.pr_url), change.planned_at,
+                   service_of(change.pr_repo, change.pr_url, named=change.service),
+                   change.planned_at,
                    change.deployed_at, card_link(change))
 
 
@@ -43,6 +47,13 @@ async def conflicting(session: AsyncSession, policy: Policy, change: Change
     return [(other, rows[other.change_id]) for other in found]
 
 
+def _refused_then(policy: Policy, freezes: Sequence[Freeze], at: datetime
+                  ) -> tuple[Freeze | None, bool]:
+    """Why a deploy at `at` would be refused: the freeze it falls in, and whether it is
+    outside business hours."""
+    return freeze_at(policy, freezes, at), not is_business_time(policy.business_hours, at)
+
+
 def planned_time_notes(policy: Policy, freezes: Sequence[Freeze], change: Change) -> list[str]:
     """A warning on the card when the planned time falls in a freeze or outside business
     hours (the deploy would be refused then); not a refusal of the plan."""
@@ -51,14 +62,48 @@ def planned_time_notes(policy: Policy, freezes: Sequence[Freeze], change: Change
     if Status(change.status) in NOT_SHIPPING or change.category == Category.emergency.value:
         return []
     notes = []
-    holding = freeze_at(policy, freezes, change.planned_at)
+    holding, outside = _refused_then(policy, freezes, change.planned_at)
     if holding is not None:
         notes.append(f":snowflake: Planned inside the freeze {escape(holding.said)}: the "
                      "deploy will be refused then. Plan it around the freeze.")
-    if not is_business_time(policy.business_hours, change.planned_at):
+    if outside:
         notes.append(f":crescent_moon: Planned outside business hours "
                      f"({describe(policy.business_hours)}): the deploy will be refused then.")
     return notes
+
+
+def planned_time_warnings(policy: Policy, freezes: Sequence[Freeze], at: datetime | None,
+                          now: datetime) -> list[str]:
+    """What the form says under the planned time it was given: a time that has passed, or
+    one at which the deploy would be refused. A warning, not a refusal of the plan."""
+    if at is None:
+        return []
+    local = at.astimezone(policy.business_hours.zone)
+    when = (f"<!date^{int(at.timestamp())}^{{date_long_pretty}} {{time}}|"
+            f"{local:%A %d %B %H:%M} {policy.business_hours.timezone}>")
+    if at <= now:
+        return [f":warning: {when} has passed: pick a time in the future."]
+    refused = "deploying then will be refused unless it is an emergency."
+    warnings = []
+    holding, outside = _refused_then(policy, freezes, at)
+    if holding is not None:
+        reason = f" ({escape(holding.reason)})" if holding.reason else ""
+        warnings.append(f":warning: {when} falls in the freeze *{escape(holding.name)}*"
+                        f"{reason} — {refused}")
+    if outside:
+        warnings.append(f":warning: {when} is outside business hours "
+                        f"({describe(policy.business_hours)}) — {refused}")
+    return warnings
+
+
+async def form_warnings(ctx: Context, at: datetime | None) -> list[str]:
+    """`planned_time_warnings` against the policy's freezes and those declared in Slack."""
+    if at is None:
+        return []
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        freezes = await declared_freezes(session, now)
+    return planned_time_warnings(ctx.policy, freezes, at, now)
 
 
 def conflict_notes(conflicts: Sequence[Planned]) -> list[str]:

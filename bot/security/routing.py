@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 from typing import NoReturn
 
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.rows import facts_of
@@ -22,12 +23,14 @@ from bot.change.states import Category, Risk, format_change_id
 from bot.change.work import audit, dm, refresh_card, thread_note
 from bot.context import Context
 from bot.review import reminders as review_reminders
+from bot.runtime.snooze import snooze_actions
 from bot.runtime.sweeper import NotYet, Payload, Skip
 from bot.security import triggers as security
 from bot.security.rules import awaits_security_review
 from bot.security.views import holds
 from bot.slack import directory
 from bot.slack import outbox as notify
+from bot.slack.blocks import to_dicts
 from bot.slack.text import clip, escape
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
@@ -212,16 +215,26 @@ async def _not_reached(ctx: Context, reminder: Reminder, reason: str) -> None:
 
 
 async def remind_security_team(ctx: Context, reminder: Reminder) -> None:
-    """One reminder DM per member, when the review still waits after the policy's delay."""
+    """One reminder DM per member, when the review still waits after the policy's delay,
+    with "Snooze 30 min / 1 h" (bot.flows.snooze); a snoozed one comes back to that member
+    only (`recipient`)."""
     change, reviewers = await _team_to_ask(
         ctx, reminder, "the security review was decided, or the change no longer waits for it",
         say_unreached=False)
+    if reminder.recipient is not None:
+        if reminder.recipient not in reviewers:
+            raise Skip("no longer in the security team")
+        reviewers = [reminder.recipient]
     cid = format_change_id(change.id or 0)
     text = (f":wave: Reminder: *{cid}: {change.title}* by <@{change.author_id}> is still "
-            "waiting for a security review. Approve it or request changes on the card:")
+            "waiting for a security review. Approve it or request changes on the card: "
+            + await notify.card_link(ctx, change))
+    blocks = to_dicts([SectionBlock(text=MarkdownTextObject(text=clip(text))),
+                       snooze_actions("security", change.id or 0)])
     async with ctx.db.session() as session:
         for member in reviewers:
-            await dm(session, ctx, change, member, text, key=f"{reminder.key}:{member}")
+            await dm(session, ctx, change, member, text, key=f"{reminder.key}:{member}",
+                     link_card=False, blocks=blocks)
 
 
 class RoutePayload(Payload):

@@ -36,5 +36,12 @@ async def group_members(ctx: Context, group_id: str | None) -> frozenset[str]:
     return members
 
 
+def known_members(ctx: Context, group_id: str) -> frozenset[str] | None:
+    """The group's members as the cache has them now, without asking Slack (None: unknown)."""
+    found: frozenset[str] | None = ttl_cache(ctx.cache, "groups", ctx.clock, CACHE_FOR).get(
+        group_id)
+    return found
+
+
 async def is_member(ctx: Context, group_id: str | None, user: str) -> bool:
     return user in await group_members(ctx, group_id)

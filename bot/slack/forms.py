@@ -73,6 +73,15 @@ def element_value(state: _Element) -> Any:
     return None
 
 
+def chosen_value(action: dict) -> Any:
+    """The value of an input's element sent at once when chosen (dispatch_action): a
+    block_actions action has the shape of its state; ValueError when it cannot be read."""
+    try:
+        return element_value(_Element.model_validate(action))
+    except ValidationError:
+        raise ValueError(UNREADABLE) from None
+
+
 def read_values(view: dict, fields: Mapping[str, type] | None = None) -> dict[str, Any]:
     """{block_id: value} for every input of a submitted view (one element per input block).
     `fields`: the form's inputs and the type of their values (str for text and single

@@ -336,3 +336,30 @@ def home_opened(event: dict) -> HomeOpened | None:
         return HomeOpened.model_validate(event)
     except ValidationError:
         return None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice sent at once from an input of an open form (`dispatch_action`)."""
+
+    who: Click
+    view: dict[str, Any]  # the form as Slack sent it (blocks, title, private_metadata…)
+    view_hash: str | None  # what views.update checks, so a stale form is not written over
+    action: dict[str, Any]  # the element's state: its type and what was chosen
+    action_ts: float
+
+
+def choice(body: dict) -> Choice:
+    """Refused when the action did not come from an open form."""
+    who = click(body)
+    parsed = Interaction.model_validate(body)
+    view, action = body.get("view"), body.get("actions", [{}])[0]
+    if parsed.view is None or not who.view_id or not isinstance(view, dict):
+        raise Refused(FORM_OUT_OF_DATE)
+    view_hash = view.get("hash")
+    try:
+        stamp = float(action.get("action_ts") or 0)
+    except (TypeError, ValueError):
+        stamp = 0.0
+    return Choice(who, view, view_hash if isinstance(view_hash, str) else None,
+                  action if isinstance(action, dict) else {}, stamp)

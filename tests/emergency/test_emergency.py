@@ -112,7 +112,7 @@ def another_process(bot):
 async def test_an_emergency_is_broadcast_in_engineering_with_here_and_the_rollback_plan(bot):
     modal = await open_modal(bot, "alice", "emergency")
     assert [b.get("block_id") for b in modal["blocks"] if b["type"] == "input"] == [
-        "impact", "description", "rollback_plan", "pr_url", "fixes", "involved"]
+        "impact", "description", "rollback_plan", "pr_url", "service", "fixes", "involved"]
     assert "<#C0ENGINEERING> with @here" in str(modal["blocks"][0])
     reply = await bot.submit("alice", modal, {**EMERGENCY, "pr_url": PR_URL})
     await bot.settle()

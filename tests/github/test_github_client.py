@@ -135,6 +135,17 @@ async def test_get_pull_merged_and_head_moves(fake: FakeGitHub, client: GitHubCl
     assert (await client.get_pull(REF)).head_sha == OTHER_SHA
 
 
+async def test_first_commit_is_the_oldest_listed_with_its_author_date(
+    fake: FakeGitHub, client: GitHubClient
+) -> None:
+    assert await client.first_commit_at(REF) is None  # GitHub lists none: nothing known
+    fake.add_commit("acme", "app", 7, OTHER_SHA, datetime(2026, 3, 2, 9, 15, tzinfo=UTC))
+    fake.add_commit("acme", "app", 7, SHA, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))  # rebased
+    assert await client.first_commit_at(REF) == datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    with pytest.raises(GitHubNotFound):
+        await client.first_commit_at(PrRef("github.com", "acme", "app", 99))
+
+
 async def test_enterprise_base_url_with_api_prefix() -> None:
     async with FakeGitHub(prefix="/api/v3", html_url="https://ghe.example.com") as fake:
         fake.add_pull("o", "r", 3, title="GHE", author="dana", head_sha=SHA,

@@ -3,15 +3,27 @@ description that follows .github/pull_request_template.md opens the change (card
 asked, PR linked); one that lacks a field gets one comment listing what is missing and
 nothing is created until it is edited into shape."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.github.pr_template import parse
+from bot.insights.dora import Span, measure
+from bot.insights.records import load_history
 from bot.playground.standin.workspace import demo_policy
 from bot.policy import GitHubPolicy
 from tests.flows import card_text, cards, dms
-from tests.github_flows import NUMBER, OWNER, PR_URL, REPO, audit_events, change_row, example
+from tests.github_flows import (
+    BEFORE,
+    NUMBER,
+    OWNER,
+    PR_URL,
+    REPO,
+    audit_events,
+    change_row,
+    example,
+)
 from tests.github_flows import webhook as post_webhook
 
 TEMPLATE = (Path(__file__).resolve().parents[2] / ".github"
@@ -81,6 +93,29 @@ async def test_a_pull_request_that_follows_the_template_opens_its_change(bot, gi
 
     await send(bot, "edited", FILLED)  # already linked: no second change
     assert len(cards(bot)) == 1
+
+
+async def test_lead_time_starts_at_the_first_commit_of_the_linked_pull_request(bot, github):
+    first = bot.clock.now() - timedelta(days=2, hours=3)
+    github.add_commit(OWNER, REPO, NUMBER, "a" * 40, first)
+    github.add_commit(OWNER, REPO, NUMBER, BEFORE, first + timedelta(days=1))
+    await send(bot, "opened", FILLED)  # the webhook opens the change and links its PR
+    change = await change_row(bot, 1)
+    assert change.pr_info["first_commit_at"] == first.isoformat()
+    proposed = change.created_at
+
+    bot.clock.advance(timedelta(hours=5))
+    reply = await post_webhook(bot, "deployment_status", example("deployment_status"))
+    assert reply.status == 200, reply.text  # GitHub deployed its head, BEFORE
+    span = Span(proposed - timedelta(days=7), bot.clock.now() + timedelta(seconds=1))
+    async with bot.ctx.db.session() as session:
+        figures = measure(await load_history(session, span), span)
+    assert figures.lead_times == (bot.clock.now() - first,)  # not from the proposal
+    assert figures.lead_time == timedelta(days=2, hours=8)
+
+    await send(bot, "edited", FILLED)  # a later read keeps it, and does not ask again
+    assert sum(r.path.endswith(f"/pulls/{NUMBER}/commits") for r in github.log) == 1
+    assert (await change_row(bot, 1)).pr_info["first_commit_at"] == first.isoformat()
 
 
 async def test_missing_fields_are_listed_in_one_comment_and_nothing_is_created(bot, github):

@@ -211,3 +211,18 @@ def test_recovery_clusters_and_where_they_come_from():
     assert str(dora.recovery_cluster(timedelta(minutes=5))) == (
         "elite (less than one hour; Accelerate State of DevOps Report 2023 (DORA))")
     assert dora.CLUSTERS_YEAR == 2023
+    assert dora.CLUSTERS_URL == "https://dora.dev/research/2023/dora-report/"
+
+
+def test_outside_the_reports_bands_the_low_cluster_says_what_the_report_gives():
+    """The 2023 low cluster repeats the medium band for throughput: slower is low, and the
+    threshold shown quotes the report rather than inventing a band."""
+    slow = dora.frequency_cluster(1 / 60)
+    assert (slow.name, slow.threshold) == ("low", "less than once per month; the report's "
+                                           "low cluster: between once per week and once per "
+                                           "month")
+    assert dora.frequency_cluster(1.0).threshold == "on demand"
+    assert dora.lead_time_cluster(timedelta(days=45)).threshold.endswith(
+        "the report's low cluster: between one week and one month")
+    assert dora.recovery_cluster(timedelta(days=10)).threshold.endswith(
+        "the report's low cluster: between one month and six months")

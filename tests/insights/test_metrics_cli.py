@@ -84,7 +84,8 @@ async def test_a_month_without_deployments_says_so(db):
     code, out, err = await cli(db, "--from", "2026-01-01", "--to", "2026-01-31")
     assert code == 0, err
     assert "| Deployment frequency | 0 deployment(s), 0.0 per week | low (less than once " \
-        "per month) | same |" in out
+        "per month; the report's low cluster: between once per week and once per month) | " \
+        "same |" in out
     code, out, err = await cli(db, "--from", "2026-01-01", "--to", "2026-01-31", "--by", "repo")
     assert code == 0, err
     assert "No production deployment in this period." in out

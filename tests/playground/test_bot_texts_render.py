@@ -32,7 +32,7 @@ def test_every_shortcode_the_bot_writes_renders_as_an_emoji():
 
 
 def test_optional_fields_do_not_say_optional_slack_says_it():
-    for view in (proposal_modal(), emergency_modal(demo_policy())):
+    for view in (proposal_modal(demo_policy()), emergency_modal(demo_policy())):
         for block in view.to_dict()["blocks"]:
             if block["type"] == "input" and block.get("optional"):
                 assert "optional" not in block["label"]["text"].lower(), block["label"]

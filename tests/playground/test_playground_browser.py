@@ -328,3 +328,19 @@ async def test_after_a_production_deploy_advancing_the_clock_shows_the_monitorin
     await expect(dm.locator("button[data-action-id=change_verify]")).to_be_visible()
     await expect(dm.locator("button[data-action-id=change_rollback]")).to_be_visible()
     await page.screenshot(path=tmp_path / "monitoring-dm.png")
+
+
+async def test_a_planned_time_outside_business_hours_is_warned_under_the_field(page, playground,
+                                                                             tmp_path):
+    await fill_proposal(page)
+    await page.fill("#in-planned_at", "2026-11-28T10:00")  # a Saturday
+    warning = page.locator("#modal-root .bk-context")  # the form has no other context
+    await expect(warning).to_contain_text("is outside business hours")
+    await expect(page.locator("#in-title")).to_have_value("Add an index on orders.created_at")
+    await expect(page.locator("#in-planned_at")).to_have_value("2026-11-28T10:00")
+    await page.screenshot(path=tmp_path / "warning.png")
+    await page.fill("#in-planned_at", "2026-11-27T11:00")  # a Friday morning
+    await expect(warning).to_have_count(0)
+    await page.click("#modal-root .bk-submit")
+    await expect(page.locator("#modal-root")).to_be_hidden()
+    await expect(card(page)).to_be_visible()

@@ -16,6 +16,7 @@ import pytest
 from bot.change.card_view import CardInput, card_message
 from bot.playground.standin import mrkdwn, render
 from bot.playground.standin.mrkdwn import Names
+from bot.policy import Policy
 from bot.proposal.views import proposal_modal
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -352,10 +353,14 @@ def test_the_proposal_modal_and_the_card_render_completely():
     from bot.change.facts import ChangeFacts
     from bot.change.states import Category, Risk, Status
 
-    view = {"id": "V1", **proposal_modal().to_dict()}
+    view = {"id": "V1", **proposal_modal(Policy()).to_dict()}
     html = render.view(view, NAMES, PEOPLE)
     tags(html)
     assert "bk-unknown" not in html
+    # The page sends a planned time as soon as it is chosen (dispatch_action).
+    assert ('<div class="bk-input" data-block-id="planned_at" data-type="datetimepicker" '
+            'data-dispatch="planned_at">') in html
+    assert html.count("data-dispatch=") == 1
     facts = ChangeFacts(status=Status.in_review, category=Category.normal, risk=Risk.medium,
                         author="U0ALICE")
     card = card_message(CardInput(

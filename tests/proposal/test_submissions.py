@@ -16,7 +16,8 @@ async def count_changes(bot) -> int:
 
 async def test_a_submission_kept_before_a_crash_is_recorded_once_by_the_next_sweep(bot):
     view = await open_modal(bot, "alice")
-    proposal = validate_proposal({**PROPOSAL}, author="U0ALICE", now=bot.clock.now())
+    proposal = validate_proposal({**PROPOSAL}, author="U0ALICE", now=bot.clock.now(),
+                                 rules=bot.ctx.policy.proposal)
     # What the handler does before its answer; the process then dies before recording it.
     key = await submissions.keep(bot.ctx, author="U0ALICE", source=view["id"],
                                  change_id=None, proposal=proposal)

@@ -36,7 +36,7 @@ async def test_new_opens_a_modal_with_every_field_the_process_requires(bot):
     block_ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert block_ids == [
         "title", "description", "category", "risk", "rollback_plan", "testing",
-        "security_notes", "security_checkboxes", "pr_url", "reviewers", "planned_at",
+        "security_notes", "security_checkboxes", "pr_url", "reviewers", "service", "planned_at",
     ]
     boxes = next(b for b in view["blocks"] if b["block_id"] == "security_checkboxes")
     assert [o["value"] for o in boxes["element"]["options"]] == [

@@ -85,3 +85,33 @@ async def test_a_revision_that_moves_the_planned_time_next_to_another_is_flagged
         in card_text(bot, second)
     for user in ("alice", "carol"):
         assert [m for m in dms(bot, user) if "both planned on `acme/api`" in m["text"]]
+
+
+async def test_a_pull_request_linked_later_brings_the_conflict_to_both_cards_once(bot):
+    first = await propose(bot, "alice", planned_at=PLANNED)  # no pull request: no service
+    second = await propose(bot, "carol", title="Rotate the API's database pool",
+                           pr_url=API_TOO, planned_at=PLANNED + timedelta(minutes=30))
+    await bot.sweep()
+    assert "Conflict" not in card_text(bot, first) + card_text(bot, second)
+
+    reply = await bot.command("alice", f"link CHG-{first} {API}")
+    assert reply.status == 200, reply.text
+    await bot.settle()
+    await bot.sweep()
+    assert f"|CHG-{second}> (Rotate the API's database pool) is planned on `acme/api`" \
+        in card_text(bot, first)
+    assert f"|CHG-{first}> (Add an index on orders.created_at) is planned on `acme/api`" \
+        in card_text(bot, second)
+
+    def told(user: str) -> list[str]:
+        return [m["text"] for m in dms(bot, user) if "both planned on `acme/api`" in m["text"]]
+
+    assert len(told("alice")) == 1 and len(told("carol")) == 1
+
+    # Linking another pull request of the same repository: the same pair, not told again.
+    reply = await bot.command("alice", f"link CHG-{first} https://github.com/acme/api/pull/99")
+    assert reply.status == 200, reply.text
+    await bot.settle()
+    await bot.sweep()
+    assert len(told("alice")) == len(told("carol")) == 1
+    assert "Conflict" in card_text(bot, first) and "Conflict" in card_text(bot, second)

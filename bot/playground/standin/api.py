@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.playground.standin import faults
+from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.calls import (
     Answer,
     Call,
@@ -172,6 +173,13 @@ class FakeSlack:
         if view_id not in self.workspace.views:
             raise KeyError(f"no view {view_id}; views: {sorted(self.workspace.views)}")
         return copy.deepcopy(self.workspace.views[view_id].view)
+
+    def type_into(self, view_id: str, values: dict[str, Any]) -> None:
+        """The person fills inputs of an open view (values by block_id, as for a submission):
+        the view's state holds them, as Slack's does, until it is submitted."""
+        view = self.view(view_id)
+        state = slack_requests.view_state(view, values)
+        self.workspace.type_into(view_id, {b: state[b] for b in values})
 
     def opened_views(self, user: str | None = None) -> list[dict[str, Any]]:
         """Every modal opened or pushed (oldest first), as it is now."""

@@ -129,6 +129,11 @@ class AppConnection:
         response_url = None
         if view_id:
             view = self.slack.view(view_id)
+            typed_in = _input_block(view, action_id, block_id)
+            if typed_in is not None and selected is not None:
+                # A choice in an input that dispatches it: the view holds it from now on.
+                self.slack.type_into(view_id, {typed_in: selected})
+                view = self.slack.view(view_id)
         else:
             if not (channel and ts):
                 return failed("a click needs a message (channel and ts) or a view")
@@ -234,3 +239,12 @@ class AppConnection:
         if reply.status is None:
             return failed(f"The app did not answer ({reply.problem}).")
         return Outcome()
+
+
+def _input_block(view: dict, action_id: str, block_id: str | None) -> str | None:
+    """The block_id of the input block holding the element `action_id`, if it is in one."""
+    try:
+        block, _ = slack_requests.find_element(view.get("blocks", []), action_id, block_id)
+    except LookupError:
+        return None
+    return str(block.get("block_id")) if block.get("type") == "input" else None

@@ -131,7 +131,10 @@ def _input(item: dict, names: Names, people) -> str:
         label += ' <span class="bk-optional">(optional)</span>'
     hint = f'<div class="bk-hint">{text(item["hint"], names)}</div>' if item.get("hint") else ""
     body = control(field, dom_id, names, people) if control else placeholder("element", kind)
-    return (f'<div class="bk-input"{attrs(block_id=item.get("block_id"), type=kind)}>'
+    # An input that dispatches each choice at once (dispatch_action) says with which action.
+    dispatch = field.get("action_id") if item.get("dispatch_action") else None
+    data = attrs(block_id=item.get("block_id"), type=kind, dispatch=dispatch)
+    return (f'<div class="bk-input"{data}>'
             f'<label class="bk-label" for="{esc(dom_id)}">{label}</label>{body}{hint}'
             '<div class="bk-error" role="alert" hidden></div></div>')
 

@@ -106,6 +106,9 @@ def block_actions_payload(
     """A click on an interactive element of a message (channel+message) or of a view."""
     blocks = (message or view or {}).get("blocks", [])
     block, element = find_element(blocks, action_id, block_id)
+    if block.get("type") == "input" and not block.get("dispatch_action"):
+        raise LookupError(f"the input {block.get('block_id')!r} has no dispatch_action: Slack "
+                          "sends nothing until the form is submitted")
     action: dict[str, Any] = {
         "type": element["type"],
         "action_id": action_id,

@@ -266,10 +266,17 @@ class Workspace:
         if view.get("external_id") != old.get("external_id"):
             self._check_external_id(view)
         stored.view = self._shape_view(view, old["id"], root=old["root_view_id"],
-                                       previous=old["previous_view_id"], state=old["state"])
+                                       previous=old["previous_view_id"],
+                                       state=_kept_state(old["state"], view))
         self._emit({"type": "view_updated", "user": stored.user,
                     "view": copy.deepcopy(stored.view)})
         return stored.view
+
+    def type_into(self, view_id: str, entries: dict[str, dict[str, Any]]) -> None:
+        """What a person typed or chose in a view's inputs: {block_id: {action_id: state}}."""
+        values = self.views[view_id].view["state"].setdefault("values", {})
+        for block_id, actions in entries.items():
+            values.setdefault(block_id, {}).update(copy.deepcopy(actions))
 
     def publish_home(self, user: str, view: dict[str, Any]) -> dict[str, Any]:
         view_id = self.homes.get(user) or self.new_id("V")
@@ -328,3 +335,14 @@ class Workspace:
         stored = StoredFile(file_id, name, length, int(self.now().timestamp()), title)
         self.files[file_id] = stored
         return stored
+
+
+def _kept_state(state: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """What Slack keeps of what was typed when a view is updated: the values of the inputs
+    whose block_id and action_id are still there."""
+    inputs = {(b.get("block_id"), (b.get("element") or {}).get("action_id"))
+              for b in view.get("blocks", []) if b.get("type") == "input"}
+    kept = {block_id: {action_id: value for action_id, value in actions.items()
+                       if (block_id, action_id) in inputs}
+            for block_id, actions in (state.get("values") or {}).items()}
+    return {"values": {block_id: actions for block_id, actions in kept.items() if actions}}

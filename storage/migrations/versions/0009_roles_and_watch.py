@@ -13,15 +13,12 @@ Revises: 0008_github_gates
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
 from storage import audit_rows
-
-_BATCH = 500
 
 revision: str = "0009_roles_and_watch"
 down_revision: str | None = "0008_github_gates"
@@ -41,26 +38,7 @@ def upgrade() -> None:
 def _rechain(names: list[str]) -> None:
     """The rows as they now are, new columns included, snapshot again in the audit chain
     (storage.audit_rows), so that `changebot audit verify` still finds them as recorded."""
-    connection = op.get_bind()
-    migrated_at = datetime.now(UTC)
-    chain = audit_rows.RowChain(context.config.attributes.get("audit_key"),
-                                lambda: migrated_at)
-    for name in names:
-        table = audit_rows.table_of(audit_rows.MODELS[name])
-        last_id = 0
-        while True:
-            rows = connection.execute(
-                sa.select(table).where(table.c.id > last_id).order_by(table.c.id)
-                .limit(_BATCH)
-            ).mappings().all()
-            if not rows:
-                break
-            chain.append(connection, [
-                audit_rows.snapshot(name, row["id"], "update",
-                                    audit_rows.row_values(name, row.get))
-                for row in rows
-            ])
-            last_id = rows[-1]["id"]
+    audit_rows.rechain(op.get_bind(), names, context.config.attributes.get("audit_key"))
 
 
 def downgrade() -> None:

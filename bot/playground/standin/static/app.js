@@ -316,6 +316,17 @@ async function act(element, selected) {
   if (result.error) toast(result.error, "error");
 }
 
+// A choice in an input with dispatch_action: Slack sends it to the app at once.
+async function choose(field) {
+  const selected = readInput(field);
+  const from = origin(field);
+  if (selected === null || !from) return;
+  const result = await call("/playground/click", {
+    ...from, action_id: field.dataset.dispatch, block_id: field.dataset.blockId, selected,
+  });
+  if (result.error) toast(result.error, "error");
+}
+
 // The value of one input block, as the stand-in expects it (see requests.state_value).
 function readInput(field) {
   const type = field.dataset.type;
@@ -402,6 +413,8 @@ function wire() {
     else if (target.classList.contains("bk-modal-x")) closeModal(target.closest("form"), true);
   });
   document.addEventListener("change", (e) => {
+    const dispatching = e.target.closest && e.target.closest(".bk-input[data-dispatch]");
+    if (dispatching) { choose(dispatching); return; }
     if (!e.target.classList.contains("bk-action-select") || !e.target.value) return;
     act(e.target, e.target.value);
     if (e.target.classList.contains("bk-overflow")) e.target.value = "";  // "…" again
