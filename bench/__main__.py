@@ -107,7 +107,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50, help="list/App Home repetitions")
     parser.add_argument("--lone", type=int, default=5, help="lone reminders")
-    parser.add_argument("--rounds", type=int, default=20, help="ack rounds per target")
+    parser.add_argument("--rounds", type=int, default=40, help="ack rounds per target")
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     args.parts = set(args.parts.split(","))
