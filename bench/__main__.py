@@ -21,7 +21,8 @@ import tempfile
 import time
 
 from bench import acks, at_scale, timeliness
-from bench.served import database_url, fresh_database
+from bench.served import database_url
+from bench.serving import database
 
 # (figure, its key in the parts' results, target, how it is shown)
 TABLE = [
@@ -56,8 +57,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         for part in [p for p in ("burst", "lone", "lists") if p in args.parts]:
             print(f"-- {part}", flush=True)
-            db = await fresh_database(database_url(tmp, part))
-            try:
+            async with database(part, empty_first=True) as db:
                 if part == "burst":
                     figures |= await at_scale.burst(db, args.windows)
                 elif part == "lone":
@@ -67,8 +67,6 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
                 else:
                     figures |= await at_scale.lists(db, args.changes, args.open, args.events,
                                                     args.runs)
-            finally:
-                await db.dispose()
         if "acks" not in args.parts:
             return figures
         print("-- acks, start-up, memory", flush=True)

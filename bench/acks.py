@@ -20,11 +20,9 @@ import aiohttp
 from sqlalchemy import insert, text
 
 from bench.served import (
-    Database,
     changebot_env,
     cpu_ticks,
     free_port,
-    percentile,
     rss_mb,
     spawn,
     start_changebot,
@@ -32,8 +30,10 @@ from bench.served import (
     until_idle,
     wait_http,
 )
+from bench.serving import percentile
 from bot.playground.standin import requests as slack_requests
 from bot.playground.standin.workspace import ALICE, BOB, CHANGES, Person
+from storage.db import Database
 from storage.models import Change
 from tests.harness import SIGNING_SECRET
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -28,17 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from bench import seed  # noqa: E402
-from bench.served import (  # noqa: E402
-    FakeSlack,
-    database_url,
-    fresh_database,
-    ms,
-    percentile,
-    serve_in_process,
-)
+from bench.serving import database, percentile, serving  # noqa: E402
 from bot.overview import queries  # noqa: E402
 from bot.overview.desk_items import desk_of  # noqa: E402
-from bot.playground.standin.workspace import seed as seed_workspace  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.slack import outbox  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -49,53 +40,52 @@ from tests.flows import PROPOSAL  # noqa: E402
 PEOPLE = ["U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"]
 
 
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
 async def burst(db: Database, windows: int) -> dict[str, float]:
     """`windows` monitoring windows ending at once, Slack answering in 100 ms, and alice's
     proposal submitted 1 s into the burst."""
-    slack = FakeSlack()
-    seed_workspace(slack)
-    for n in range(windows):
-        slack.add_user(f"U0W{n:06d}", f"watcher{n}")
     clock = ManualClock(WEDNESDAY_10AM)
-    bot, _ = await serve_in_process(db, slack=slack, clock=clock)
-    try:
-        async with db.session() as session:
-            for n in range(windows):
-                await outbox.schedule(
-                    session, bot.ctx, key=f"bench-window:{n}", kind="dm",
-                    recipient=f"U0W{n:06d}", due_at=clock.now() + timedelta(minutes=30),
-                    payload={"text": f"Your monitoring window {n} has ended.",
-                             "link_card": False})
-        await bot.command("alice", "new")
-        await bot.settle()
-        view = slack.opened_views()[-1]
-        clock.advance(timedelta(minutes=30))  # every window ends at once
-        slack.delay("chat.postMessage", 0.1)
-        started = time.perf_counter()
-        bot.ctx.sweeper.start(interval=3600)
-        await asyncio.sleep(1.0)
-        submitted = time.perf_counter()
-        reply = await bot.submit("alice", view, PROPOSAL)
-        assert reply.status == 200, reply.text
-        await slack.wait_for("chat.postMessage", timeout=120,
-                             where=lambda c: c.ok and c.args.get("text", "").startswith("CHG-"))
-        card = time.perf_counter() - submitted
-        await slack.wait_for("chat.postMessage", count=windows, timeout=600,
-                             where=lambda c: c.ok and "monitoring window" in c.args["text"])
-        all_sent = time.perf_counter() - started
-        sent = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage")
-                       if c.ok and "monitoring window" in c.args["text"])
-        twice = sum(1 for count in sent.values() if count > 1)
-        print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
-              f"(target 60 s), sent twice: {twice}")
-        print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
-        return {"windows all sent (s)": all_sent, "windows sent twice": twice,
-                "card during the burst (s)": card}
-    finally:
-        bot.ctx.sweeper.stop()
-        slack.delay("chat.postMessage", 0)
-        await bot.stop()
-        await slack.stop()
+    watchers = [(f"U0W{n:06d}", f"watcher{n}") for n in range(windows)]
+    async with serving(db, clock, watchers) as (bot, slack):
+        try:
+            async with db.session() as session:
+                for n in range(windows):
+                    await outbox.schedule(
+                        session, bot.ctx, key=f"bench-window:{n}", kind="dm",
+                        recipient=f"U0W{n:06d}", due_at=clock.now() + timedelta(minutes=30),
+                        payload={"text": f"Your monitoring window {n} has ended.",
+                                 "link_card": False})
+            await bot.command("alice", "new")
+            await bot.settle()
+            view = slack.opened_views()[-1]
+            clock.advance(timedelta(minutes=30))  # every window ends at once
+            slack.delay("chat.postMessage", 0.1)
+            started = time.perf_counter()
+            bot.ctx.sweeper.start(interval=3600)
+            await asyncio.sleep(1.0)
+            submitted = time.perf_counter()
+            reply = await bot.submit("alice", view, PROPOSAL)
+            assert reply.status == 200, reply.text
+            await slack.wait_for("chat.postMessage", timeout=120,
+                                 where=lambda c: c.ok and c.args.get("text", "").startswith("CHG-"))
+            card = time.perf_counter() - submitted
+            await slack.wait_for("chat.postMessage", count=windows, timeout=600,
+                                 where=lambda c: c.ok and "monitoring window" in c.args["text"])
+            all_sent = time.perf_counter() - started
+            sent = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage")
+                           if c.ok and "monitoring window" in c.args["text"])
+            twice = sum(1 for count in sent.values() if count > 1)
+            print(f"{windows} windows at once, Slack 100 ms: all sent in {all_sent:.1f} s "
+                  f"(target 60 s), sent twice: {twice}")
+            print(f"card submitted 1 s into the burst: posted after {ms(card)} (target 1 s)")
+            return {"windows all sent (s)": all_sent, "windows sent twice": twice,
+                    "card during the burst (s)": card}
+        finally:
+            bot.ctx.sweeper.stop()
+            slack.delay("chat.postMessage", 0)
 
 
 def change_row(i: int, open_: bool) -> dict:
@@ -117,7 +107,7 @@ def change_row(i: int, open_: bool) -> dict:
 
 async def build(db: Database, changes: int, open_: int, events: int) -> float:
     """Seed `changes` changes (the last `open_` of them open), one approval each and
-    `events` chained audit events, in bulk; returns the seconds it took."""
+    `events` chained audit events, in bulk (bench.seed); returns the seconds it took."""
     started = time.perf_counter()
     per_change = max(events // changes, 1)
     rows = [change_row(i, i > changes - open_) for i in range(1, changes + 1)]
@@ -142,8 +132,7 @@ async def lists(db: Database, changes: int, open_: int, events: int,
     print(f"seeded {changes:,} changes ({open_} open), {events:,} audit events "
           f"in {seeded:.1f} s")
     figures = {"seeding (s)": seeded}
-    bot, slack = await serve_in_process(db)
-    try:
+    async with serving(db) as (bot, _slack):
         for label, work in (("/change list", lambda: queries.open_changes(bot.ctx, "U0ALICE")),
                             ("App Home", lambda: desk_of(bot.ctx, "U0BOB"))):
             timings = []
@@ -155,23 +144,14 @@ async def lists(db: Database, changes: int, open_: int, events: int,
             print(f"{label} at {changes:,} changes: p50 {ms(percentile(timings, .5))}, "
                   f"p95 {ms(p95)} (target 50 ms)")
             figures[f"{label} p95 (ms)"] = p95 * 1000
-        return figures
-    finally:
-        await bot.stop()
-        await slack.stop()
+    return figures
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        for part in ("burst", "lists"):
-            db = await fresh_database(database_url(tmp, part))
-            try:
-                if part == "burst":
-                    await burst(db, args.windows)
-                else:
-                    await lists(db, args.changes, args.open, args.events, args.runs)
-            finally:
-                await db.dispose()
+    async with database("burst", empty_first=True) as db:
+        await burst(db, args.windows)
+    async with database("lists", empty_first=True) as db:
+        await lists(db, args.changes, args.open, args.events, args.runs)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import argparse
 import asyncio
 import json
 
-from bench.served import FakeSlack, seed, until_stopped
+from bench.served import until_stopped
+from bot.playground.standin.api import FakeSlack
+from bot.playground.standin.workspace import seed
 
 
 async def main(responses: int) -> None:

@@ -1,6 +1,5 @@
-"""What the benchmarks share: the bot served in this process against the Slack stand-in (as
-the tests serve it), the bot served as its own process (`changebot serve`), a fresh
-database, percentiles."""
+"""What the benchmarks that serve the bot as its own process share (`changebot serve`, the
+bench's helper processes); the bot served in this process is bench/serving.py's."""
 
 from __future__ import annotations
 
@@ -14,26 +13,18 @@ import time
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.playground.standin.api import FakeSlack  # noqa: E402
 from bot.playground.standin.workspace import (  # noqa: E402
     CHANGES,
     ENGINEERING,
     SECURITY_GROUP,
     TECH_LEADS_GROUP,
-    demo_policy,
-    seed,
 )
-from bot.runtime.clock import Clock, ManualClock  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import migrate  # noqa: E402
-from tests.conftest import WEDNESDAY_10AM  # noqa: E402
-from tests.harness import SIGNING_SECRET, BotHarness, start_bot  # noqa: E402
+from tests.harness import SIGNING_SECRET  # noqa: E402
 
 # The demo policy of the playground and the tests, as `changebot serve` reads it.
 POLICY_ENV = {
@@ -44,43 +35,9 @@ POLICY_ENV = {
 }
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
 def database_url(folder: str, name: str) -> str:
     """DATABASE_URL when set (PostgreSQL), else a SQLite file `name` in `folder`."""
     return os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{folder}/{name}.db"
-
-
-async def fresh_database(url: str) -> Database:
-    """An empty, migrated database at `url` (PostgreSQL: its public schema dropped first)."""
-    db = Database(url)
-    if url.startswith("postgresql"):
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await migrate(db)
-    return db
-
-
-async def serve_in_process(db: Database, *, slack: FakeSlack | None = None,
-                           clock: Clock | None = None) -> tuple[BotHarness, FakeSlack]:
-    """The demo workspace's Slack stand-in (started) and the bot served on it, in this
-    process, with the demo policy (by default at a Wednesday's 10:00 on a manual clock)."""
-    if slack is None:
-        slack = FakeSlack()
-        seed(slack)
-    if slack.base_url is None:
-        await slack.start()
-    bot = await start_bot(db=db, slack=slack, clock=clock or ManualClock(WEDNESDAY_10AM),  # type: ignore[arg-type]
-                          policy=demo_policy())
-    return bot, slack
 
 
 def free_port() -> int:

@@ -12,51 +12,44 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.served import database_url, fresh_database, percentile, serve_in_process  # noqa: E402
+from bench.serving import database, percentile, serving  # noqa: E402
 from tests.flows import PROPOSAL  # noqa: E402
 
 
 async def main(requests: int, proposals: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await fresh_database(database_url(tmp, "bench"))
-        bot, slack = await serve_in_process(db)
-        try:
-            acks = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                reply = await bot.command("alice", "help")
-                acks.append(time.perf_counter() - started)
-                assert reply.status == 200
-            print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
-                  f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
+    async with database("bench") as db, serving(db) as (bot, slack):
+        acks = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            reply = await bot.command("alice", "help")
+            acks.append(time.perf_counter() - started)
+            assert reply.status == 200
+        print(f"/change help ack: n={requests} p50={percentile(acks, .5) * 1000:.1f} ms "
+              f"p95={percentile(acks, .95) * 1000:.1f} ms max={max(acks) * 1000:.1f} ms")
 
-            submits, started_all = [], time.perf_counter()
-            for _ in range(proposals):
-                await bot.command("alice", "new")
-                await bot.settle()
-                view = slack.opened_views()[-1]
-                started = time.perf_counter()
-                reply = await bot.submit("alice", view, PROPOSAL)
-                submits.append(time.perf_counter() - started)
-                assert reply.status == 200
+        submits, started_all = [], time.perf_counter()
+        for _ in range(proposals):
+            await bot.command("alice", "new")
             await bot.settle()
-            elapsed = time.perf_counter() - started_all
-            cards = len(slack.calls_to("chat.postMessage"))
-            print(f"proposal submit ack: n={proposals} p50={percentile(submits, .5) * 1000:.1f} ms"
-                  f" p95={percentile(submits, .95) * 1000:.1f} ms "
-                  f"mean={statistics.mean(submits) * 1000:.1f} ms")
-            print(f"proposals end to end (modal, submit, card, reviewer DM): "
-                  f"{proposals / elapsed:.1f}/s; {cards} messages posted")
-        finally:
-            await bot.stop()
-            await slack.stop()
-            await db.dispose()
+            view = slack.opened_views()[-1]
+            started = time.perf_counter()
+            reply = await bot.submit("alice", view, PROPOSAL)
+            submits.append(time.perf_counter() - started)
+            assert reply.status == 200
+        await bot.settle()
+        elapsed = time.perf_counter() - started_all
+        cards = len(slack.calls_to("chat.postMessage"))
+        print(f"proposal submit ack: n={proposals} "
+              f"p50={percentile(submits, .5) * 1000:.1f} ms "
+              f"p95={percentile(submits, .95) * 1000:.1f} ms "
+              f"mean={statistics.mean(submits) * 1000:.1f} ms")
+        print(f"proposals end to end (modal, submit, card, reviewer DM): "
+              f"{proposals / elapsed:.1f}/s; {cards} messages posted")
 
 
 if __name__ == "__main__":

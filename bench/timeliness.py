@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bench.served import serve_in_process
+from bench.serving import serving
 from bot.runtime.clock import SystemClock
 from bot.slack import outbox
 from storage.db import Database
@@ -15,10 +15,9 @@ from storage.db import Database
 async def lone_reminders(db: Database, *, count: int = 5, ahead: float = 2.0) -> list[float]:
     """Seconds between each reminder's due time and Slack receiving it."""
     clock = SystemClock()
-    bot, slack = await serve_in_process(db, clock=clock)
-    bot.ctx.sweeper.start()
     late = []
-    try:
+    async with serving(db, clock) as (bot, slack):  # type: ignore[arg-type]
+        bot.ctx.sweeper.start()
         for n in range(count):
             due = clock.now() + timedelta(seconds=ahead)
             async with db.session() as session:
@@ -31,8 +30,5 @@ async def lone_reminders(db: Database, *, count: int = 5, ahead: float = 2.0) ->
                 where=lambda c, n=n: c.ok and c.args.get("text") == f"Lone reminder {n}.")
             late.append((call.at - due).total_seconds())
             await asyncio.sleep(0.5)
-    finally:
         bot.ctx.sweeper.stop()
-        await bot.stop()
-        await slack.stop()
     return late

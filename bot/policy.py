@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,10 +19,8 @@ from pydantic import (
 )
 
 from bot.runtime.durations import Duration
-from bot.runtime.policy_values import Section, check_zone, parse_days
+from bot.runtime.policy_values import Section, check_group, check_zone, parse_days
 from bot.schedule.policy import Calendar, Freezes
-
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 class Channels(Section):
@@ -49,12 +48,7 @@ class Groups(Section):
     @field_validator("infrastructure", "reviewers")
     @classmethod
     def _group_id(cls, value: str | None) -> str | None:
-        if value is not None and not _GROUP_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a user group id: copy the id (S...) from the group's "
-                "page in Slack, e.g. S0123456789"
-            )
-        return value
+        return check_group(value)
 
 
 class Windows(Section):
@@ -142,31 +136,6 @@ DEFAULT_INFRASTRUCTURE_PATHS = ["terraform/**", "**/*.tf", "k8s/**", "helm/**"]
 _CATEGORIES = ("standard", "normal", "high_risk", "emergency")
 
 
-class Infrastructure(Section):
-    """What makes a change an infrastructure change, which the infrastructure team approves
-    (groups.infrastructure): the proposal's infrastructure checkbox, these paths in its pull
-    request, or its category."""
-
-    paths: list[str] = Field(default_factory=lambda: list(DEFAULT_INFRASTRUCTURE_PATHS))
-    categories: list[str] = Field(default_factory=list)
-
-    @field_validator("paths")
-    @classmethod
-    def _globs(cls, value: list[str]) -> list[str]:
-        return check_globs(value)
-
-    @field_validator("categories")
-    @classmethod
-    def _known_categories(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in _CATEGORIES]
-        if unknown:
-            raise ValueError(
-                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
-                f"{', '.join(map(repr, unknown))}: the categories are {', '.join(_CATEGORIES)}"
-            )
-        return value
-
-
 def glob_problem(pattern: str) -> str | None:
     """Why `pattern` is not a usable glob (paths or check names), or None."""
     if not pattern.strip():
@@ -191,6 +160,30 @@ def check_globs(patterns: list[str]) -> list[str]:
     return patterns
 
 
+# A list of globs (paths, check names), each checked as the policy is read.
+Globs = Annotated[list[str], AfterValidator(check_globs)]
+
+
+class Infrastructure(Section):
+    """What makes a change an infrastructure change, which the infrastructure team approves
+    (groups.infrastructure): the proposal's infrastructure checkbox, these paths in its pull
+    request, or its category."""
+
+    paths: Globs = Field(default_factory=lambda: list(DEFAULT_INFRASTRUCTURE_PATHS))
+    categories: list[str] = Field(default_factory=list)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in _CATEGORIES]
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))}: the categories are {', '.join(_CATEGORIES)}"
+            )
+        return value
+
+
 class Prefill(Section):
     """What a standard-change template writes into the proposal form."""
 
@@ -209,7 +202,10 @@ class StandardTemplate(Section):
     covers: str = ""
     # Every file of the change's pull request matches one of these (e.g. only lock files);
     # empty: no pull request needed, the declaration is enough.
-    only_paths: list[str] = Field(default_factory=list)
+    only_paths: Globs = Field(default_factory=list)
+    # The pull request carries one of these labels (compared without case); with only_paths
+    # too, both must hold.
+    labels: list[str] = Field(default_factory=list)
     fields: Prefill = Prefill()
 
     @field_validator("name")
@@ -219,10 +215,13 @@ class StandardTemplate(Section):
             raise ValueError('every template needs a name, e.g. name = "Dependency update"')
         return value.strip()
 
-    @field_validator("only_paths")
+    @field_validator("labels")
     @classmethod
-    def _globs(cls, value: list[str]) -> list[str]:
-        return check_globs(value)
+    def _named_labels(cls, value: list[str]) -> list[str]:
+        if any(not label.strip() for label in value):
+            raise ValueError('an empty label matches no pull request: remove it, or name the '
+                             'label, e.g. labels = ["dependencies"]')
+        return [label.strip() for label in value]
 
     @property
     def slug(self) -> str:
@@ -242,7 +241,7 @@ class ProposalPolicy(Section):
     templates: list[StandardTemplate] = Field(default_factory=list)
     # A change whose pull request touches these is suggested high-risk ("High-risk changes:
     # database schema changes"); the author may keep their choice, on the record.
-    migration_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_MIGRATION_PATHS))
+    migration_paths: Globs = Field(default_factory=lambda: list(DEFAULT_MIGRATION_PATHS))
     # The service a change ships to (the forms' *Service* field; conflicts are found on it):
     # with `services`, the forms offer these in a menu and accept nothing else; without,
     # any name is typed. `require_service`: no change without one.
@@ -277,11 +276,6 @@ class ProposalPolicy(Section):
             raise ValueError(f"two templates share the name {', '.join(twice)}: rename one")
         return value
 
-    @field_validator("migration_paths")
-    @classmethod
-    def _globs(cls, value: list[str]) -> list[str]:
-        return check_globs(value)
-
     def template(self, slug: str) -> StandardTemplate | None:
         return next((t for t in self.templates if t.slug == slug.lower()), None)
 
@@ -294,11 +288,14 @@ class GitHubPolicy(Section):
     count_pr_reviews: bool = True
     # Checks (check runs or commit statuses, by name or glob) that must report success: a
     # required check that did not run fails the CI gate.
-    required_checks: list[str] = Field(default_factory=list)
+    required_checks: Globs = Field(default_factory=list)
     # A pull request whose description follows .github/pull_request_template.md, or that
     # carries `change_label`, opens its change when no change links it yet.
     propose_from_pull_requests: bool = True
     change_label: str = ""
+    # The repository's CODEOWNERS (read through GitHub, on the pull request's base branch)
+    # names whose approval each changed file needs: the card's "Code owners" gate.
+    use_codeowners: bool = False
     # The deploy gate (GitHub's custom deployment protection rule, App mode only): a job
     # waiting on another environment is approved at once, unless this is false (then it is
     # left for another rule to decide); a production job whose commit no change links is
@@ -308,11 +305,6 @@ class GitHubPolicy(Section):
     # The merge gate on a pull request that no change links: "neutral" lets it merge,
     # "pending" holds it (when `Changebot` is a required check).
     merge_without_change: Literal["neutral", "pending"] = "neutral"
-
-    @field_validator("required_checks")
-    @classmethod
-    def _globs(cls, value: list[str]) -> list[str]:
-        return check_globs(value)
 
     def is_production(self, environment: str | None) -> bool:
         names = ([self.production_environment] if isinstance(self.production_environment, str)

@@ -255,6 +255,13 @@ def _missing(mode: Mode, settings: Settings | None, policy: Policy | None) -> li
             "SLACK_APP_TOKEN: missing: create an app-level token (xapp-...) "
             "with connections:write under Basic Information"
         )
+    if policy and policy.github.use_codeowners and not (settings.github_token
+                                                        or settings.github_app_id):
+        problems.append(
+            f"github.use_codeowners ({policy_env_name('github', 'use_codeowners')}): true "
+            "needs GitHub to read CODEOWNERS: set GITHUB_TOKEN (or GITHUB_APP_ID and its "
+            "key), or set it to false"
+        )
     for path, what in _REQUIRED_POLICY if policy else ():
         section = getattr(policy, path[0])
         if not getattr(section, path[1]):

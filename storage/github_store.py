@@ -4,7 +4,7 @@ deployments, and the deliveries already handled."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import (
     Approval,
     Change,
+    CheckRunClaim,
     DeployGate,
     Deployment,
     InboundRequest,
@@ -194,11 +195,60 @@ async def merge_gate(session: AsyncSession, change_id: int) -> MergeGate | None:
     return await session.get(MergeGate, change_id)
 
 
-async def deploy_gate(session: AsyncSession, gate_id: int) -> DeployGate | None:
-    return await session.get(DeployGate, gate_id)
+async def deploy_gate(session: AsyncSession, gate_id: int, *, lock: bool = False
+                      ) -> DeployGate | None:
+    return await session.get(DeployGate, gate_id, with_for_update=lock)
+
+
+async def unmatched_deploy_gates(session: AsyncSession, repo: str, shas: Sequence[str]
+                                 ) -> Sequence[DeployGate]:
+    """Jobs of `repo` waiting to deploy one of `shas` that no change was known for, locked."""
+    query = (
+        select(DeployGate)
+        .where(func.lower(DeployGate.repo) == repo_key(repo), col(DeployGate.sha).in_(shas))
+        .where(col(DeployGate.change_id).is_(None), DeployGate.state == "waiting")
+        .order_by(col(DeployGate.id))
+        .with_for_update()
+    )
+    return (await session.exec(query)).all()
 
 
 async def claim_by_code(session: AsyncSession, code: str) -> LoginClaim | None:
     """The claim with this one-time code, locked."""
     query = select(LoginClaim).where(LoginClaim.code == code).with_for_update()
     return (await session.exec(query)).first()
+
+
+async def claim_check_run(session: AsyncSession, repo: str, sha: str, name: str, *,
+                          claim: str, now: datetime, stale_before: datetime
+                          ) -> tuple[bool, int | None]:
+    """(claimed, run id): claimed when this caller is to create the check run `name` of
+    `sha` — it inserted the row, or took over a claim older than `stale_before` that never
+    got its run id. Otherwise the run's id, or None while another process creates it."""
+    dialect = postgresql if is_postgresql(session) else sqlite
+    key = {"repo": repo_key(repo), "sha": sha, "name": name}
+    inserted = await session.exec(  # type: ignore[call-overload]
+        dialect.insert(CheckRunClaim).values(**key, claim=claim, claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["repo", "sha", "name"]))
+    if inserted.rowcount:
+        return True, None
+    taken = await session.exec(  # type: ignore[call-overload]
+        update(CheckRunClaim)
+        .where(col(CheckRunClaim.repo) == key["repo"], col(CheckRunClaim.sha) == sha,
+               col(CheckRunClaim.name) == name, col(CheckRunClaim.check_run_id).is_(None),
+               col(CheckRunClaim.claimed_at) < stale_before)
+        .values(claim=claim, claimed_at=now))
+    if taken.rowcount:
+        return True, None
+    row = await session.get(CheckRunClaim, (key["repo"], sha, name))
+    return False, row.check_run_id if row is not None else None
+
+
+async def check_run_created(session: AsyncSession, repo: str, sha: str, name: str, *,
+                            claim: str, run_id: int) -> None:
+    """The claimer created (or found) the run: its id, for every process to update."""
+    await session.exec(  # type: ignore[call-overload]
+        update(CheckRunClaim)
+        .where(col(CheckRunClaim.repo) == repo_key(repo), col(CheckRunClaim.sha) == sha,
+               col(CheckRunClaim.name) == name, col(CheckRunClaim.claim) == claim)
+        .values(check_run_id=run_id, claim=None))

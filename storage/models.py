@@ -365,6 +365,21 @@ class MergeGate(SQLModel, table=True):
     updated_at: datetime = utc_field(nullable=False)
 
 
+class CheckRunClaim(SQLModel, table=True):
+    """The `Changebot` check run of one commit, created once across replicas: the process
+    that inserts this row (or takes over a claim left unfinished past its lease) creates the
+    run and writes its id here; the others update that run."""
+
+    __tablename__ = "check_run_claims"
+
+    repo: str = Field(primary_key=True, max_length=200)
+    sha: str = Field(primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=100)
+    check_run_id: int | None = Field(default=None, sa_type=BigInteger)
+    claim: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime = utc_field(nullable=False)
+
+
 class LoginClaim(SQLModel, table=True):
     """Someone in Slack says a GitHub login is theirs: linked once the login posts `code`
     in a pull-request comment (read from the signed webhook), before `expires_at`."""

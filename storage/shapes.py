@@ -54,6 +54,23 @@ class PullRequestReview(Shape):
     outcome: str | None = None
 
 
+class CodeOwnersGroup(Shape):
+    pattern: str
+    owners: list[str] = []
+    files: list[str] = []
+    approvers: list[str] = []  # Slack users and GitHub logins (lower case)
+
+
+class CodeOwnersRead(Shape):
+    """What the repository's CODEOWNERS says of the pull request's files, as last read."""
+
+    source: str | None = None  # where it was found; None: nowhere
+    groups: list[CodeOwnersGroup] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    retry: bool = False
+
+
 class PullRequestInfo(Shape):
     """The linked pull request as last read from GitHub, and its reviews as evidence."""
 
@@ -72,6 +89,8 @@ class PullRequestInfo(Shape):
     # When the pull request's first commit was made (ISO 8601): where DORA's lead time starts.
     first_commit_at: str | None = None
     author_user: str | None = None  # the Slack user linked to `author`, when known
+    labels: list[str] = []
+    codeowners: CodeOwnersRead | None = None  # when the policy uses CODEOWNERS
 
 
 class Validation(Shape):

@@ -17,6 +17,7 @@ order they were asked for; `delay` applies to every request until `clear_faults(
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import hashlib
@@ -137,7 +138,12 @@ class FakeGitHub:
         self._check_runs: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
         self._statuses: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self._emails: dict[str, str | None] = {}
+        # Repository contents by (owner, repo, path): bytes, or None for a directory; the
+        # `ref` each read asked for is in the log. Teams by (org, slug): member logins.
+        self._contents: dict[tuple[str, str, str], bytes | None] = {}
+        self._teams: dict[tuple[str, str], list[str]] = {}
         self._faults: list[_Fault] = []
+        self._path_faults: dict[str, list[int]] = {}  # path prefix -> statuses to answer
         self._delay = 0.0
         self._wake = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -152,6 +158,14 @@ class FakeGitHub:
         self.token_lifetime = timedelta(hours=1)
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.check_runs_written: list[dict[str, Any]] = []
+        # Every check run created through the API, duplicates included (GitHub keeps them
+        # all; `check_runs` shows the latest of each name, as its `filter=latest` does).
+        self.check_runs_created: list[dict[str, Any]] = []
+        self._runs_by_id: dict[int, tuple[str, str, str, dict[str, Any]]] = {}
+        # `hold`: the next request matching (method, path pattern) waits for `release()`.
+        self._hold: tuple[str, re.Pattern[str]] | None = None
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
         self.statuses_written: list[dict[str, Any]] = []
         # Deployment protection rules: answers received per (owner, repo, run id).
         self.protection_answers: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -170,9 +184,12 @@ class FakeGitHub:
             web.get("/repos/{owner}/{repo}/pulls/{number:\\d+}/commits", self._get_pull_commits),
             web.get("/repos/{owner}/{repo}/commits/{sha}", self._get_commit),
             web.get("/repos/{owner}/{repo}/commits/{sha}/check-runs", self._get_check_runs),
+            web.get("/repos/{owner}/{repo}/commits/{sha}/pulls", self._get_commit_pulls),
             web.get("/repos/{owner}/{repo}/commits/{sha}/status", self._get_combined_status),
             web.get("/repos/{owner}/{repo}/commits/{sha}/statuses", self._get_statuses),
             web.get("/repos/{owner}/{repo}/statuses/{sha}", self._get_statuses),
+            web.get("/repos/{owner}/{repo}/contents/{path:.+}", self._get_contents),
+            web.get("/orgs/{org}/teams/{slug}/members", self._get_team_members),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}", self._get_issue),
             web.get("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._get_labels),
             web.post("/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._post_labels),
@@ -205,6 +222,7 @@ class FakeGitHub:
 
     async def stop(self) -> None:
         self._wake.set()  # let delayed handlers finish at once
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -256,6 +274,11 @@ class FakeGitHub:
     def set_head(self, owner: str, repo: str, number: int, sha: str) -> None:
         self._pull(owner, repo, number).head_sha = sha
 
+    def merge(self, owner: str, repo: str, number: int, merge_sha: str) -> None:
+        """The pull request is merged as `merge_sha` (no webhook is sent)."""
+        pull = self._pull(owner, repo, number)
+        pull.merged, pull.merge_sha, pull.state = True, merge_sha, "closed"
+
     def set_author(self, owner: str, repo: str, number: int, login: str) -> None:
         self._pull(owner, repo, number).author = login
 
@@ -273,11 +296,12 @@ class FakeGitHub:
         """Add (or replace: GitHub's `filter=latest`) the check run `name` on `sha`."""
         self.add_repo(owner, repo)
         run_id = self._new_id()
-        self._check_runs.setdefault((owner, repo, sha), {})[name] = {
+        run = self._check_runs.setdefault((owner, repo, sha), {})[name] = {
             "id": run_id, "name": name, "status": status,
             "conclusion": conclusion if status == "completed" else None,
             "details_url": details_url,
         }
+        self._runs_by_id[run_id] = (owner, repo, sha, run)
         return {"id": run_id, "html_url": f"{self.html_url}/{owner}/{repo}/runs/{run_id}"}
 
     def add_status(
@@ -330,8 +354,20 @@ class FakeGitHub:
         """A GitHub user; `email` is their public email (None: kept private, as by default)."""
         self._emails[login.lower()] = email
 
+    def add_file(self, owner: str, repo: str, path: str, content: str | bytes | None) -> None:
+        """A file of the repository (the same at every ref); None makes `path` a directory."""
+        self.add_repo(owner, repo)
+        self._contents[(owner, repo, path)] = (content.encode() if isinstance(content, str)
+                                               else content)
+
+    def add_team(self, org: str, slug: str, members: list[str]) -> None:
+        self._teams[(org.lower(), slug.lower())] = list(members)
+
     def add_label(self, owner: str, repo: str, number: int, name: str) -> None:
         self._pull(owner, repo, number).labels.append(name)
+
+    def remove_label(self, owner: str, repo: str, number: int, name: str) -> None:
+        self._pull(owner, repo, number).labels.remove(name)
 
     def labels(self, owner: str, repo: str, number: int) -> list[str]:
         return list(self._pull(owner, repo, number).labels)
@@ -370,6 +406,21 @@ class FakeGitHub:
     def check_runs(self, owner: str, repo: str, sha: str) -> dict[str, dict[str, Any]]:
         return dict(self._check_runs.get((owner, repo, sha), {}))
 
+    def created_check_runs(self, owner: str, repo: str, sha: str, name: str) -> list[int]:
+        """Ids of the check runs `name` created on `sha` through the API."""
+        return [r["id"] for r in self.check_runs_created
+                if (r["owner"], r["repo"], r["sha"], r["name"]) == (owner, repo, sha, name)]
+
+    def hold(self, method: str, path_pattern: str) -> None:
+        """The next `method` request whose path matches `path_pattern` (a regex) waits,
+        with `holding` set, until `release()`."""
+        self._hold = (method, re.compile(path_pattern))
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
     @property
     def requests(self) -> list[tuple[str, str]]:
         """(method, path) of every request received, faults included; path without query."""
@@ -380,6 +431,11 @@ class FakeGitHub:
     def fail(self, status: int = 500, times: int = 1, *, after: int = 0) -> None:
         """Answer the next `times` requests with `status`, after letting `after` through."""
         self._faults.append(_Fault("fail", times, status=status, after=after))
+
+    def fail_path(self, prefix: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next `times` requests whose path starts with `prefix` with `status`
+        (GitHub down for one kind of read while the others go through)."""
+        self._path_faults.setdefault(prefix, []).extend([status] * times)
 
     def unauthorized(self, times: int = 1) -> None:
         self._faults.append(_Fault("unauthorized", times, status=401))
@@ -451,10 +507,18 @@ class FakeGitHub:
         self.log.append(RecordedRequest(
             request.method, path, dict(request.query), dict(request.headers), body
         ))
+        if self._hold is not None and self._hold[0] == request.method and self._hold[1].search(
+                path):
+            self._hold = None
+            self.holding.set()
+            await self._released.wait()
         if self._delay > 0:
             wake = self._wake
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._delay)
+        for prefix, statuses in self._path_faults.items():
+            if path.startswith(prefix) and statuses:
+                return self._fault_response(_Fault("fail", 1, status=statuses.pop(0)))
         if self._faults:
             fault = self._faults[0]
             if fault.after > 0:
@@ -784,8 +848,20 @@ class FakeGitHub:
         if (owner, repo) not in self._repos:
             return self._not_found()
         runs = self._check_runs.get((owner, repo, sha), {})
-        items = [self._check_run_json(owner, repo, sha, run) for run in runs.values()]
+        name = request.query.get("check_name")
+        items = [self._check_run_json(owner, repo, sha, run) for run in runs.values()
+                 if name is None or run["name"] == name]
         return self._paginate(request, items, key="check_runs")
+
+    async def _get_commit_pulls(self, request: web.Request) -> web.Response:
+        """The pull requests of a commit: here, those whose head or merge commit it is."""
+        m = request.match_info
+        owner, repo, sha = m["owner"], m["repo"], m["sha"]
+        if (owner, repo) not in self._repos:
+            return self._not_found()
+        items = [self._pull_json(p) for (o, r, _), p in sorted(self._pulls.items())
+                 if (o, r) == (owner, repo) and sha in (p.head_sha, p.merge_sha)]
+        return self._paginate(request, items)
 
     def _latest_statuses(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
         seen: set[str] = set()
@@ -828,6 +904,38 @@ class FakeGitHub:
         items = [self._status_json(owner, repo, sha, s)
                  for s in self._statuses.get((owner, repo, sha), [])]
         return self._paginate(request, items)
+
+    async def _get_contents(self, request: web.Request) -> web.Response:
+        """GET …/contents/{path}: a file's content, base64 as GitHub sends it (documented
+        shape of "Get repository content"), or a directory's listing."""
+        m = request.match_info
+        owner, repo, path = m["owner"], m["repo"], urllib.parse.unquote(m["path"])
+        if (owner, repo) not in self._repos or (owner, repo, path) not in self._contents:
+            return self._not_found()
+        content = self._contents[(owner, repo, path)]
+        api = f"{self.base_url}/repos/{owner}/{repo}"
+        ref = request.query.get("ref", "main")
+
+        def entry(name: str, kind: str) -> dict[str, Any]:
+            html = f"{self.html_url}/{owner}/{repo}/blob/{ref}/{name}"
+            return {"type": kind, "name": name.rsplit("/", 1)[-1], "path": name,
+                    "sha": hashlib.sha1(name.encode()).hexdigest(),  # noqa: S324 - fake id
+                    "size": len(content or b""), "url": f"{api}/contents/{name}?ref={ref}",
+                    "html_url": html, "git_url": f"{api}/git/blobs/x", "download_url": None,
+                    "_links": {"self": f"{api}/contents/{name}", "html": html,
+                               "git": f"{api}/git/blobs/x"}}
+
+        if content is None:
+            return self._json([entry(f"{path}/README.md", "file")])
+        return self._json({**entry(path, "file"), "encoding": "base64",
+                           "content": base64.b64encode(content).decode() + "\n"})
+
+    async def _get_team_members(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        members = self._teams.get((m["org"].lower(), m["slug"].lower()))
+        if members is None:
+            return self._not_found()
+        return self._paginate(request, [self._user(login) for login in members])
 
     async def _get_issue(self, request: web.Request) -> web.Response:
         pull = self._pull_from(request)
@@ -1014,7 +1122,10 @@ class FakeGitHub:
         self._apply_check_fields(run, body)
         sha = body["head_sha"]
         self._check_runs.setdefault((owner, repo, sha), {})[run["name"]] = run
+        self._runs_by_id[run["id"]] = (owner, repo, sha, run)
         self.check_runs_written.append({"id": run["id"], "sha": sha, **body})
+        self.check_runs_created.append({"id": run["id"], "owner": owner, "repo": repo,
+                                        "sha": sha, "name": run["name"]})
         return self._json(self._check_run_json(owner, repo, sha, run), status=201)
 
     async def _patch_check_run(self, request: web.Request) -> web.Response:
@@ -1023,13 +1134,13 @@ class FakeGitHub:
         body = request.get(_BODY)
         if not isinstance(body, dict):
             return self._error(422, "Validation Failed")
-        for (o, r, sha), runs in self._check_runs.items():
-            for run in runs.values():
-                if (o, r) == (owner, repo) and run["id"] == run_id:
-                    self._apply_check_fields(run, body)
-                    self.check_runs_written.append({"id": run_id, "sha": sha, **body})
-                    return self._json(self._check_run_json(owner, repo, sha, run))
-        return self._not_found()
+        found = self._runs_by_id.get(run_id)
+        if found is None or found[:2] != (owner, repo):
+            return self._not_found()
+        sha, run = found[2], found[3]
+        self._apply_check_fields(run, body)
+        self.check_runs_written.append({"id": run_id, "sha": sha, **body})
+        return self._json(self._check_run_json(owner, repo, sha, run))
 
     async def _post_protection_rule(self, request: web.Request) -> web.Response:
         """Review custom deployment protection rules: a state decides (once); a comment

@@ -41,14 +41,23 @@ def example(name: str) -> dict[str, Any]:
     return fixture(path)
 
 
+def synchronize(before: str, after: str) -> dict[str, Any]:
+    """The example `synchronize` webhook of a push moving the head from `before` to `after`."""
+    payload = example("pull_request/synchronize")
+    payload["before"], payload["after"] = before, after
+    payload["pull_request"]["head"]["sha"] = after
+    return payload
+
+
 def signature(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 async def webhook(bot: BotHarness, event: str, payload: dict[str, Any], *,
                   delivery: str | None = None, secret: str | None = WEBHOOK_SECRET,
-                  sign: str | None = None) -> Reply:
-    """POST a webhook as GitHub does; the bot's background work is settled after."""
+                  sign: str | None = None, settle: bool = True) -> Reply:
+    """POST a webhook as GitHub does; the bot's background work is settled after (unless
+    `settle` is false)."""
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
@@ -59,8 +68,18 @@ async def webhook(bot: BotHarness, event: str, payload: dict[str, Any], *,
         headers["X-Hub-Signature-256"] = signature(body, secret)
     async with bot.http.post(bot.url + "/github/webhook", data=body, headers=headers) as r:
         reply = Reply(r.status, await r.text())
-    await bot.settle()
+    if settle:
+        await bot.settle()
     return reply
+
+
+def approving(login: str, review_id: int) -> dict[str, Any]:
+    """A review webhook: `login` approves the head commit HEAD."""
+    payload = example("pull_request_review/submitted")
+    payload["review"].update(state="approved", commit_id=HEAD, id=review_id,
+                             submitted_at="2019-05-15T15:20:38Z")
+    payload["review"]["user"]["login"] = login
+    return payload
 
 
 async def change_row(bot: BotHarness, change_id: int) -> Change:

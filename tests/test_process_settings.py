@@ -79,3 +79,31 @@ def test_templates_load_from_the_policy_file(env, tmp_path):
         '[proposal.templates.fields]\nrollback_plan = "Revert it."\n', encoding="utf-8")
     proposal = load_config("serve", env_file=None).policy.proposal
     assert proposal.template("dependency-update").fields.rollback_plan == "Revert it."
+
+
+def test_code_owners_need_github(env):
+    env.setenv("CHANGEBOT_GITHUB__USE_CODEOWNERS", "true")
+    assert problems(env) == [
+        "github.use_codeowners (CHANGEBOT_GITHUB__USE_CODEOWNERS): true needs GitHub to read "
+        "CODEOWNERS: set GITHUB_TOKEN (or GITHUB_APP_ID and its key), or set it to false"]
+    env.setenv("GITHUB_TOKEN", "ghp-x")
+    assert load_config("serve", env_file=None).policy.github.use_codeowners
+
+
+def test_code_owners_must_be_true_or_false(env):
+    env.setenv("GITHUB_TOKEN", "ghp-x")
+    env.setenv("CHANGEBOT_GITHUB__USE_CODEOWNERS", "sometimes")
+    [problem] = problems(env)
+    assert problem.startswith("github.use_codeowners")
+
+
+def test_a_template_label_that_is_empty_is_named(env, tmp_path):
+    policy = tmp_path / "changebot.toml"
+    policy.write_text('[[proposal.templates]]\nname = "Config tweak"\nlabels = ["config", " "]\n',
+                      encoding="utf-8")
+    [problem] = problems(env)
+    assert "proposal.templates" in problem and "an empty label matches no pull request" in problem
+    policy.write_text('[[proposal.templates]]\nname = "Config tweak"\nlabels = ["config"]\n',
+                      encoding="utf-8")
+    [template] = load_config("serve", env_file=None).policy.proposal.templates
+    assert template.labels == ["config"]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.change.audit_actions import SELF_APPROVAL_REFUSED
 from bot.change.decisions import Decision
 from bot.change.facts import ChangeFacts
-from bot.change.gates import infrastructure_gate
+from bot.change.gates import infrastructure_gate, owner_awaited
 from bot.change.states import IN_PRODUCTION, GateState, Status, format_change_id
 from bot.change.transition import transition
 from bot.change.work import Outcome, audit, editing, refresh_card, refused, use_case
@@ -120,8 +120,9 @@ async def approve(ctx: Context, change_id: int, user: str,
                     "recorded: look at it again on the updated card, then approve it there.")
             infrastructure_pending = bool(infrastructure) and infrastructure_gate(
                 facts, ctx.policy, ctx.clock.now()).state == GateState.pending
+            code_owner = owner_awaited(facts, ctx.policy, user)
             decision = may_add_approval(facts, user, ctx.policy,
-                                        completes_infrastructure=infrastructure_pending)
+                                        completes_gate=infrastructure_pending or code_owner)
             if not decision.allowed:
                 if user == change.author_id:
                     # Evidence that segregation of duties held (bot.evidence reads it).
@@ -137,7 +138,8 @@ async def approve(ctx: Context, change_id: int, user: str,
                                "Nothing was recorded; please try again in a minute.")
             eligible = may_count_approval(ctx.policy, reviewer=bool(reviewer),
                                           tech_lead=bool(tech_lead),
-                                          infrastructure=bool(infrastructure))
+                                          infrastructure=bool(infrastructure),
+                                          code_owner=code_owner)
             if not eligible.allowed:
                 return refused(eligible.reason)
             now = ctx.clock.now()
@@ -189,7 +191,7 @@ async def reject(ctx: Context, change_id: int, user: str, reason: str) -> Outcom
         loaded.session.add(Approval(
             change_id=change_id, revision=change.revision, kind="peer",
             decision="rejected", actor=user, user_id=user, reason=reason,
-            created_at=ctx.clock.now(),
+            created_at=ctx.clock.now(), commit_sha=change.head_sha,
         ))
         await transition(loaded.session, ctx, change, Status.rejected, actor=user,
                          action="rejected", reason=reason, revision=change.revision)

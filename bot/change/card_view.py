@@ -107,9 +107,11 @@ def more_menu(change_id: int, items: Sequence[MoreItem]) -> OverflowMenuElement:
 
 def approvals_open(card: CardInput) -> bool:
     """The change still needs approvals: its approvals gate (or the infrastructure team's,
-    who approve with the same button) is neither met nor unneeded."""
-    return any(g.key in ("approvals", "infrastructure")
-               and g.state not in (GateState.met, GateState.not_required)
+    who approve with the same button) is neither met nor unneeded, or a code owner's is
+    awaited."""
+    return any((g.key in ("approvals", "infrastructure")
+                and g.state not in (GateState.met, GateState.not_required))
+               or (g.key == "code_owners" and g.state == GateState.pending)
                for g in card.gates)
 
 

@@ -18,6 +18,7 @@ from bot.emergency.rules import awaits_emergency_approval
 from bot.policy import Policy
 from bot.review.rules import approvals_met
 from bot.security.rules import awaits_security_review
+from bot.slack.outbox import Posted, PostedPayload
 from storage import reminder_store, repo
 from storage.models import Change, Reminder
 
@@ -80,12 +81,12 @@ def topic(reminder: Reminder) -> str:
     return reminder.key.split(":")[0] if reminder.kind == "dm" else reminder.kind
 
 
-def retired_message(posted: dict, why: str) -> dict:
-    blocks = list(posted.get("blocks") or [
-        {"type": "section", "text": {"type": "mrkdwn", "text": posted.get("text") or "…"}}])
+def retired_message(posted: Posted, why: str) -> dict:
+    blocks = list(posted.blocks or [
+        {"type": "section", "text": {"type": "mrkdwn", "text": posted.text or "…"}}])
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": f":heavy_minus_sign: Nothing to do here any more: {why}."}]})
-    return {"text": posted.get("text") or why, "blocks": blocks}
+    return {"text": posted.text or why, "blocks": blocks}
 
 
 async def retire_stale_dms(ctx: Context, change: Change) -> None:
@@ -100,9 +101,9 @@ async def retire_stale_dms(ctx: Context, change: Change) -> None:
         why = no_longer(change, facts, ctx.policy) if no_longer else None
         if why is None:
             continue
-        posted = reminder.payload["posted"]
+        posted = PostedPayload.model_validate(reminder.payload).posted
         try:
-            await ctx.slack.chat_update(channel=posted["channel"], ts=posted["ts"],
+            await ctx.slack.chat_update(channel=posted.channel, ts=posted.ts,
                                         **retired_message(posted, why))
         except SlackApiError as exc:  # deleted meanwhile: nothing left to update
             log.warning("could not update the DM of %s: %s", reminder.key,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.change.states import Category, Risk, Status
+from bot.github.codeowners_rules import CodeOwners
 from bot.schedule.freeze import Freeze
 
 
@@ -37,6 +38,11 @@ class ChangeFacts:
     security_override_by: str | None = None
     checkboxes: tuple[str, ...] = ()  # the proposal's security checkboxes (infra, auth, …)
     changed_files: tuple[str, ...] = ()  # the linked pull request's, as last read
+    pr_labels: tuple[str, ...] = ()  # likewise
+    # What CODEOWNERS says of those files (None: not read, or not used by policy), and the
+    # GitHub logins (lower case) whose review approves the current revision, linked or not.
+    code_owners: CodeOwners | None = None
+    github_approvals: tuple[str, ...] = ()
     pr_linked: bool = False
     ci_state: str = "none"  # none | success | failure | pending | unknown
     ci_failing: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from bot.deployment.business_hours import (
     is_business_time,
     next_business_time,
 )
+from bot.github.codeowners_rules import approved_by, owners_text, why_owned
 from bot.github.required_checks import did_not_run, missing_checks
 from bot.policy import Policy
 from bot.review.rules import ApprovalProgress, approval_progress, approved_after_deployment
@@ -48,6 +49,7 @@ GATE_LABELS: dict[str, str] = {
     "ci": "CI",
     "approvals": "Approvals",
     "infrastructure": "Infrastructure team",
+    "code_owners": "Code owners",
     "security_review": "Security review",
     "staging": "Staging",
     "business_hours": "Business hours",
@@ -57,7 +59,8 @@ GATE_LABELS: dict[str, str] = {
 
 # The gates an emergency may complete after its deployment: pending, they do not hold it
 # (the policy's `windows.emergency_approval` is how long they may take).
-AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "infrastructure", "security_review"})
+AFTER_DEPLOYMENT_GATES = frozenset({"approvals", "infrastructure", "code_owners",
+                                    "security_review"})
 
 
 def ci_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
@@ -168,6 +171,62 @@ def infrastructure_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Ga
     return gate(GateState.pending, f"waiting for the infrastructure team ({why})", how)
 
 
+def code_owners_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
+    """The repository's CODEOWNERS (`github.use_codeowners`): one approval from an owner of
+    each changed file that has owners; a CODEOWNERS that cannot be read keeps it closed."""
+    key = "code_owners"
+
+    def gate(state: GateState, detail: str, how: str = "", blocks: bool = True) -> Gate:
+        return Gate(key, GATE_LABELS[key], state, detail, how, blocks)
+
+    owners = facts.code_owners
+    if not policy.github.use_codeowners:
+        return gate(GateState.not_required, "not used by policy")
+    if not facts.pr_linked:
+        return gate(GateState.not_required, "no pull request linked")
+    if owners is None:
+        return gate(GateState.pending, "CODEOWNERS not read yet",
+                    "wait for GitHub to answer, or Refresh from GitHub")
+    if owners.problems:
+        problems = "; ".join(owners.problems)
+        if owners.retry:
+            return gate(GateState.unknown, f"{problems} — retrying automatically",
+                        "retry once GitHub answers")
+        return gate(GateState.failed, problems, "fix CODEOWNERS on the pull request's base "
+                    "branch, then Refresh from GitHub")
+    if owners.source is None or not owners.groups:
+        return gate(GateState.not_required, "the repository has no CODEOWNERS" if
+                    owners.source is None else "no changed file has a code owner")
+    voters = [v.user for v in facts.approvals if not facts.is_author(v.user)]
+    voters += [f"gh:{login}" for login in facts.github_approvals]
+    given, missing = [], []
+    for group in owners.groups:
+        who = approved_by(group, voters)
+        if who is None:
+            missing.append(f"{owners_text(group)} for {why_owned(group)}")
+        else:
+            shown = f"`{who[3:]}`" if who.startswith("gh:") else f"<@{who}>"
+            given.append(f"{shown} for `{group.pattern}`")
+    if not missing:
+        return gate(GateState.met, "approved by " + "; ".join(given))
+    detail = "needs an approval from " + "; ".join(missing)
+    if owners.notes:
+        detail += " (" + "; ".join(owners.notes) + ")"
+    how = "an approval from a code owner of each path, on the card or on GitHub"
+    if facts.category == Category.emergency:
+        return gate(GateState.pending, f"{detail} — may come after deployment", how, False)
+    return gate(GateState.pending, detail, how)
+
+
+def owner_awaited(facts: ChangeFacts, policy: Policy, user: str) -> bool:
+    """`user` is a code owner whose approval the change still waits for."""
+    owners = facts.code_owners
+    if code_owners_gate(facts, policy, datetime.min).state != GateState.pending or not owners:
+        return False
+    voters = [v.user for v in facts.approvals] + [f"gh:{x}" for x in facts.github_approvals]
+    return any(user in g.approvers and approved_by(g, voters) is None for g in owners.groups)
+
+
 def security_review_gate(facts: ChangeFacts, policy: Policy, now: datetime) -> Gate:
     """Step 4: the security team approves security-sensitive changes (see bot.security)."""
     key = "security_review"
@@ -260,6 +319,7 @@ GATES: list[GateCheck] = [
     ci_gate,
     approvals_gate,
     infrastructure_gate,
+    code_owners_gate,
     security_review_gate,
     staging_gate,
     business_hours_gate,
@@ -272,7 +332,9 @@ OPEN_GATE_STATES = frozenset({GateState.met, GateState.not_required, GateState.b
 
 def gates(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:
     """Every gate before production, evaluated at `now`, in the order of the process."""
-    return [check(facts, policy, now) for check in GATES]
+    return [check(facts, policy, now) for check in GATES
+            # A team that does not use CODEOWNERS is not shown a gate it never has.
+            if check is not code_owners_gate or policy.github.use_codeowners]
 
 
 def production_blockers(facts: ChangeFacts, policy: Policy, now: datetime) -> list[Gate]:

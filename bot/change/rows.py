@@ -4,19 +4,27 @@ from collections.abc import Iterable, Sequence
 
 from bot.change.facts import ChangeFacts, Vote
 from bot.change.states import Category, Risk, Status
+from bot.github import codeowners_rules
 from bot.schedule.freeze import Freeze
 from storage.models import Approval, Change
 
 
-def current(approvals: Sequence[Approval], change: Change, kind: str) -> list[Approval]:
-    """Decisions of this kind on the change's current revision (older ones were reset)."""
-    return [a for a in approvals if a.revision == change.revision and a.kind == kind]
+def current(approvals: Sequence[Approval], change: Change, kind: str,
+            sha: str | None = None) -> list[Approval]:
+    """Decisions of this kind on the change's current revision (older ones were reset);
+    with `sha`, only those given for that commit. A decision given before GitHub was read
+    is bound to the first head read (bot.github.pull_requests.new_head); one recorded with
+    no commit at all (a security decision stored before they carried one) is bound to
+    none, and counts."""
+    return [a for a in approvals if a.revision == change.revision and a.kind == kind
+            and (sha is None or a.commit_sha in (sha, None))]
 
 
 def facts_of(change: Change, approvals: Sequence[Approval],
-             freezes: Iterable[Freeze] = ()) -> ChangeFacts:
-    peer = current(approvals, change, "peer")
-    security = current(approvals, change, "security")
+             freezes: Iterable[Freeze] = (), sha: str | None = None) -> ChangeFacts:
+    """`sha`: count only the decisions given for that commit (the gates where it ships)."""
+    peer = current(approvals, change, "peer", sha)
+    security = current(approvals, change, "security", sha)
     rejected = [a for a in peer if a.decision == "rejected"]
 
     def last_security(decision: str) -> str | None:
@@ -41,6 +49,10 @@ def facts_of(change: Change, approvals: Sequence[Approval],
         security_override_by=last_security("overridden"),
         checkboxes=tuple(change.security_checkboxes),
         changed_files=tuple(change.pr_info.get("files", [])),
+        pr_labels=tuple(change.pr_info.get("labels", [])),
+        code_owners=codeowners_rules.from_record(change.pr_info.get("codeowners")),
+        github_approvals=tuple(a.github_login.lower() for a in peer if a.source == "github"
+                               and a.decision == "approved" and a.github_login),
         pr_linked=bool(change.pr_url),
         ci_state=change.ci_state,
         ci_failing=tuple(c["name"] for c in change.ci_detail.get("failing", [])),

@@ -23,7 +23,7 @@ from bot.overview.desk_refresh import schedule_desks
 from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze
 from bot.slack import outbox as notify
-from storage import github_store, reminder_store, repo
+from storage import github_store, repo
 from storage.models import Approval, Change
 
 
@@ -50,6 +50,11 @@ class Loaded:
     @property
     def facts(self) -> ChangeFacts:
         return facts_of(self.change, self.approvals, self.freezes)
+
+    def facts_at(self, sha: str | None) -> ChangeFacts:
+        """The facts with only the approvals and security decisions given for commit `sha`
+        (an approval is bound to the commit it was given for); all of them without one."""
+        return facts_of(self.change, self.approvals, self.freezes, sha)
 
 
 class NoSuchChange(Exception):  # noqa: N818
@@ -120,8 +125,8 @@ async def refresh_card(session: AsyncSession, ctx: Context, change: Change) -> N
     if await github_store.pending_reminder(session, change.id, GATES_RECHECK,
                                            key_prefix=prefix, unclaimed_at=now):
         return
-    await reminder_store.schedule(session, key=prefix + uuid.uuid4().hex, kind=GATES_RECHECK,
-                                  change_id=change.id, due_at=now, now=now)
+    await notify.schedule(session, ctx, key=prefix + uuid.uuid4().hex, kind=GATES_RECHECK,
+                          change_id=change.id, due_at=now)
 
 
 async def thread_note(session: AsyncSession, ctx: Context, change: Change, text: str,

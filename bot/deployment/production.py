@@ -17,24 +17,20 @@ from bot.deployment.rules import (
     needs_manual_deployment,
     status_after_step,
 )
-from bot.deployment.steps import StepOutcome, on_change, refused
+from bot.deployment.steps import StepOutcome, on_change, open_form, refused
 from bot.flows import deployment as flow
 from bot.slack.text import slack_date
 
 
 async def deploy_form(ctx: Context, change_id: int, user: str) -> StepOutcome:
     """Pressing "Deploy to production": every unmet gate at once, or the method modal."""
-    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
-        facts = loaded.facts
-        decision = may_deploy(facts, user, deployer, ctx.policy, ctx.clock.now())
-        if not decision:
-            return refused(_refusal(change_id, decision))
-        view = views.deploy_modal(change_id, loaded.change.title,
-                                  manual=needs_manual_deployment(facts),
-                                  emergency=facts.category == Category.emergency)
-        return StepOutcome(True, "", view=view)
-
-    return await on_change(ctx, change_id, user, act)
+    return await open_form(
+        ctx, change_id, user,
+        lambda facts, deployer: may_deploy(facts, user, deployer, ctx.policy, ctx.clock.now()),
+        lambda loaded: views.deploy_modal(
+            change_id, loaded.change.title, manual=needs_manual_deployment(loaded.facts),
+            emergency=loaded.facts.category == Category.emergency),
+        lambda decision: _refusal(change_id, decision))
 
 
 def _refusal(change_id: int, decision: DeployDecision) -> str:

@@ -18,18 +18,14 @@ from bot.deployment.rules import (
     may_operate,
     rollback_duration,
 )
-from bot.deployment.steps import StepOutcome, on_change, refused
+from bot.deployment.steps import StepOutcome, on_change, open_form, refused
 from bot.flows import deployment as flow
 
 
 async def rollback_form(ctx: Context, change_id: int, user: str) -> StepOutcome:
-    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
-        decision = may_operate(loaded.facts, user, deployer, "rollback")
-        if not decision:
-            return refused(decision.reason)
-        return StepOutcome(True, "", view=views.rollback_modal(change_id))
-
-    return await on_change(ctx, change_id, user, act)
+    return await open_form(ctx, change_id, user,
+                           lambda facts, deployer: may_operate(facts, user, deployer, "rollback"),
+                           lambda _: views.rollback_modal(change_id))
 
 
 async def start_rollback(ctx: Context, change_id: int, user: str, *, trigger: str | None,

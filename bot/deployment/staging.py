@@ -19,7 +19,7 @@ from bot.deployment.rules import (
     may_verify_staging,
     status_after_step,
 )
-from bot.deployment.steps import StepOutcome, on_change, refused, validation_text
+from bot.deployment.steps import StepOutcome, on_change, open_form, refused, validation_text
 from bot.flows import deployment as flow
 from storage.models import Change
 
@@ -41,13 +41,9 @@ async def mark_staging_deployed(ctx: Context, change_id: int, user: str) -> Step
 
 
 async def staging_form(ctx: Context, change_id: int, user: str) -> StepOutcome:
-    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
-        decision = may_verify_staging(loaded.facts, user, deployer)
-        if not decision:
-            return refused(decision.reason)
-        return StepOutcome(True, "", view=views.staging_modal(change_id, loaded.facts))
-
-    return await on_change(ctx, change_id, user, act)
+    return await open_form(ctx, change_id, user,
+                           lambda facts, deployer: may_verify_staging(facts, user, deployer),
+                           lambda loaded: views.staging_modal(change_id, loaded.facts))
 
 
 async def verify_staging(ctx: Context, change_id: int, user: str, *,

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
 from slack_sdk.models.views import View
 
+from bot.change.decisions import Decision
+from bot.change.facts import ChangeFacts
 from bot.change.work import Loaded, NoSuchChange, Outcome, editing
 from bot.context import Context
 from bot.slack import directory
@@ -35,6 +38,7 @@ def refused(message: str, field: str | None = None) -> StepOutcome:
 
 
 Act = Callable[[Loaded, bool], Awaitable[StepOutcome]]
+D = TypeVar("D", bound=Decision)
 
 
 async def is_deployer(ctx: Context, user: str) -> bool | None:
@@ -61,6 +65,20 @@ async def on_change(ctx: Context, change_id: int, user: str, act: Act) -> StepOu
     if outcome.ok and outcome.view is None:
         ctx.sweeper.kick()
     return outcome
+
+
+async def open_form(ctx: Context, change_id: int, user: str,
+                    rule: Callable[[ChangeFacts, bool], D], modal: Callable[[Loaded], View],
+                    refusal: Callable[[D], str] | None = None) -> StepOutcome:
+    """Pressing a step's button: why not, by the step's rule (given the facts and whether the
+    user is a deployer; said by `refusal`, else its reason), or else the step's modal."""
+    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
+        decision = rule(loaded.facts, deployer)
+        if not decision:
+            return refused(refusal(decision) if refusal else decision.reason)
+        return StepOutcome(True, "", view=modal(loaded))
+
+    return await on_change(ctx, change_id, user, act)
 
 
 def validation_text(checks: Collection[str], labels: dict[str, str]) -> str:

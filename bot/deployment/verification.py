@@ -12,19 +12,16 @@ from bot.change.work import Loaded
 from bot.context import Context
 from bot.deployment import views as views
 from bot.deployment.rules import PRODUCTION_CHECKS, check_verification, may_verify_production
-from bot.deployment.steps import StepOutcome, on_change, refused, validation_text
+from bot.deployment.steps import StepOutcome, on_change, open_form, refused, validation_text
 from bot.flows import deployment as flow
 
 
 async def verification_form(ctx: Context, change_id: int, user: str) -> StepOutcome:
-    async def act(loaded: Loaded, deployer: bool) -> StepOutcome:
-        decision = may_verify_production(loaded.facts, user, deployer, ctx.policy,
-                                         ctx.clock.now())
-        if not decision:
-            return refused(decision.reason)
-        return StepOutcome(True, "", view=views.verification_modal(change_id))
-
-    return await on_change(ctx, change_id, user, act)
+    return await open_form(
+        ctx, change_id, user,
+        lambda facts, deployer: may_verify_production(facts, user, deployer, ctx.policy,
+                                                      ctx.clock.now()),
+        lambda _: views.verification_modal(change_id))
 
 
 async def verify_production(ctx: Context, change_id: int, user: str, *,

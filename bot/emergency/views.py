@@ -11,10 +11,8 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
-    InputBlock,
     MarkdownTextObject,
     SectionBlock,
-    UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -25,8 +23,8 @@ from bot.deployment.views import spell
 from bot.emergency.rules import needs_retrospective
 from bot.policy import Policy
 from bot.proposal.proposals import Proposal
-from bot.proposal.views import service_input, text_input
-from bot.slack.blocks import first_listed, to_dicts
+from bot.proposal.views import people_input, service_input, text_input
+from bot.slack.blocks import first_listed, section, to_dicts
 from bot.slack.text import clip, escape, slack_date, user, users
 from storage.models import Approval, Change
 
@@ -55,30 +53,21 @@ def emergency_modal(policy: Policy, initial: Proposal | None = None, *,
     blocks = [
         ContextBlock(elements=[MarkdownTextObject(text=intro)]),
         text_input("impact", "What is broken or at risk, and the impact",
-                   "e.g. Checkout answers 500 for every EU customer since 02:40.",
-                   initial=p.impact if p else None),
+                   "e.g. Checkout answers 500 for every EU customer since 02:40.", p),
         text_input("description", "What the change does",
-                   "The fix in a few lines; its first line is the change's title.",
-                   initial=p.description if p else None),
+                   "The fix in a few lines; its first line is the change's title.", p),
         text_input("rollback_plan", "Rollback plan",
-                   "How to undo it if it makes things worse.",
-                   initial=p.rollback_plan if p else None),
+                   "How to undo it if it makes things worse.", p),
         text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — it gets the EMERGENCY label.",
-                   initial=p.pr_url if p else None, multiline=False, optional=True),
+                   p, multiline=False, optional=True),
         service_input(policy.proposal, p.service if p else None),
         text_input("fixes", "Fixes CHG-n: the deployment it repairs",
                    "e.g. CHG-41, when a change deployed earlier broke production.",
                    initial=format_change_id(p.fixes_change_id)
                    if p and p.fixes_change_id else None, multiline=False, optional=True),
-        InputBlock(
-            block_id="involved", label="Who else is involved",
-            hint="They are named in the broadcast.", optional=True,
-            element=UserMultiSelectElement(
-                action_id="involved", placeholder="Choose people",
-                initial_users=list(p.involved) if p and p.involved else None,
-            ),
-        ),
+        people_input("involved", "Who else is involved", "They are named in the broadcast.",
+                     p, "Choose people"),
     ]
     return View(
         type="modal", callback_id=EMERGENCY_CALLBACK,
@@ -100,9 +89,6 @@ def broadcast_message(change: Change, link: str, *, mention_here: bool,
     head = (f"{here}:rotating_light: *EMERGENCY* — {user(change.author_id)} is changing "
             f"production: *{cid}: {escape(change.title)}*")
     pr = f"<{change.pr_url}>" if change.pr_url else "none linked"
-
-    def section(text: str) -> SectionBlock:
-        return SectionBlock(text=MarkdownTextObject(text=clip(text)))
 
     blocks = [
         section(head),
@@ -206,11 +192,11 @@ def retrospective_reminder(change: Change, link: str, *, now: datetime, at_due: 
     else:
         text = (f"Reminder: the retrospective of the emergency {cid} is due "
                 f"{slack_date(due)}, in {spell(due - now)}.")
-    section = (f"{text}\n*{escape(change.title)}* {link}\nReview with the team what happened, "
-               "then press *Retrospective done* with the document, the root cause and what "
-               "follows.")
+    body = (f"{text}\n*{escape(change.title)}* {link}\nReview with the team what happened, "
+            "then press *Retrospective done* with the document, the root cause and what "
+            "follows.")
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=clip(section))),
+        section(body),
         ActionsBlock(block_id="change_actions", elements=[
             ButtonElement(action_id=RETROSPECTIVE, text="Retrospective done",
                           value=str(change.id or 0), style="primary"),

@@ -60,9 +60,7 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
 
     # Approvals (Step 3): before production, except emergencies (approval may come after;
     # missing once the policy's delay after deployment is over, it is a broken rule).
-    wanted = f"{sod.required} approval{'s' if sod.required != 1 else ''}"
-    if sod.tech_leads_required:
-        wanted += f" including {sod.tech_leads_required} tech lead"
+    wanted = sod.requirement or f"{sod.required} approval{'s' if sod.required != 1 else ''}"
     window = policy.windows.emergency_approval
     approval_due = deployment.at + window
 
@@ -72,17 +70,23 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
                 f"({_spell(window)})")
 
     approved_at = record.emergency.approved_at if record.emergency else None
+    chased = escalated(record, "approval_missing_reminded", deployment.at,
+                       "after deployment")
     if not sod.met_before_deployment:
         if emergency and sod.met and approved_at is not None and approved_at > approval_due:
-            add("approvals", BROKEN, f"approved {too_late(approved_at)} ({wanted})")
+            add("approvals", BROKEN, f"approved {too_late(approved_at)} ({wanted}){chased}")
         elif emergency and sod.met:
             add("approvals", BYPASSED,
                 f"approved after deployment under the emergency process ({wanted})")
         elif emergency and now > approval_due:
             add("approvals", BROKEN, "emergency change still not approved "
-                f"{_spell(now - deployment.at)} after deployment ({wanted} needed)")
+                f"{_spell(now - deployment.at)} after deployment ({wanted} needed){chased}")
         elif not emergency:
             add("approvals", BROKEN, f"deployed without {wanted}")
+    for named in sod.named:  # the infrastructure team's, the code owners': the emergency's
+        if emergency and not named.met and now > approval_due:  # (others' are the gate's)
+            add(named.rule, BROKEN, f"still missing {_spell(now - deployment.at)} after "
+                f"deployment: {named.detail}")
 
     # Step 2: CI, when a pull request is linked.
     ci = record.ci
@@ -139,31 +143,65 @@ def _deployment_exceptions(record: ChangeRecord, policy: Policy,
 
     # Step 7: verification once the monitoring window is over.
     verification = record.verification
-    if verification is not None and record.status != Status.rolled_back:
+    rollback = record.rollback
+    if verification is not None:
         ends = verification.window_ends_at
-        if verification.verified_at is None:
+        grace = policy.windows.verification_grace
+        watch = f" ({verification.watched_by} was on watch)" if verification.watched_by else ""
+        # Rolled back before its window was over: the rollback is its verdict.
+        rolled_back_at = rollback.started_at if rollback else None
+        stopped = rolled_back_at is not None and (ends is None or rolled_back_at <= ends + grace)
+        if stopped or (record.status == Status.rolled_back and rolled_back_at is None):
+            pass
+        elif verification.verified_at is None:
             if record.status == Status.completed:
-                add("verification", BROKEN, "completed without a verification")
-            elif ends is not None and now > ends + policy.windows.verification_grace:
+                add("verification", BROKEN, f"completed without a verification{watch}")
+            elif ends is not None and rolled_back_at is not None:
+                add("verification", BROKEN, f"the watch ended {_iso(ends)} with no "
+                    f"verification{watch}; rolled back {_spell(rolled_back_at - ends)} later")
+            elif ends is not None and now > ends + grace:
                 add("verification", BROKEN,
-                    f"not verified; the monitoring window ended {_iso(ends)}")
+                    f"not verified; the monitoring window ended {_iso(ends)}{watch}")
         elif verification.within_window is False and ends is not None:
             late = verification.verified_at - ends
             add("verification", BROKEN, f"verified {_spell(late)} after the monitoring "
                 "window ended (beyond the grace of "
                 f"{_spell(policy.windows.verification_grace)})")
 
+    # Step 8: "Rollback: 5-15 minutes" — finished within the policy's `windows.rollback`.
+    target = policy.windows.rollback
+    if rollback is not None and rollback.started_at is not None and target:
+        took = (rollback.finished_at or now) - rollback.started_at
+        if took > target:
+            what = (f"rollback took {_spell(took)}" if rollback.finished_at else
+                    f"rollback still not finished {_spell(took)} after it started")
+            add("rollback", BROKEN, f"{what}, over the {_spell(target)} target")
+
     # Emergencies: the retrospective within the policy's delay.
     emergency_record = record.emergency
     if emergency_record is not None and emergency_record.retrospective in ("late", "overdue"):
         due = emergency_record.retrospective_due_at
         assert due is not None
+        chased = escalated(record, "retrospective_overdue", due, "after it was due")
         if emergency_record.retrospective_done_at is not None:
             late = emergency_record.retrospective_done_at - due
-            add("retrospective", BROKEN, f"retrospective done {_spell(late)} late")
+            add("retrospective", BROKEN, f"retrospective done {_spell(late)} late{chased}")
         else:
-            add("retrospective", BROKEN, f"retrospective overdue since {_iso(due)}")
+            add("retrospective", BROKEN, f"retrospective overdue since {_iso(due)}{chased}")
     return found
+
+
+def escalated(record: ChangeRecord, action: str, since: datetime, what: str) -> str:
+    """`, after 3 escalations to the tech leads (the last 2 d 4 h after deployment)`: how
+    often the follow-up had to be chased (bot.emergency.after_deployment repeats it every
+    `windows.escalation_repeat` until done), and how late the last one was."""
+    times = [e.at for e in record.timeline if e.action == action]
+    if not times:
+        return ""
+    late = f"{_spell(times[-1] - since)} {what}"
+    if len(times) == 1:
+        return f", after 1 escalation to the tech leads ({late})"
+    return f", after {len(times)} escalations to the tech leads (the last {late})"
 
 
 def _merge_recorded(found: list[RuleException], recorded: Sequence[str], kind: str,

@@ -55,6 +55,7 @@ from bot.change.states import Category, Risk, format_change_id
 from bot.deployment.business_hours import is_business_time
 from bot.deployment.rules import monitoring_window
 from bot.evidence.exceptions import with_exceptions
+from bot.evidence.named import named_approvals
 from bot.evidence.records import (
     ApprovalEvidence,
     ChangeRecord,
@@ -72,7 +73,7 @@ from bot.evidence.records import (
     VerificationEvidence,
 )
 from bot.policy import Policy
-from bot.review.rules import approval_progress, approval_rule, counted_approvers
+from bot.review.rules import approval_progress, approval_rule, approvals_wanted, counted_approvers
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change, Deployment
 
@@ -91,7 +92,7 @@ def record_of(rows: ChangeRows, policy: Policy, now: datetime) -> ChangeRecord:
     kinds = {"peer", "security"} if policy.review.security_counts_as_peer else {"peer"}
     approval_rows = tuple(_approval(a, change, counted, kinds, a in admissible)
                           for a in approvals)
-    segregation = _segregation(change, approvals, admissible, events, policy)
+    segregation = _segregation(change, approvals, admissible, events, policy, now)
     record = ChangeRecord(
         id=change.id or 0,
         ref=format_change_id(change.id or 0),
@@ -186,7 +187,7 @@ def _until(approvals: Sequence[Approval], moment: datetime) -> list[Approval]:
 
 def _segregation(change: Change, approvals: Sequence[Approval],
                  admissible: Sequence[Approval], events: Sequence[AuditEvent],
-                 policy: Policy) -> Segregation:
+                 policy: Policy, now: datetime) -> Segregation:
     facts = facts_of(change, admissible)
     approvers = counted_approvers(facts, policy)
     rule = approval_rule(policy, facts.category, facts.risk)
@@ -207,6 +208,8 @@ def _segregation(change: Change, approvals: Sequence[Approval],
         met_before_deployment=before,
         deployed=change.deployed_at is not None,
         emergency=facts.category == Category.emergency,
+        requirement=approvals_wanted(rule, policy),
+        named=named_approvals(facts, policy, now),
     )
 
 
@@ -382,6 +385,7 @@ def _verification(change: Change, events: Sequence[AuditEvent],
         notes=str(recorded.get("notes") or ""),
         within_window=within,
         recorded=recorded,
+        watched_by=change.watch.get("by"),
     )
 
 

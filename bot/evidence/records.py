@@ -19,6 +19,7 @@ RULE_LABELS: dict[str, str] = {
     "manual_deployment": "Manual deployment",
     "verification": "Verification",
     "retrospective": "Retrospective",
+    "rollback": "Rollback",
 }
 # A recorded exception whose rule is not known (free text).
 RECORDED = "recorded"
@@ -59,6 +60,16 @@ class ApprovalEvidence:
 
 
 @dataclass(frozen=True)
+class NamedApproval:
+    """An approval the process asks of named people besides the peers' (the infrastructure
+    team, code owners), as its gate stands: `met` or not, with the gate's words."""
+
+    rule: str  # the gate's key: infrastructure | code_owners
+    met: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class Segregation:
     """Nobody approved their own change; enough distinct approvers; tech leads if needed."""
 
@@ -72,6 +83,10 @@ class Segregation:
     met_before_deployment: bool | None  # None: never deployed
     deployed: bool
     emergency: bool
+    # The approvals required, in the process's words ("2 peer approvals and a tech lead"),
+    # and the named approvals it also asked for.
+    requirement: str = ""
+    named: tuple[NamedApproval, ...] = ()
 
     @property
     def result(self) -> str:
@@ -184,6 +199,7 @@ class VerificationEvidence:
     notes: str
     within_window: bool | None  # by the window's end plus the policy's grace; None: not yet
     recorded: dict[str, Any]
+    watched_by: str | None = None  # who was told they were on watch (bot.deployment.watch)
 
 
 @dataclass(frozen=True)

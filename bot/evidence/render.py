@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from bot.change.states import Category, Risk
 from bot.deployment.business_hours import describe
 from bot.evidence.records import ChangeRecord, GitHubDeployment
 from bot.evidence.summary import PackInfo, Summary
+from bot.policy import Policy
+from bot.review.rules import approval_rule, approvals_wanted
 from bot.runtime.durations import spell
 from bot.schedule.evidence import FrozenDeployment
 
@@ -98,11 +101,13 @@ def policy_lines(info: PackInfo) -> list[str]:
         minutes = int(delta.total_seconds() // 60)
         return f"{minutes // 60} h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes} min"
 
+    high_risk = approvals_wanted(approval_rule(policy, Category.high_risk, Risk.high), policy)
     return [
         f"Approvals: standard {review.standard}; normal {review.normal} "
-        f"({review.normal_high_risk} when the risk is high); high-risk {review.high_risk} "
-        f"including {review.high_risk_tech_leads} tech lead; emergency {review.emergency}, "
-        "which may come after deployment. Nobody's approval of their own change counts.",
+        f"({review.normal_high_risk} when the risk is high); high-risk {high_risk}; "
+        f"emergency {review.emergency}, which may come after deployment. Nobody's approval "
+        "of their own change counts.",
+        *named_rules(policy),
         f"Monitoring after deployment: {span(windows.monitoring)} "
         f"({span(windows.monitoring_high_risk)} for high-risk changes); verification "
         f"expected within {span(windows.verification_grace)} of the window's end.",
@@ -110,6 +115,25 @@ def policy_lines(info: PackInfo) -> list[str]:
         f"Business hours: {describe(policy.business_hours)}.",
         f"CI must pass when a pull request is linked: {yes_no(policy.github.require_ci)}.",
     ]
+
+
+def named_rules(policy: Policy) -> list[str]:
+    """Who else approves, by the policy: reviewers, infrastructure team, code owners."""
+    groups, lines = policy.groups, []
+    if groups.reviewers:
+        lines.append(f"Only the reviewers ({groups.reviewers}), the tech leads, the "
+                     "infrastructure team and code owners awaited may approve.")
+    if groups.infrastructure:
+        paths = ", ".join(policy.infrastructure.paths) or "none"
+        lines.append(f"Infrastructure changes (the checkbox; paths {paths}"
+                     + "".join(f"; {c.replace('_', '-')} changes"
+                               for c in policy.infrastructure.categories)
+                     + f") also need an approval from the infrastructure team "
+                     f"({groups.infrastructure}).")
+    if policy.github.use_codeowners:
+        lines.append("Code owners: the repository's CODEOWNERS names whose approval each "
+                     "changed file needs — one approval from an owner of each owned path.")
+    return lines
 
 
 class Renderer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.change.gates import GATE_LABELS
 from bot.deployment.rules import (
     DEPLOY_METHODS,
     PRODUCTION_CHECKS,
@@ -229,8 +230,11 @@ def markdown_change(record: ChangeRecord,  # noqa: C901 - one section per step
         timing = "; met after deployment, as the emergency process allows"
     elif sod.met_before_deployment is False:
         timing = "; **not met before deployment**"
+    required = sod.requirement or f"{sod.required} approval(s)"
     w(f"- **Segregation of duties: {sod.result}** — {author}; {len(sod.approvers)} distinct "
-      f"approver(s) of {sod.required} required ({approvers}){lead}{timing}\n")
+      f"approver(s) ({approvers}) of {required} required{lead}{timing}\n")
+    for also in sod.named:
+        w(f"- **{GATE_LABELS.get(also.rule, also.rule)}**: {also.detail}\n")
 
     w("\n**Approvals**\n\n")
     if record.approvals:

@@ -24,6 +24,7 @@ from bot.context import Context
 from bot.evidence.records import Checkpoint
 from bot.policy import Policy
 from bot.runtime.sweeper import Payload
+from bot.slack import outbox
 from storage import audit_chain, reminder_store, repo
 from storage.db import Database
 from storage.models import AuditEvent, Reminder
@@ -50,22 +51,24 @@ async def keep_scheduled(ctx: Context) -> None:
     now = ctx.clock.now()
     due = next_due(now, ctx.policy.audit.checkpoint)
     async with ctx.db.session() as session:
-        await reminder_store.schedule(session, key=f"{CHECKPOINT}:{due.isoformat()}",
-                                      kind=CHECKPOINT, due_at=due, now=now)
+        await outbox.schedule(session, ctx, key=f"{CHECKPOINT}:{due.isoformat()}",
+                              kind=CHECKPOINT, due_at=due)
 
 
 async def request_checkpoint(db: Database, now: datetime, why: str) -> None:
     """A checkpoint due now, posted by the running bot's sweeper (an export from the
-    command line, which has no Slack of its own)."""
+    command line, which has no Slack of its own, nor the sweeper's table of kinds: the
+    payload is built from its model)."""
     async with db.session() as session:
         await reminder_store.schedule(session, key=f"{CHECKPOINT}:{why}:{now.isoformat()}",
                                       kind=CHECKPOINT, due_at=now, now=now,
-                                      payload={"why": why})
+                                      payload=CheckpointPayload(why=why).model_dump())
 
 
 async def send_checkpoint(ctx: Context, reminder: Reminder) -> None:
-    await checkpoint(ctx, why=reminder.payload.get("why") or "scheduled")
-    if "why" not in reminder.payload:
+    requested = CheckpointPayload.model_validate(reminder.payload).why
+    await checkpoint(ctx, why=requested or "scheduled")
+    if requested is None:  # a scheduled one: schedule the next
         await keep_scheduled(ctx)
 
 

@@ -66,7 +66,8 @@ async def pr_read(loaded: Loaded, ctx: Context, read: pull_requests.Read) -> Non
     """
     fresh = True
     if read.pull is not None:
-        fresh = await pull_requests.apply_pull(loaded, ctx, read.pull, read.pull_author)
+        fresh = await pull_requests.apply_pull(loaded, ctx, read.pull, read.pull_author,
+                                               read.codeowners)
     if fresh and read.ci is not None:
         await pull_requests.apply_ci(loaded, ctx, read.ci)
     if read.reviews is not None:

@@ -14,6 +14,7 @@ from bot.github import (
     deployments,
     emergency_label,
     emergency_pr,
+    gate_lookup,
     login_proof,
     merge_gate,
     pr_proposal,
@@ -50,6 +51,7 @@ KINDS: dict[str, Kind] = {
     merge_gate.NO_CHANGE: Kind(merge_gate.no_change, merge_gate.NoChangePayload),
     deploy_gate.RECHECK_AT: Kind(deploy_gate.recheck_at, NoPayload),
     deploy_gate.ANSWER: Kind(deploy_gate.send_answer, deploy_gate.AnswerPayload),
+    gate_lookup.LOOKUP: Kind(gate_lookup.look_up, gate_lookup.LookupPayload),
     # A GitHub login proven by a pull-request comment: its reviews count.
     login_proof.ADOPT: Kind(login_proof.adopt_proven, login_proof.AdoptPayload),
     # Step 3: peer review reminders.

@@ -26,9 +26,16 @@ from bot.change.work import Loaded, NoSuchChange, audit, editing
 from bot.context import Context
 from bot.deployment.monitoring import VERIFICATION_OVERDUE, WINDOW_ENDED
 from bot.deployment.steps import StepOutcome, refused
-from bot.review.reminders import PEER_REMINDER, SECURITY_ESCALATION, SECURITY_REMINDER
+from bot.review.reminders import (
+    PEER_REMINDER,
+    SECURITY_ESCALATION,
+    SECURITY_REMINDER,
+    ReviewReminderPayload,
+    RevisionPayload,
+)
 from bot.review.rules import awaits_peer_review
 from bot.runtime.snooze import snooze_until
+from bot.runtime.sweeper import Payload
 from bot.security.review import in_security_group
 from bot.security.rules import may_decide_security
 from bot.slack import outbox as notify
@@ -47,6 +54,12 @@ class _Snoozable:
     what: str  # the escalation, as the person reads it
 
 
+class Snoozes(Payload):
+    """What an escalation row (of any kind) keeps of the snoozes before it."""
+
+    snoozed: list[dict[str, Any]] = []
+
+
 async def _pending(session: AsyncSession, key: str) -> Reminder | None:
     found = await session.exec(select(Reminder).where(
         Reminder.key == key, col(Reminder.sent_at).is_(None),
@@ -60,12 +73,13 @@ async def _pending_kind(session: AsyncSession, change_id: int, kind: str,
     found = await session.exec(select(Reminder).where(
         Reminder.change_id == change_id, Reminder.kind == kind,
         col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None)))
-    return next((r for r in found.all() if r.payload.get("revision") == revision), None)
+    return next((r for r in found.all()
+                 if RevisionPayload.model_validate(r.payload).revision == revision), None)
 
 
 def _since(escalation: Reminder | None, now: datetime) -> str:
-    since = escalation.payload.get("since") if escalation else None
-    return str(since) if since else now.isoformat()
+    since = ReviewReminderPayload.model_validate(escalation.payload).since if escalation else ""
+    return since or now.isoformat()
 
 
 async def _review(loaded: Loaded, ctx: Context, user: str, now: datetime) -> _Snoozable | str:
@@ -131,7 +145,7 @@ async def snooze(ctx: Context, change_id: int, user: str, family: str,
             await notify.schedule(session, ctx, key=f"{found.key}:snoozed:{int(now.timestamp())}",
                                   kind=found.kind, change_id=change.id, recipient=user,
                                   payload=found.payload, due_at=until)
-            snoozes = [*escalation.payload.get("snoozed", []),
+            snoozes = [*Snoozes.model_validate(escalation.payload).snoozed,
                        {"by": user, "until": until.isoformat()}]
             escalation.payload = {**escalation.payload, "snoozed": snoozes}
             session.add(escalation)

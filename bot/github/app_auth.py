@@ -6,8 +6,9 @@ expires — by the injected clock, so tests move time instead of waiting an hour
 Github object of an installation reads the current token from here at each request
 (`InstallationToken`), so a refresh needs no new connection.
 
-Which installation serves a repository comes from the webhook (`installation.id`, noted with
-`remember`) or, failing that, from `GET /repos/{owner}/{repo}/installation`.
+Which installation serves a repository comes from `GET /repos/{owner}/{repo}/installation`
+(cached); a webhook's `installation.id` is checked against it before it is believed
+(bot.github.events).
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ class InstallationTokens:
         with self._lock:
             self._installations[full_name.lower()] = installation_id
 
-    def installation_for(self, full_name: str) -> int:
-        """The installation serving `full_name`; asks GitHub when no webhook said it."""
+    def installation_for(self, full_name: str, *, fresh: bool = False) -> int:
+        """The installation serving `full_name`; asks GitHub when it is not known yet (or,
+        `fresh`, whatever is known)."""
         with self._lock:
-            known = self._installations.get(full_name.lower())
+            known = None if fresh else self._installations.get(full_name.lower())
         if known is not None:
             return known
         owner, _, repo = full_name.partition("/")

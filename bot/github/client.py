@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github
 
 from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
+from bot.github.client_gates import GateCalls
 from bot.github.errors import (
     GitHubAuthError,
     GitHubError,
@@ -43,11 +42,15 @@ from bot.github.reads import (
     PrRef,
     PullInfo,
     Review,
+    aware_utc,
     check_run_state,
     combine_checks,
     parse_pr_url,
+    split_full_name,
     status_state,
 )
+from bot.github.repository_files import RepositoryFiles
+from bot.github.signature import verify_webhook_signature
 from bot.runtime.clock import Clock, SystemClock
 
 T = TypeVar("T")
@@ -75,22 +78,7 @@ __all__ = [
 # --------------------------------------------------------------------------- client
 
 
-def _aware_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _split_full_name(owner_repo: str) -> str:
-    owner, sep, repo = owner_repo.strip().strip("/").partition("/")
-    if not sep or not owner or not repo or "/" in repo:
-        raise ValueError(f"“{owner_repo}” is not a repository name like OWNER/REPO")
-    return f"{owner}/{repo}"
-
-
-class GitHubClient:
+class GitHubClient(GateCalls, RepositoryFiles):
     """Async facade over PyGithub. Every method runs PyGithub in a worker thread.
 
     `on_call(operation, outcome)` is called after each method (outcome: "ok", or the
@@ -240,6 +228,7 @@ class GitHubClient:
                 merge_sha=pr.merge_commit_sha if merged else None,
                 url=pr.html_url or ref.url,
                 files=files,
+                labels=tuple(label.name for label in pr.labels),
             )
 
         return await self._run("get_pull", work, not_found=GitHubNotFound.default_message,
@@ -247,7 +236,7 @@ class GitHubClient:
 
     async def get_ci(self, owner_repo: str, sha: str) -> CiResult:
         """Check runs and commit statuses of `sha`, combined into one verdict."""
-        full_name = _split_full_name(owner_repo)
+        full_name = split_full_name(owner_repo)
         if not sha or not sha.strip():
             raise ValueError("a commit sha is needed to look up CI")
         sha = sha.strip()
@@ -298,7 +287,7 @@ class GitHubClient:
             pr = gh.get_repo(ref.full_name).get_pull(ref.number)
             reviews: list[Review] = []
             for r in pr.get_reviews():
-                submitted = _aware_utc(r.submitted_at)
+                submitted = aware_utc(r.submitted_at)
                 state = (r.state or "").upper()
                 if submitted is None or state == "PENDING":
                     continue
@@ -324,7 +313,7 @@ class GitHubClient:
             commits = gh.get_repo(ref.full_name).get_pull(ref.number).get_commits()
             first = next(iter(commits), None)
             author = first.commit.author if first is not None else None
-            return _aware_utc(author.date) if author is not None else None
+            return aware_utc(author.date) if author is not None else None
 
         return await self._run("first_commit", work, not_found=GitHubNotFound.default_message,
                                repo=ref.full_name)
@@ -352,62 +341,6 @@ class GitHubClient:
         await self._run("add_label", work, not_found=GitHubNotFound.default_message,
                         repo=ref.full_name)
 
-    async def set_status(self, owner_repo: str, sha: str, state: str, description: str,
-                         target_url: str | None, context: str) -> None:
-        """A commit status (token and App mode): state pending, success, failure or error."""
-        full_name = _split_full_name(owner_repo)
-
-        def work(gh: Github) -> None:
-            commit = gh.get_repo(full_name).get_commit(sha)
-            if target_url:
-                commit.create_status(state, target_url, description[:140], context)
-            else:
-                commit.create_status(state, description=description[:140], context=context)
-
-        await self._run("set_status", work, not_found=GitHubNotFound.default_message,
-                        repo=full_name)
-
-    async def put_check_run(self, owner_repo: str, sha: str, name: str, *, run_id: int | None,
-                            status: str, conclusion: str | None, title: str, summary: str,
-                            details_url: str | None) -> int:
-        """Create the check run `name` on `sha`, or update `run_id` (App mode only). Returns
-        the run's id."""
-        full_name = _split_full_name(owner_repo)
-        fields: dict[str, Any] = {"status": status,
-                                  "output": {"title": title[:255], "summary": summary[:65000]}}
-        if conclusion is not None:
-            fields["conclusion"] = conclusion
-        if details_url:
-            fields["details_url"] = details_url
-
-        def work(gh: Github) -> int:
-            repo = gh.get_repo(full_name)
-            if run_id is not None:
-                repo.get_check_run(run_id).edit(**fields)
-                return run_id
-            return int(repo.create_check_run(name, sha, **fields).id)
-
-        return await self._run("put_check_run", work, not_found=GitHubNotFound.default_message,
-                               repo=full_name)
-
-    async def answer_protection_rule(self, owner_repo: str, run_id: int, environment: str,
-                                     state: str | None, comment: str) -> None:
-        """Answer a deployment protection rule: state "approved" or "rejected", or None for a
-        status report that keeps the job waiting. PyGithub has no method for this endpoint,
-        so its requester posts it (App mode: only the App may answer)."""
-        full_name = _split_full_name(owner_repo)
-        body: dict[str, Any] = {"environment_name": environment, "comment": comment[:1024]}
-        if state is not None:
-            body["state"] = state
-
-        def work(gh: Github) -> None:
-            gh.requester.requestJsonAndCheck(
-                "POST", f"/repos/{full_name}/actions/runs/{int(run_id)}/deployment_protection_rule",
-                input=body)
-
-        await self._run("answer_protection_rule", work,
-                        not_found=GitHubNotFound.default_message, repo=full_name)
-
     async def add_comment(self, ref: PrRef, body: str) -> None:
         """Comment on the pull request (its conversation, as an issue comment)."""
 
@@ -432,21 +365,3 @@ class GitHubClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-# --------------------------------------------------------------------------- webhooks
-
-
-def verify_webhook_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Check GitHub's `X-Hub-Signature-256: sha256=<hex>` in constant time."""
-    if not secret or not header:
-        return False
-    scheme, sep, given = header.strip().partition("=")
-    if not sep or scheme.lower() != "sha256" or len(given) != 64:
-        return False
-    try:
-        given_bytes = bytes.fromhex(given)
-    except ValueError:
-        return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given_bytes)

@@ -3,7 +3,9 @@
 A `deployment_protection_rule` webhook (action `requested`) says a GitHub Actions job waits
 to deploy a commit to an environment. For production, the change is found by the commit
 (head or merge) or the pull request, and the production gates are evaluated for that exact
-commit (bot.github.gate_rules). The job is recorded as a `DeployGate` row in the same
+commit (bot.github.gate_rules) — counting only the approvals given for the pull request's
+head (`bound_facts`). A commit no change knows yet is looked up on GitHub first
+(bot.github.gate_lookup). The job is recorded as a `DeployGate` row in the same
 transaction, and every answer is a reminder row the sweeper sends:
 
 - all gates met: approved, with a comment naming the change and its approvals;
@@ -26,20 +28,25 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.change.facts import ChangeFacts
+from bot.change.rows import current
 from bot.change.states import format_change_id
 from bot.change.work import Loaded, audit, lock, refresh_card, thread_note
 from bot.context import Context
 from bot.github import gate_rules
 from bot.github.client import GitHubError
 from bot.github.gate_rules import REPORT_LIMIT, DeployAnswer
+from bot.policy import Policy
 from bot.runtime.sweeper import Payload, Skip
-from storage import github_store, reminder_store, repo
+from bot.slack import outbox
+from storage import github_store, repo
 from storage.models import Change, DeployGate, Reminder
 
 log = logging.getLogger(__name__)
 
 ANSWER = "github_gate_answer"
 RECHECK_AT = "github_gates_at"
+LOOKUP = "github_gate_lookup"
 _RUN = re.compile(r"/actions/runs/(\d+)/deployment_protection_rule/?$")
 
 
@@ -84,77 +91,100 @@ async def on_protection_rule(session: AsyncSession, ctx: Context, payload: dict,
     if gate is None:
         return f"run {run_id} ({environment}) is already being answered"
     if not production:
-        await _decided(session, ctx, gate, gate_rules.not_production_answer(environment), None)
+        await decided(session, ctx, gate, gate_rules.not_production_answer(environment), None)
         return f"run {run_id}: {environment} is not production, approved"
-    change = await _change_for(session, repo_name, sha, payload.get("pull_requests") or [])
+    change = await github_store.change_for_commit(session, repo_name, sha)
     if change is None:
-        answer = gate_rules.no_change_answer(ctx.policy, sha)
-        await _decided(session, ctx, gate, answer, None)
-        return f"run {run_id}: no change links {sha[:7]}, {answer.state}"
+        # Not a commit any change knows (yet): GitHub is asked which pull request it is of,
+        # off the request path (bot.github.gate_lookup).
+        pulls = [int(p["number"]) for p in payload.get("pull_requests") or []]
+        await outbox.schedule(
+            session, ctx, key=f"{LOOKUP}:{gate.id}", kind=LOOKUP, due_at=now,
+            payload={"gate": gate.id, "pulls": pulls})
+        return f"run {run_id}: looking up the pull request of {sha[:7]}"
     loaded = await lock(session, change.id or 0, now)
     assert loaded is not None
-    gate.change_id = change.id
-    cid = format_change_id(change.id or 0)
-    await audit(session, ctx, change, "github", "deploy_gate_requested", run_id=run_id,
-                environment=environment, sha=sha, run_url=gate.run_url)
-    await thread_note(session, ctx, change,
-                      f":hourglass_flowing_sand: GitHub Actions is waiting to deploy {cid} to "
-                      f"{environment} (<{gate.run_url}|run {run_id}>), commit `{sha[:7]}`.")
-    state = await decide(loaded, ctx, gate)
+    state = await attach(loaded, ctx, gate)
     await refresh_card(session, ctx, change)
-    return f"run {run_id}: {cid} {state}"
+    return f"run {run_id}: {format_change_id(change.id or 0)} {state}"
 
 
-async def _change_for(session: AsyncSession, repo_name: str, sha: str,
-                      pulls: list[dict]) -> Change | None:
-    change = await github_store.change_for_commit(session, repo_name, sha)
-    if change is not None:
-        return change
-    for pull in pulls:
-        found = await github_store.changes_linking(session, repo_name, int(pull["number"]),
-                                                   include_finished=True)
-        if found:
-            return found[-1]
-    return None
+async def attach(loaded: Loaded, ctx: Context, gate: DeployGate) -> str:
+    """The waiting job is the (locked) change's: on its record and in its thread, then
+    answered (bot.github.deploy_gate.decide). Returns the gate's state."""
+    change = loaded.change
+    gate.change_id = change.id
+    loaded.session.add(gate)
+    cid = format_change_id(change.id or 0)
+    await audit(loaded.session, ctx, change, "github", "deploy_gate_requested",
+                run_id=gate.run_id, environment=gate.environment, sha=gate.sha,
+                run_url=gate.run_url)
+    await thread_note(loaded.session, ctx, change,
+                      f":hourglass_flowing_sand: GitHub Actions is waiting to deploy {cid} to "
+                      f"{gate.environment} (<{gate.run_url}|run {gate.run_id}>), commit "
+                      f"`{gate.sha[:7]}`.")
+    return await decide(loaded, ctx, gate)
+
+
+def bound_facts(loaded: Loaded, policy: Policy) -> ChangeFacts:
+    """What the gates read: only the approvals and security decisions given for the pull
+    request's head commit — the commit that merges, and whose merge commit deploys — unless
+    the policy keeps approvals across pushes (`github.reset_approvals_on_push = false`)."""
+    head = loaded.change.head_sha
+    if not head or not policy.github.reset_approvals_on_push:
+        return loaded.facts
+    return loaded.facts_at(head)
 
 
 async def decide(loaded: Loaded, ctx: Context, gate: DeployGate) -> str:
     """Evaluate the production gates for the job's commit and answer it (durably): the
     decision once, a status report when what is missing changed. Returns the gate's state."""
     change = loaded.change
-    approvers = sorted({a.github_login or f"@{a.user_id}" for a in loaded.approvals
-                        if a.revision == change.revision and a.kind == "peer"
-                        and a.decision == "approved" and (a.user_id or a.github_login)})
+    bound = change.head_sha if ctx.policy.github.reset_approvals_on_push else None
+    approvers = sorted({a.github_login or f"@{a.user_id}"
+                        for a in current(loaded.approvals, change, "peer", bound)
+                        if a.decision == "approved" and (a.user_id or a.github_login)})
     answer = gate_rules.deploy_answer(
-        loaded.facts, ctx.policy, ctx.clock.now(), cid=format_change_id(change.id or 0),
+        bound_facts(loaded, ctx.policy), ctx.policy, ctx.clock.now(),
+        cid=format_change_id(change.id or 0),
         sha=gate.sha, head_sha=change.head_sha, merge_sha=change.merge_sha,
         approvers=approvers)
     if answer.state is not None:
-        await _decided(loaded.session, ctx, gate, answer, change)
+        await decided(loaded.session, ctx, gate, answer, change)
         return answer.state
     if answer.recheck_at is not None:
-        await reminder_store.schedule(
-            loaded.session, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
-            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at,
-            now=ctx.clock.now())
-    if answer.comment == gate.last_report:
-        return gate.state
-    if gate.reports >= REPORT_LIMIT:
-        log.info("run %s: GitHub's %d status reports are spent; %s", gate.run_id,
-                 REPORT_LIMIT, answer.comment)
-        return gate.state
-    gate.reports += 1
-    gate.last_report = answer.comment
-    loaded.session.add(gate)
-    await audit(loaded.session, ctx, change, "changebot", "deploy_gate_waiting",
-                run_id=gate.run_id, environment=gate.environment, sha=gate.sha,
-                report=answer.comment, reports=gate.reports)
-    await _schedule_answer(loaded.session, ctx, gate, None, answer.comment,
-                           key=f"{ANSWER}:{gate.id}:report:{gate.reports}")
+        await outbox.schedule(
+            loaded.session, ctx, key=f"{RECHECK_AT}:{change.id}:{answer.recheck_at.isoformat()}",
+            kind=RECHECK_AT, change_id=change.id, due_at=answer.recheck_at)
+    await report(loaded.session, ctx, gate, answer.comment, change)
     return gate.state
 
 
-async def _decided(session: AsyncSession, ctx: Context, gate: DeployGate,
+async def report(session: AsyncSession, ctx: Context, gate: DeployGate, comment: str,
+                 change: Change | None) -> None:
+    """A status report (the job keeps waiting): only when what it says changed, and no more
+    than GitHub takes per deployment."""
+    if comment == gate.last_report:
+        return
+    if gate.reports >= REPORT_LIMIT:
+        log.info("run %s: GitHub's %d status reports are spent; %s", gate.run_id,
+                 REPORT_LIMIT, comment)
+        return
+    gate.reports += 1
+    gate.last_report = comment
+    session.add(gate)
+    detail = {"run_id": gate.run_id, "environment": gate.environment, "sha": gate.sha,
+              "report": comment, "reports": gate.reports}
+    if change is None:
+        await repo.add_audit(session, at=ctx.clock.now(), actor="changebot",
+                             action="deploy_gate_waiting", detail={"repo": gate.repo, **detail})
+    else:
+        await audit(session, ctx, change, "changebot", "deploy_gate_waiting", **detail)
+    await _schedule_answer(session, ctx, gate, None, comment,
+                           key=f"{ANSWER}:{gate.id}:report:{gate.reports}")
+
+
+async def decided(session: AsyncSession, ctx: Context, gate: DeployGate,
                    answer: DeployAnswer, change: Change | None) -> None:
     assert answer.state is not None
     now = ctx.clock.now()
@@ -185,9 +215,8 @@ async def _decided(session: AsyncSession, ctx: Context, gate: DeployGate,
 async def _schedule_answer(session: AsyncSession, ctx: Context, gate: DeployGate,
                            state: str | None, comment: str, *, key: str) -> None:
     await session.flush()
-    await reminder_store.schedule(
-        session, key=key, kind=ANSWER, change_id=gate.change_id, due_at=ctx.clock.now(),
-        now=ctx.clock.now(), payload={"gate": gate.id, "state": state, "comment": comment})
+    await outbox.schedule(session, ctx, key=key, kind=ANSWER, change_id=gate.change_id,
+                          payload={"gate": gate.id, "state": state, "comment": comment})
 
 
 async def send_answer(ctx: Context, reminder: Reminder) -> None:

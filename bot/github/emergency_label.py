@@ -53,7 +53,7 @@ async def add_label(ctx: Context, reminder: Reminder) -> None:
         raise Skip(NOT_CONNECTED)
     if not change.pr_url or change.category != Category.emergency.value:
         raise Skip("the change has no pull request, or is no longer an emergency")
-    label = reminder.payload.get("label", LABEL)
+    label = LabelPayload.model_validate(reminder.payload).label
     try:
         ref = parse_pr_url(change.pr_url)
     except ValueError as exc:

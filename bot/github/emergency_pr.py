@@ -7,6 +7,8 @@ recorded by GitHub login; audited; then the emergency path as for one declared i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,15 +60,9 @@ async def on_label(session: AsyncSession, ctx: Context, payload: dict, delivery:
             await refresh_card(session, ctx, change)
         return f"EMERGENCY label noted on {len(linked)} change(s)"
     await schedule(session, ctx, key=f"github_emergency_pr:{_source_key(repo_name, number)}",
-                   kind="github_emergency_pr", payload={
-                       "repo": repo_name, "number": number,
-                       "url": pr.get("html_url") or "", "title": pr.get("title") or "",
-                       "body": pr.get("body") or "", "author": _login(pr.get("user")),
-                       "head_sha": (pr.get("head") or {}).get("sha"),
-                       "base": (pr.get("base") or {}).get("ref"),
-                       "head": (pr.get("head") or {}).get("ref"),
-                       "labeled_by": _login(payload.get("sender")), "delivery": delivery,
-                   })
+                   kind="github_emergency_pr",
+                   payload={**pull_request_fields(payload, delivery),
+                            "labeled_by": _login(payload.get("sender"))})
     return "an emergency change will be opened for the pull request"
 
 
@@ -74,46 +70,63 @@ def _login(user: dict | None) -> str:
     return (user or {}).get("login") or "ghost"
 
 
-async def open_emergency(ctx: Context, reminder: Reminder) -> None:
-    """Open the emergency change for a pull request labelled EMERGENCY on GitHub."""
-    data = reminder.payload
-    author_login = data["author"]
-    slack_author = await accounts.slack_user_for(ctx, author_login)
-    source_key = _source_key(data["repo"], int(data["number"]))
-    owner, name = data["repo"].split("/", 1)
-    ref = PrRef("github.com", owner, name, int(data["number"]))
-    url = data.get("url") or ref.url
-    now = ctx.clock.now()
+def pull_request_fields(payload: dict, delivery: str) -> dict[str, Any]:
+    """A `pull_request` webhook's pull request, as the fields of PullRequestPayload."""
+    pr = payload["pull_request"]
+    return {"repo": payload["repository"]["full_name"], "number": int(pr["number"]),
+            "url": pr.get("html_url") or "", "title": pr.get("title") or "",
+            "body": pr.get("body") or "", "author": _login(pr.get("user")),
+            "head_sha": (pr.get("head") or {}).get("sha"),
+            "base": (pr.get("base") or {}).get("ref"), "head": (pr.get("head") or {}).get("ref"),
+            "delivery": delivery}
+
+
+async def open_change(ctx: Context, pr: PullRequestPayload, change: Change,
+                      opened: Callable[[AsyncSession, Change], Awaitable[None]]) -> None:
+    """Add the change opened from `pr` (its security review decided) and run `opened` in the
+    same transaction, unless a change was opened for it, or linked to it, meanwhile."""
     async with ctx.db.session() as session:
-        if await already_tracked(session, source_key, data["repo"], int(data["number"])):
+        if await already_tracked(session, pr.source_key, pr.repo, pr.number):
             return
-        change = Change(
-            title=(data.get("title") or f"Emergency: {ref}")[:150],
-            description=(data.get("body") or f"Opened from the {LABEL} label on {url}.")[:3000],
-            category=Category.emergency, risk=Risk.high,
-            rollback_plan=f"Revert {url} and redeploy (from GitHub: the author should "
-                          "refine this).",
-            testing="", pr_url=url, pr_repo=repo_key(data["repo"]),
-            pr_number=int(data["number"]), head_sha=data.get("head_sha"),
-            pr_info={"repo": data["repo"], "number": int(data["number"]), "url": url,
-                     "title": data.get("title") or "", "author": author_login,
-                     "base": data.get("base"), "head": data.get("head"), "state": "open",
-                     "merged": False},
-            author_id=slack_author or accounts.unlinked_author(author_login),
-            status=Status.in_review, created_at=now, updated_at=now,
-            source_key=source_key,
-        )
         update_security(ctx, change)
         session.add(change)
         await session.flush()
-        await audit(session, ctx, change, f"gh:{data.get('labeled_by') or author_login}",
-                    "emergency_opened_from_github", pr=str(ref), url=url,
-                    author_login=author_login, author=slack_author,
-                    labeled_by=data.get("labeled_by"), category=change.category,
+        await opened(session, change)
+    ctx.sweeper.kick()
+
+
+async def open_emergency(ctx: Context, reminder: Reminder) -> None:
+    """Open the emergency change for a pull request labelled EMERGENCY on GitHub."""
+    pr = EmergencyPrPayload.model_validate(reminder.payload)
+    slack_author = await accounts.slack_user_for(ctx, pr.author)
+    url, now = pr.link, ctx.clock.now()
+    change = Change(
+        title=(pr.title or f"Emergency: {pr.ref}")[:150],
+        description=(pr.body or f"Opened from the {LABEL} label on {url}.")[:3000],
+        category=Category.emergency, risk=Risk.high,
+        rollback_plan=f"Revert {url} and redeploy (from GitHub: the author should "
+                      "refine this).",
+        testing="", pr_url=url, pr_repo=repo_key(pr.repo),
+        pr_number=pr.number, head_sha=pr.head_sha,
+        pr_info={"repo": pr.repo, "number": pr.number, "url": url,
+                 "title": pr.title, "author": pr.author,
+                 "base": pr.base, "head": pr.head, "state": "open",
+                 "merged": False},
+        author_id=slack_author or accounts.unlinked_author(pr.author),
+        status=Status.in_review, created_at=now, updated_at=now,
+        source_key=pr.source_key,
+    )
+
+    async def opened(session: AsyncSession, change: Change) -> None:
+        await audit(session, ctx, change, f"gh:{pr.labeled_by or pr.author}",
+                    "emergency_opened_from_github", pr=str(pr.ref), url=url,
+                    author_login=pr.author, author=slack_author,
+                    labeled_by=pr.labeled_by, category=change.category,
                     security_triggers=change.security_triggers)
         await proposal_flow.opened_from_github(session, ctx, change,
                                                url=url, slack_author=slack_author)
-    ctx.sweeper.kick()
+
+    await open_change(ctx, pr, change, opened)
 
 
 class PullRequestPayload(Payload):
@@ -124,11 +137,24 @@ class PullRequestPayload(Payload):
     url: str = ""
     title: str = ""
     body: str = ""
-    author: str | None = None
+    author: str = "ghost"
     head_sha: str | None = None
     base: str | None = None
     head: str | None = None
     delivery: str | None = None
+
+    @property
+    def ref(self) -> PrRef:
+        owner, name = self.repo.split("/", 1)
+        return PrRef("github.com", owner, name, self.number)
+
+    @property
+    def link(self) -> str:
+        return self.url or self.ref.url
+
+    @property
+    def source_key(self) -> str:
+        return _source_key(self.repo, self.number)
 
 
 class EmergencyPrPayload(PullRequestPayload):

@@ -30,15 +30,19 @@ from bot.github import (
     pull_requests,
 )
 from bot.github import deployments as github_deployments
+from bot.github.errors import GitHubError
 from bot.github.reads import CHECK_NAME
-from storage import github_store, reminder_store
+from bot.slack import outbox
+from storage import github_store
 from storage.models import Change
 
 log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Received:
-    """How the webhook is answered: 200 handled (or already), 204 ignored, 400 malformed."""
+    """How the webhook is answered: 200 handled (or already), 204 ignored, 400 malformed,
+    202 accepted but not ours to decide (an installation or repository the bot does not
+    serve), 503 GitHub could not confirm whose it is (nothing recorded: redeliver it)."""
 
     status: int
     message: str
@@ -55,7 +59,14 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
         return Received(400, "the X-GitHub-Delivery header is missing or malformed")
     if not isinstance(payload, dict):
         return Received(400, "the payload is not a JSON object")
-    _remember_installation(ctx, payload)
+    try:
+        stranger = await _foreign_installation(ctx, payload)
+    except GitHubError as exc:  # nothing recorded: a redelivery is looked at again
+        return Received(503, "GitHub could not confirm the webhook's installation "
+                             f"({exc.message}); redeliver it later")
+    if stranger is not None:
+        log.warning("GitHub %s delivery %s not decided: %s", event, delivery, stranger)
+        return Received(202, f"accepted, nothing decided: {stranger}")
     try:
         async with ctx.db.session() as session:
             if not await github_store.first_delivery(session, f"github:{delivery}",
@@ -75,15 +86,23 @@ async def receive(ctx: Context, event: str, delivery: str, payload: object) -> R
     return Received(200, message)
 
 
-def _remember_installation(ctx: Context, payload: object) -> None:
-    """App mode: which installation serves the repository, as the signed webhook says."""
-    if ctx.github is None or not isinstance(payload, dict):
-        return
+async def _foreign_installation(ctx: Context, payload: dict) -> str | None:
+    """App mode: a webhook is believed only from the installation GitHub reports for its
+    repository (`GET /repos/{owner}/{repo}/installation`, cached). Why not, or None."""
+    if ctx.github is None or not ctx.github.app_mode:
+        return None
     installation = payload.get("installation")
     repository = payload.get("repository")
-    if (isinstance(installation, dict) and isinstance(installation.get("id"), int)
+    if not (isinstance(installation, dict) and isinstance(installation.get("id"), int)
             and isinstance(repository, dict) and isinstance(repository.get("full_name"), str)):
-        ctx.github.remember_installation(repository["full_name"], installation["id"])
+        return None
+    installation_id, full_name = installation["id"], repository["full_name"]
+    try:
+        if await ctx.github.installation_matches(full_name, installation_id):
+            return None
+    except ValueError:
+        return f"{full_name!r} is not a repository name"
+    return f"installation {installation_id} is not the one serving {full_name}"
 
 
 # --------------------------------------------------------------------------- CI
@@ -99,9 +118,9 @@ async def _re_evaluate_ci(session: AsyncSession, ctx: Context, repo_name: str,
                                                key_prefix=f"github_ci:{change.id}:{sha}:",
                                                unclaimed_at=now):
             continue
-        await reminder_store.schedule(
-            session, key=f"github_ci:{change.id}:{sha}:{uuid.uuid4().hex}", kind="github_ci",
-            change_id=change.id, payload={"sha": sha}, due_at=now, now=now,
+        await outbox.schedule(
+            session, ctx, key=f"github_ci:{change.id}:{sha}:{uuid.uuid4().hex}", kind="github_ci",
+            change_id=change.id, payload={"sha": sha}, due_at=now,
         )
     return f"CI of {pull_requests.short(sha)} re-evaluated for {len(changes)} change(s)"
 
@@ -144,14 +163,15 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     if action in pr_proposal.ACTIONS:
         proposed = await pr_proposal.on_pull_request(session, ctx, payload, delivery)
     if action not in ("opened", "synchronize", "closed", "reopened", "edited",
-                      "ready_for_review"):
+                      "ready_for_review", "labeled", "unlabeled"):
         return proposed
-        return None
     repo_name, number = payload["repository"]["full_name"], int(pr["number"])
     changes = await github_store.changes_linking(session, repo_name, number)
     if not changes and action in ("opened", "synchronize", "reopened"):
         no_change = await _no_change_record(session, ctx, payload)
         return proposed or no_change
+    if not changes and action in ("labeled", "unlabeled"):
+        return proposed
     if proposed is not None or action == "opened":
         return proposed
     for change in changes:
@@ -179,9 +199,8 @@ async def _no_change_record(session: AsyncSession, ctx: Context, payload: dict) 
         return None
     sha = payload["pull_request"]["head"]["sha"]
     repo_name = payload["repository"]["full_name"]
-    await reminder_store.schedule(
-        session, key=f"{merge_gate.NO_CHANGE}:{repo_name}:{sha}", kind=merge_gate.NO_CHANGE,
-        due_at=ctx.clock.now(), now=ctx.clock.now(),
+    await outbox.schedule(
+        session, ctx, key=f"{merge_gate.NO_CHANGE}:{repo_name}:{sha}", kind=merge_gate.NO_CHANGE,
         payload={"repo": repo_name, "sha": sha,
                  "installation": (payload.get("installation") or {}).get("id")})
     return f"no change links this pull request: the {CHECK_NAME} check says so"
@@ -212,10 +231,9 @@ async def on_review(session: AsyncSession, ctx: Context, payload: dict,
         if action == "dismissed":
             await pull_requests.schedule_sync(session, ctx, change, why="review dismissed")
             continue
-        await reminder_store.schedule(
-            session, key=f"github_review:{change.id}:{review['id']}:{delivery}",
-            kind="github_review", change_id=change.id, due_at=ctx.clock.now(),
-            now=ctx.clock.now(), payload={"review": {
+        await outbox.schedule(
+            session, ctx, key=f"github_review:{change.id}:{review['id']}:{delivery}",
+            kind="github_review", change_id=change.id, payload={"review": {
                 "id": review["id"], "login": review["user"]["login"], "state": state,
                 "submitted_at": review["submitted_at"], "commit_id": review["commit_id"],
             }},

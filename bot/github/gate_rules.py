@@ -145,6 +145,16 @@ def no_change_answer(policy: Policy, sha: str) -> DeployAnswer:
                                     "with `/change new` and link its pull request.")
 
 
+def waiting_for_pull(sha: str, number: int, *, linked: bool) -> str:
+    """A status report for a commit no change knows yet, of pull request #`number`."""
+    if linked:
+        return _fit(f"Changebot is waiting for the pull request of {sha[:7]} (#{number}): "
+                    "GitHub has not yet told it that this commit is the pull request's head "
+                    "or merge commit. It looks again as soon as it hears of it.")
+    return _fit(f"Changebot is waiting for the pull request of {sha[:7]}: no change links "
+                f"pull request #{number} yet — propose one with `/change new` or link it.")
+
+
 def plain(text: str) -> str:
     """Slack's markup out, for GitHub: `<@U1>` -> `@U1`, `<url|label>` -> `label`."""
     text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)

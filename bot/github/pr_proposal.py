@@ -19,12 +19,15 @@ from bot.change.work import audit
 from bot.context import Context
 from bot.flows import proposal as proposal_flow
 from bot.github import accounts
-from bot.github.client import PrRef
-from bot.github.emergency_pr import PullRequestPayload, _source_key, already_tracked
+from bot.github.emergency_pr import (
+    PullRequestPayload,
+    _source_key,
+    open_change,
+    pull_request_fields,
+)
 from bot.github.pr_template import missing_comment, parse
 from bot.proposal.proposals import LIMITS
 from bot.runtime.sweeper import Skip
-from bot.security.routing import update_security
 from bot.slack.outbox import schedule
 from storage import github_store
 from storage.models import Change, Reminder
@@ -58,11 +61,7 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
     missing = parsed.missing
     what = hashlib.sha256(",".join(missing).encode()).hexdigest()[:12] if missing else "open"
     await schedule(session, ctx, key=f"{KIND}:{source_key}:{what}", kind=KIND, payload={
-        "repo": repo_name, "number": number, "url": pr.get("html_url") or "",
-        "title": pr.get("title") or "", "body": pr.get("body") or "",
-        "author": (pr.get("user") or {}).get("login") or "ghost",
-        "head_sha": (pr.get("head") or {}).get("sha"), "base": (pr.get("base") or {}).get("ref"),
-        "head": (pr.get("head") or {}).get("ref"), "delivery": delivery,
+        **pull_request_fields(payload, delivery),
         "reviewers": [r.get("login") for r in pr.get("requested_reviewers") or []
                       if r.get("login")],
     })
@@ -73,54 +72,44 @@ async def on_pull_request(session: AsyncSession, ctx: Context, payload: dict,
 
 async def open_from_pull_request(ctx: Context, reminder: Reminder) -> None:
     """Open the change (or comment what is missing) for the pull request of `reminder`."""
-    data = reminder.payload
-    owner, name = data["repo"].split("/", 1)
-    ref = PrRef("github.com", owner, name, int(data["number"]))
-    parsed = parse(data.get("body"))
+    pr = PrProposalPayload.model_validate(reminder.payload)
+    parsed = parse(pr.body)
     if parsed.missing:
         if ctx.github is None:
             raise Skip("GitHub is not connected: the missing fields cannot be commented")
-        await ctx.github.add_comment(ref, missing_comment(parsed.missing,
-                                                          template_path=TEMPLATE_PATH))
+        await ctx.github.add_comment(pr.ref, missing_comment(parsed.missing,
+                                                             template_path=TEMPLATE_PATH))
         return
-    author_login = data["author"]
-    slack_author = await accounts.slack_user_for(ctx, author_login)
-    reviewers = [user for login in data.get("reviewers", [])
+    slack_author = await accounts.slack_user_for(ctx, pr.author)
+    reviewers = [user for login in pr.reviewers
                  if (user := await accounts.slack_user_for(ctx, login))]
-    source_key = _source_key(data["repo"], int(data["number"]))
-    url = data.get("url") or ref.url
-    fields = parsed.fields
-    now = ctx.clock.now()
-    async with ctx.db.session() as session:
-        if await already_tracked(session, source_key, data["repo"], int(data["number"])):
-            return
-        change = Change(
-            title=(data.get("title") or str(ref))[:150],
-            description=fields["description"][:LIMITS["description"]],
-            category=Category(fields.get("category", Category.normal.value)),
-            risk=Risk(fields["risk"]),
-            rollback_plan=fields["rollback_plan"][:LIMITS["rollback_plan"]],
-            testing=fields["testing"][:LIMITS["testing"]],
-            security_notes=fields.get("security_notes", "")[:LIMITS["security_notes"]],
-            pr_url=url, reviewers=reviewers,
-            author_id=slack_author or accounts.unlinked_author(author_login),
-            status=Status.in_review, created_at=now, updated_at=now, source_key=source_key,
-        )
-        update_security(ctx, change)
-        session.add(change)
-        await session.flush()
-        await audit(session, ctx, change, f"gh:{author_login}", "proposed_from_github",
-                    pr=str(ref), url=url, author_login=author_login, author=slack_author,
+    url, fields, now = pr.link, parsed.fields, ctx.clock.now()
+    change = Change(
+        title=(pr.title or str(pr.ref))[:150],
+        description=fields["description"][:LIMITS["description"]],
+        category=Category(fields.get("category", Category.normal.value)),
+        risk=Risk(fields["risk"]),
+        rollback_plan=fields["rollback_plan"][:LIMITS["rollback_plan"]],
+        testing=fields["testing"][:LIMITS["testing"]],
+        security_notes=fields.get("security_notes", "")[:LIMITS["security_notes"]],
+        pr_url=url, reviewers=reviewers,
+        author_id=slack_author or accounts.unlinked_author(pr.author),
+        status=Status.in_review, created_at=now, updated_at=now, source_key=pr.source_key,
+    )
+
+    async def opened(session: AsyncSession, change: Change) -> None:
+        await audit(session, ctx, change, f"gh:{pr.author}", "proposed_from_github",
+                    pr=str(pr.ref), url=url, author_login=pr.author, author=slack_author,
                     category=change.category, risk=change.risk,
                     category_given="category" in fields, reviewers=reviewers,
                     security_triggers=change.security_triggers)
         await proposal_flow.proposed_from_pull_request(session, ctx, change, url=url,
                                                        slack_author=slack_author)
-    ctx.sweeper.kick()
+
+    await open_change(ctx, pr, change, opened)
 
 
 class PrProposalPayload(PullRequestPayload):
     """A pull request that proposes a change."""
 
-    author: str = "ghost"
     reviewers: list[str] = []

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.change.facts import ChangeFacts
+from bot.change.gates import owner_awaited
 from bot.change.states import format_change_id
 from bot.change.transition import transition
 from bot.change.work import Loaded, audit, dm, is_slack_user, thread_note
 from bot.context import Context
 from bot.flows import review as review_flow
 from bot.github.client import CiResult, PrRef, PullInfo, Review, parse_pr_url
+from bot.github.codeowners_rules import CodeOwners
 from bot.review.rules import (
     approval_progress,
     may_approve,
@@ -35,7 +37,7 @@ from bot.review.rules import (
 )
 from bot.review.standing import Standing
 from bot.security import routing as security
-from storage import reminder_store
+from bot.slack import outbox
 from storage.github_store import repo_key
 from storage.models import Approval, Change
 
@@ -71,6 +73,7 @@ class Read:
     ci: CiResult | None = None
     reviews: tuple[ReviewBy, ...] | None = None
     pull_author: str | None = None  # the Slack user behind the pull request's author
+    codeowners: CodeOwners | None = None  # what CODEOWNERS says of the pull's files
 
 
 # --------------------------------------------------------------------------- linking
@@ -100,10 +103,9 @@ def note_not_connected(change: Change) -> None:
 async def schedule_sync(session: AsyncSession, ctx: Context, change: Change, *,
                         key: str | None = None, why: str = "") -> bool:
     """Read the pull request from GitHub soon (durable: a reminder row, sent after commit)."""
-    return await reminder_store.schedule(
-        session, key=key or f"{SYNC}:{change.id}:{uuid.uuid4().hex}", kind=SYNC,
-        change_id=change.id, payload={"why": why} if why else {}, due_at=ctx.clock.now(),
-        now=ctx.clock.now(),
+    return await outbox.schedule(
+        session, ctx, key=key or f"{SYNC}:{change.id}:{uuid.uuid4().hex}", kind=SYNC,
+        change_id=change.id, payload={"why": why} if why else {},
     )
 
 
@@ -169,6 +171,11 @@ async def new_head(loaded: Loaded, ctx: Context, sha: str, info: dict) -> bool:
     change.head_sha = sha
     change.ci_state, change.ci_detail = "none", {"sha": sha}
     if old is None:
+        # Decided before GitHub was first read: bound to the first head read.
+        for decision in loaded.approvals:
+            if decision.revision == change.revision and decision.commit_sha is None:
+                decision.commit_sha = sha
+                loaded.session.add(decision)
         return True
     await audit(loaded.session, ctx, change, "github", "new_commit", sha=sha, previous=old)
     facts = loaded.facts
@@ -187,7 +194,7 @@ def _is_stale(change: Change, info: dict, head_sha: str) -> bool:
 
 
 async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo,
-                     author_user: str | None = None) -> bool:
+                     author_user: str | None = None, owners: CodeOwners | None = None) -> bool:
     """Store what the pull request says; False (nothing stored) for a stale read."""
     change = loaded.change
     info = dict(change.pr_info)
@@ -199,7 +206,10 @@ async def apply_pull(loaded: Loaded, ctx: Context, pull: PullInfo,
         repo=pull.ref.full_name, number=pull.ref.number, url=pull.url, title=pull.title,
         author=pull.author, base=pull.base, head=pull.head, state=pull.state,
         merged=pull.merged, files=list(pull.files), author_user=author_user,
+        labels=list(pull.labels),
     )
+    if owners is not None:
+        info["codeowners"] = owners.as_record()
     if pull.first_commit_at is not None:  # where DORA's lead time starts (bot.insights)
         info["first_commit_at"] = pull.first_commit_at.isoformat()
     change.pr_info = info
@@ -295,6 +305,12 @@ async def record_reviews(loaded: Loaded, ctx: Context, reviews: Sequence[ReviewB
         change.updated_at = ctx.clock.now()
 
 
+def _owner_awaited(facts: ChangeFacts, ctx: Context, by: ReviewBy) -> bool:
+    """A code owner's review counts though they are not one of the reviewers."""
+    return any(owner_awaited(facts, ctx.policy, who) for who in
+               (by.review.login.lower(), by.slack_user) if who)
+
+
 async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool]:
     """Make the review's decision the login's current one on this revision. Returns what it
     did, in words, and whether it withdrew an approval that counted."""
@@ -311,7 +327,7 @@ async def _decide(loaded: Loaded, ctx: Context, by: ReviewBy) -> tuple[str, bool
         if (by.slack_user is not None and loaded.facts.is_author(by.slack_user)) or (
                 review.login.lower() == pr_author):
             return "not counted: the author's own review", False
-        if not by.eligible:
+        if not by.eligible and not _owner_awaited(loaded.facts, ctx, by):
             return "not counted: not one of the reviewers (groups.reviewers)", False
         if review.commit_id != change.head_sha:
             return (f"not counted: it approves commit {short(review.commit_id)}, "

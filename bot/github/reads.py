@@ -7,7 +7,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 
@@ -107,7 +107,17 @@ class PullInfo:
     merge_sha: str | None  # only when merged; GitHub's test-merge sha of an open PR is dropped
     url: str
     files: tuple[str, ...]
+    labels: tuple[str, ...] = ()
     first_commit_at: datetime | None = None  # read apart, once (GitHubClient.first_commit_at)
+
+
+@dataclass(frozen=True)
+class CommitPull:
+    """A pull request GitHub associates with a commit."""
+
+    number: int
+    head_sha: str
+    merge_sha: str | None  # only when merged
 
 
 @dataclass(frozen=True)
@@ -169,3 +179,27 @@ def combine_checks(checks: Iterable[Check]) -> CiState:
     if states and all(s in _GREEN for s in states):
         return "success"
     return "pending"
+
+
+@dataclass(frozen=True)
+class CodeOwnersFile:
+    """The CODEOWNERS found in a repository: its text, or why it cannot be read."""
+
+    path: str
+    text: str | None
+    problem: str
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def split_full_name(owner_repo: str) -> str:
+    owner, sep, repo = owner_repo.strip().strip("/").partition("/")
+    if not sep or not owner or not repo or "/" in repo:
+        raise ValueError(f"“{owner_repo}” is not a repository name like OWNER/REPO")
+    return f"{owner}/{repo}"

@@ -28,7 +28,7 @@ from bot.change.states import format_change_id
 from bot.change.work import audit, dm, is_slack_user, lock, refresh_card
 from bot.context import Context
 from bot.flows import github as github_flow
-from bot.github import accounts, pull_requests
+from bot.github import accounts, codeowners, pull_requests
 from bot.github.client import (
     GitHubAuthError,
     GitHubError,
@@ -40,8 +40,9 @@ from bot.github.client import (
 from bot.github.pull_requests import NOT_CONNECTED, SYNC, Read, ReviewBy
 from bot.review.standing import Standing, standing
 from bot.runtime.sweeper import Payload, Skip
+from bot.slack import outbox
 from bot.slack.outbox import load_change
-from storage import github_store, reminder_store
+from storage import github_store
 from storage.github_store import FINISHED
 from storage.models import Change, Reminder
 from storage.repo import CLOSED_STATUSES
@@ -79,7 +80,8 @@ async def sync(ctx: Context, reminder: Reminder) -> None:
     people = await _people(ctx, reviews)
     # The pull request's author counts as an author of the change (segregation of duties).
     author = await accounts.slack_user_for(ctx, pull.author)
-    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people, author),
+    owners = await codeowners.read(ctx, pull)
+    await apply_read(ctx, change.id or 0, url, Read(pull, ci, people, author, owners),
                      reminder_id=reminder.id, attempt=attempt)
 
 
@@ -168,6 +170,9 @@ async def apply_read(ctx: Context, change_id: int, url: str, read: Read, *,
         if change.ci_state in ("none", "pending") and change.status not in CLOSED_STATUSES:
             await follow_up(session, ctx, change, attempt=attempt, poll=True,
                             exclude=reminder_id)
+        elif read.codeowners is not None and read.codeowners.retry:  # GitHub did not answer
+            await follow_up(session, ctx, change, attempt=attempt, poll=False,
+                            exclude=reminder_id)
         await refresh_card(session, ctx, change)
     ctx.sweeper.kick()
     return True
@@ -195,7 +200,7 @@ async def follow_up(session: AsyncSession, ctx: Context, change: Change, *, atte
         return
     now = ctx.clock.now()
     due = at or now + follow_up_delay(attempt, poll=poll)
-    payload = {"why": "poll" if poll else "retry", "attempt": attempt + 1}
+    payload = SyncPayload(why="poll" if poll else "retry", attempt=attempt + 1).model_dump()
     pending = await github_store.pending_reminder(session, change.id or 0, SYNC,
                                                   key_prefix=FOLLOW_UP, exclude=exclude,
                                                   unclaimed_at=now)
@@ -204,9 +209,8 @@ async def follow_up(session: AsyncSession, ctx: Context, change: Change, *, atte
             pending.due_at, pending.payload = due, payload
             session.add(pending)
         return
-    await reminder_store.schedule(session, key=f"{FOLLOW_UP}{change.id}:{uuid.uuid4().hex}",
-                                  kind=SYNC, change_id=change.id, payload=payload, due_at=due,
-                                  now=now)
+    await outbox.schedule(session, ctx, key=f"{FOLLOW_UP}{change.id}:{uuid.uuid4().hex}",
+                          kind=SYNC, change_id=change.id, payload=payload, due_at=due)
 
 
 async def mark_unreachable(ctx: Context, change_id: int, url: str, message: str, *,

@@ -15,11 +15,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 from slack_sdk.models.views import View
 
@@ -31,7 +28,7 @@ from bot.overview.desk_items import Desk, Item, desk_of
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
 from bot.slack import directory
-from bot.slack.blocks import first_listed
+from bot.slack.blocks import context, first_listed, section
 from bot.slack.text import clip, escape
 from storage.models import Reminder
 
@@ -55,7 +52,7 @@ def item_text(item: Item) -> str:
 def _section(title: str, items: list[Item], empty: str) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text=f"{title} ({len(items)})" if items else title)]
     if not items:
-        return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=empty)])]
+        return [*blocks, context(empty)]
     return [*blocks, *first_listed(items, item_text, MAX_PER_SECTION, ": `/change list`")]
 
 
@@ -76,9 +73,8 @@ def metrics_line(figures: dora.Figures | None) -> str:
 
 def desk_view(desk: Desk, this_week: list[Block], metrics: str) -> View:
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(
-            text="*Changebot* carries production changes through review, deployment and "
-            "verification — and keeps the evidence.")),
+        section("*Changebot* carries production changes through review, deployment and "
+                "verification — and keeps the evidence."),
         ActionsBlock(block_id="home_actions", elements=[
             ButtonElement(action_id="home_new_change", text="Propose a change",
                           style="primary"),
@@ -87,10 +83,10 @@ def desk_view(desk: Desk, this_week: list[Block], metrics: str) -> View:
     for title, name, empty in SECTIONS:
         blocks += [DividerBlock(), *_section(title, getattr(desk, name), empty)]
         if name == "waiting" and desk.unknown_teams:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=unknown_note(desk))]))
+            blocks.append(context(unknown_note(desk)))
     if this_week:
         blocks += [DividerBlock(), *this_week]
-    blocks += [DividerBlock(), ContextBlock(elements=[MarkdownTextObject(text=metrics)])]
+    blocks += [DividerBlock(), context(metrics)]
     view = View(type="home", blocks=blocks)
     view.validate_json()  # Slack's limits (100 blocks, text lengths) before publishing
     return view

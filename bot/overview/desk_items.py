@@ -16,7 +16,12 @@ from datetime import datetime
 
 from bot.change.card_view import gates_summary
 from bot.change.facts import ChangeFacts
-from bot.change.gates import GateState, infrastructure_gate, infrastructure_reasons
+from bot.change.gates import (
+    GateState,
+    infrastructure_gate,
+    infrastructure_reasons,
+    owner_awaited,
+)
 from bot.change.states import IN_PRODUCTION, Category, Status
 from bot.context import Context
 from bot.deployment.views import spell
@@ -85,7 +90,7 @@ def awaits_infrastructure_approval(facts: ChangeFacts, policy: Policy, viewer: s
                                    now: datetime) -> bool:
     """The infrastructure gate waits, and `viewer` (one of the team) may give the approval."""
     return infrastructure_gate(facts, policy, now).state == GateState.pending and (
-        may_add_approval(facts, viewer, policy, completes_infrastructure=True).allowed)
+        may_add_approval(facts, viewer, policy, completes_gate=True).allowed)
 
 
 def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, viewer: str, *,
@@ -98,6 +103,13 @@ def sort_desk(desk: Desk, change: Change, facts: ChangeFacts, ctx: Context, view
         why = ", ".join(infrastructure_reasons(facts, policy))
         desk.waiting.append(_item(change, f"infrastructure approval for "
                                           f"{mention(change.author_id)} ({why}){asked}"))
+    elif owner_awaited(facts, policy, viewer) and may_add_approval(
+            facts, viewer, policy, completes_gate=True).allowed:
+        owned = ", ".join(f"`{g.pattern}`" for g in (facts.code_owners.groups
+                                                      if facts.code_owners else ())
+                          if viewer in g.approvers)
+        desk.waiting.append(_item(change, f"code owner approval for "
+                                          f"{mention(change.author_id)} ({owned}){asked}"))
     elif change.author_id != viewer and awaits_peer_review(facts, policy, viewer) and (
             facts.status in (Status.proposed, Status.in_review)):
         desk.waiting.append(_item(change, f"review for {mention(change.author_id)}{asked}"))

@@ -18,7 +18,7 @@ from bot.change.gates import infrastructure_reasons
 from bot.change.rows import facts_of
 from bot.context import Context
 from bot.policy import Policy
-from storage import reminder_store
+from bot.slack import outbox
 from storage.models import Change
 
 DESK = "desk"
@@ -46,5 +46,5 @@ async def schedule_desks(session: AsyncSession, ctx: Context, change: Change) ->
     now = ctx.clock.now()
     due = next_slot(now)
     for person in sorted(concerned(change, ctx.policy)):
-        await reminder_store.schedule(session, key=f"{DESK}:{person}:{int(due.timestamp())}",
-                                      kind=DESK, recipient=person, due_at=due, now=now)
+        await outbox.schedule(session, ctx, key=f"{DESK}:{person}:{int(due.timestamp())}",
+                              kind=DESK, recipient=person, due_at=due)

@@ -42,9 +42,12 @@ def _options(choices: dict[str, str]) -> list[Option]:
     return [Option(value=value, label=label) for value, label in choices.items()]
 
 
-def text_input(block_id: str, label: str, hint: str, *, initial: str | None = None,
-               multiline: bool = True, optional: bool = False, placeholder: str | None = None
-               ) -> InputBlock:
+def text_input(block_id: str, label: str, hint: str, draft: Proposal | None = None, *,
+               initial: str | None = None, multiline: bool = True, optional: bool = False,
+               placeholder: str | None = None) -> InputBlock:
+    """A text field, pre-filled with `initial` or else with the draft's field of its name."""
+    if initial is None and draft is not None:
+        initial = getattr(draft, block_id)
     return InputBlock(
         block_id=block_id,
         label=label,
@@ -57,6 +60,17 @@ def text_input(block_id: str, label: str, hint: str, *, initial: str | None = No
             initial_value=initial or None,
             placeholder=placeholder,
         ),
+    )
+
+
+def people_input(block_id: str, label: str, hint: str, draft: Proposal | None,
+                 placeholder: str) -> InputBlock:
+    """An optional choice of people, pre-filled with the draft's field of its name."""
+    chosen = list(getattr(draft, block_id)) if draft else []
+    return InputBlock(
+        block_id=block_id, label=label, hint=hint, optional=True,
+        element=UserMultiSelectElement(action_id=block_id, placeholder=placeholder,
+                                       initial_users=chosen or None),
     )
 
 
@@ -108,11 +122,10 @@ def proposal_modal(policy: Policy, initial: Proposal | None = None, *,
     chosen_boxes = [o for o in checkbox_options if p and o.value in p.security_checkboxes]
     blocks: list[Any] = [
         text_input("title", "Title", "One line a reviewer understands: what changes, where.",
-                   initial=p.title if p else None, multiline=False,
+                   p, multiline=False,
                    placeholder="Add an index on orders.created_at"),
         text_input("description", "Description and business justification",
-                   "What changes, and why the business needs it now.",
-                   initial=p.description if p else None),
+                   "What changes, and why the business needs it now.", p),
         _select("category", "Category",
                 "Standard: pre-approved pattern (1 approval). Normal: most changes. "
                 "High-risk: 2 approvals and a tech lead.",
@@ -121,13 +134,12 @@ def proposal_modal(policy: Policy, initial: Proposal | None = None, *,
                 p.risk if p else None),
         text_input("rollback_plan", "Rollback plan",
                    "The exact steps to undo it: revert and redeploy, previous image, flag off…",
-                   initial=p.rollback_plan if p else None),
+                   p),
         text_input("testing", "Testing performed",
-                   "Unit, integration, manual checks: what ran and what it showed.",
-                   initial=p.testing if p else None),
+                   "Unit, integration, manual checks: what ran and what it showed.", p),
         text_input("security_notes", "Security considerations",
                    "Anything touching auth, secrets, personal data or network exposure.",
-                   initial=p.security_notes if p else None, optional=True),
+                   p, optional=True),
         InputBlock(
             block_id="security_checkboxes",
             label="This change touches…",
@@ -140,17 +152,10 @@ def proposal_modal(policy: Policy, initial: Proposal | None = None, *,
         ),
         text_input("pr_url", "Pull request",
                    "e.g. https://github.com/acme/api/pull/123 — CI and reviews are read from it.",
-                   initial=p.pr_url if p else None, multiline=False, optional=True),
-        InputBlock(
-            block_id="reviewers",
-            label="Reviewers",
-            hint="They get a direct message with a link to the change. Not yourself.",
-            optional=True,
-            element=UserMultiSelectElement(
-                action_id="reviewers", placeholder="Choose reviewers",
-                initial_users=list(p.reviewers) if p and p.reviewers else None,
-            ),
-        ),
+                   p, multiline=False, optional=True),
+        people_input("reviewers", "Reviewers",
+                     "They get a direct message with a link to the change. Not yourself.",
+                     p, "Choose reviewers"),
         service_input(policy.proposal, p.service if p else None),
         InputBlock(
             block_id=PLANNED_AT,

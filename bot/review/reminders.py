@@ -102,7 +102,7 @@ async def load_current(ctx: Context, reminder: Reminder) -> tuple[Change, Change
 async def load_facts(ctx: Context, reminder: Reminder) -> tuple[Change, ChangeFacts]:
     """The change of a reminder as it is now; Skip when it was revised since."""
     change, facts = await load_current(ctx, reminder)
-    if change.revision != reminder.payload.get("revision"):  # route and reminders alike
+    if change.revision != RevisionPayload.model_validate(reminder.payload).revision:
         raise Skip(f"the change was revised (now revision {change.revision})")
     return change, facts
 
@@ -157,10 +157,15 @@ async def escalate_security(ctx: Context, reminder: Reminder) -> None:
                   + snoozed_note(ReviewReminderPayload.model_validate(reminder.payload).snoozed))
 
 
-class ReviewReminderPayload(Payload):
+class RevisionPayload(Payload):
+    """A row about one revision of the change (the security route and the reminders)."""
+
+    revision: int
+
+
+class ReviewReminderPayload(RevisionPayload):
     """Peer and security reminders: the revision they are about, since when it waits, and
     who snoozed the escalation."""
 
-    revision: int
     since: str
     snoozed: list = []

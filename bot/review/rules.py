@@ -46,6 +46,21 @@ def approval_rule(policy: Policy, category: Category, risk: Risk) -> ApprovalRul
     return ApprovalRule(review.emergency)
 
 
+def approvals_wanted(rule: ApprovalRule, policy: Policy) -> str:
+    """The approvals a rule asks for, as the process counts them: "1 approval", "2 peer
+    approvals and a tech lead" (three people), or with `review.tech_lead_counts_as_peer`
+    "2 approvals, one of them from a tech lead"."""
+    count, leads = rule.count, rule.tech_leads
+    if not leads:
+        return f"{count} approval{'' if count == 1 else 's'}"
+    lead_words = "a tech lead" if leads == 1 else f"{leads} tech leads"
+    if policy.review.tech_lead_counts_as_peer:
+        return (f"{count} approval{'' if count == 1 else 's'}, "
+                f"{'one' if leads == 1 else leads} of them from {lead_words}")
+    peers = count - leads
+    return f"{peers} peer approval{'' if peers == 1 else 's'} and {lead_words}"
+
+
 def standard_fit(facts: ChangeFacts, policy: Policy) -> tuple[str | None, str]:
     """For a change declared standard: the template it fits, or (None, why it fits none).
     "Standard changes: pre-approved patterns" — with no templates in the policy, the
@@ -54,7 +69,12 @@ def standard_fit(facts: ChangeFacts, policy: Policy) -> tuple[str | None, str]:
     if not templates:
         return "", ""
     why = []
+    carried = {label.lower() for label in facts.pr_labels}
     for template in templates:
+        if template.labels and not carried & {label.lower() for label in template.labels}:
+            named = " or ".join(f"`{label}`" for label in template.labels)
+            why.append(f"“{template.name}” needs its pull request labelled {named}")
+            continue
         if not template.only_paths:
             return template.name, ""
         if not facts.changed_files:
@@ -214,12 +234,12 @@ _REJECTABLE = frozenset({Status.in_review, Status.approved, Status.staging, Stat
 
 
 def may_count_approval(policy: Policy, *, reviewer: bool, tech_lead: bool,
-                       infrastructure: bool) -> Decision:
+                       infrastructure: bool, code_owner: bool = False) -> Decision:
     """"Reviewer: peer or senior engineer": with `groups.reviewers` set, only its members'
-    approvals count — and the tech leads' and the infrastructure team's, whose approvals
-    the process asks for by name."""
+    approvals count — and the tech leads', the infrastructure team's and the code owners'
+    (whose approval the change awaits), whose approvals the process asks for by name."""
     group = policy.groups.reviewers
-    if group is None or reviewer or tech_lead or infrastructure:
+    if group is None or reviewer or tech_lead or infrastructure or code_owner:
         return ALLOWED
     return refuse(
         f"Only the reviewers (<!subteam^{group}>), the tech leads and the infrastructure "
@@ -284,15 +304,16 @@ def may_cancel(facts: ChangeFacts, user: str) -> Decision:
 
 
 def may_add_approval(facts: ChangeFacts, user: str, policy: Policy, *,
-                     completes_infrastructure: bool = False) -> Decision:
+                     completes_gate: bool = False) -> Decision:
     """An approval in Slack: `may_approve`, and only while approvals are still needed once
     the change has left review (an emergency approved after its deployment counts once) —
-    or while the infrastructure team's is, from one of them (`completes_infrastructure`)."""
+    or while the infrastructure team's or a code owner's is, from one of them
+    (`completes_gate`)."""
     decision = may_approve(facts, user)
     if not decision.allowed or facts.status in (Status.proposed, Status.in_review):
         return decision
     progress = approval_progress(facts, policy)
-    if progress.met and not completes_infrastructure:
+    if progress.met and not completes_gate:
         return refuse(
             f"{this_is(facts.status)} and its approvals are already complete "
             f"({progress.approvals} of {progress.rule.count}): nothing was recorded."

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 class Section(BaseModel):
@@ -54,4 +55,14 @@ def check_zone(value: str | None) -> str | None:
         raise ValueError(
             f"{value!r} is not a time zone: use an IANA name such as Europe/Paris"
         ) from exc
+    return value
+
+
+def check_group(value: str | None) -> str | None:
+    """A Slack user group id (S...), or None; anything else is refused in words."""
+    if value is not None and not _GROUP_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a user group id: copy the id (S...) from the group's "
+            "page in Slack, e.g. S0123456789"
+        )
     return value

@@ -10,11 +10,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from bot.change.card_view import STATUS_LABELS
@@ -23,8 +20,8 @@ from bot.deployment.business_hours import describe
 from bot.policy import Policy
 from bot.schedule.calendar import DEPLOYED, Entry, Week, by_day
 from bot.schedule.freeze import Freeze
-from bot.slack.blocks import to_dicts
-from bot.slack.text import clip, escape
+from bot.slack.blocks import context, section, to_dicts
+from bot.slack.text import escape
 
 PAGE_ACTION = "calendar_page"
 
@@ -63,23 +60,20 @@ def calendar_blocks(week: Week, page: Sequence[Entry], number: int, total: int,
     first, last = week.days()[0], week.days()[-1]
     blocks: list[Block] = [
         HeaderBlock(text=f"Change calendar: {first:%a %d %b} – {last:%a %d %b %Y}"),
-        ContextBlock(elements=[MarkdownTextObject(text=(
-            f"{count} change{'s' if count != 1 else ''} planned or deployed · business hours "
-            f"{describe(policy.business_hours)} · days in {week.zone.key}, times in yours"
-            + (f" · page {number} of {total}" if total > 1 else "")))]),
+        context(f"{count} change{'s' if count != 1 else ''} planned or deployed · business "
+                f"hours {describe(policy.business_hours)} · days in {week.zone.key}, times in "
+                "yours" + (f" · page {number} of {total}" if total > 1 else "")),
     ]
     frozen = "\n".join(f":snowflake: {_when(f.starts_at)} → {_when(f.ends_at)} "
                        f"{escape(f.said)}" for f in freezes) or ":sunny: No freeze this week."
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Freezes*\n{frozen}"))))
+    blocks.append(section(f"*Freezes*\n{frozen}"))
     blocks.append(DividerBlock())
     days = by_day(page, week)
     for day, found in days:
         lines = "\n".join(_line(e) for e in found)
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=clip(f"*{day:%A %d %B}*\n{lines}"))))
+        blocks.append(section(f"*{day:%A %d %B}*\n{lines}"))
     if not days:
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text="Nothing planned or deployed this week.")))
+        blocks.append(section("Nothing planned or deployed this week."))
     if total > 1:
         buttons = []
         if number > 1:
@@ -102,12 +96,10 @@ def home_blocks(week: Week, found: Sequence[Entry], freezes: Sequence[Freeze]) -
               for f in freezes]
     lines = [_line(e, _when) for e in found[:HOME_ENTRIES]]
     body = "\n".join(frozen + lines) or "Nothing planned or deployed this week."
-    blocks: list[Block] = [HeaderBlock(text="This week"),
-                           SectionBlock(text=MarkdownTextObject(text=clip(body)))]
+    blocks: list[Block] = [HeaderBlock(text="This week"), section(body)]
     more = len(found) - HOME_ENTRIES
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=(f"…and {more} more: " if more > 0 else "") + "`/change calendar` shows the "
-        "whole week, `/change calendar next week` the next.")]))
+    blocks.append(context((f"…and {more} more: " if more > 0 else "") + "`/change calendar` "
+                          "shows the whole week, `/change calendar next week` the next."))
     return blocks
 
 

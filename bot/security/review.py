@@ -194,5 +194,5 @@ def _decision(change: Change, user: str, decision: str, now, reason: str = "") -
     return Approval(
         change_id=change.id or 0, revision=change.revision, kind="security",
         decision=decision, actor=user, user_id=user, source="slack", reason=reason,
-        created_at=now,
+        created_at=now, commit_sha=change.head_sha,
     )

@@ -24,7 +24,7 @@ from bot.change.work import audit, dm, refresh_card, thread_note
 from bot.context import Context
 from bot.review import reminders as review_reminders
 from bot.runtime.snooze import snooze_actions
-from bot.runtime.sweeper import NotYet, Payload, Skip
+from bot.runtime.sweeper import NotYet, Skip
 from bot.security import triggers as security
 from bot.security.rules import awaits_security_review
 from bot.security.views import holds
@@ -160,9 +160,10 @@ async def _team_to_ask(ctx: Context, reminder: Reminder, waits_no_more: str, *,
 async def send_route(ctx: Context, reminder: Reminder) -> None:
     change, reviewers = await _team_to_ask(
         ctx, reminder, "the security review no longer waits for the team", say_unreached=True)
+    route = RoutePayload.model_validate(reminder.payload)
     async with ctx.db.session() as session:
         locked = await repo.get_change(session, change.id or 0, lock=True)
-        if locked is None or locked.revision != reminder.payload["revision"]:
+        if locked is None or locked.revision != route.revision:
             raise Skip("the change was revised")
         change = locked
         approvals = await repo.approvals_of(session, change.id or 0)
@@ -182,7 +183,7 @@ async def send_route(ctx: Context, reminder: Reminder) -> None:
             await dm(session, ctx, change, member, _request_text(change, found),
                      key=f"{reminder.key}:{member}")
         change.security_routed_at = ctx.clock.now()
-        await review_reminders.schedule_security(session, ctx, change, reminder.payload["tag"])
+        await review_reminders.schedule_security(session, ctx, change, route.tag)
         if change.security_route_error is not None:
             change.security_route_error = None
             await refresh_card(session, ctx, change)
@@ -205,9 +206,10 @@ def _request_text(change: Change, found: str) -> str:
 async def _not_reached(ctx: Context, reminder: Reminder, reason: str) -> None:
     """Say on the card that the team was not reached yet (once per distinct reason)."""
     log.warning("security team not reached for change %s: %s", reminder.change_id, reason)
+    revision = RoutePayload.model_validate(reminder.payload).revision
     async with ctx.db.session() as session:
         change = await repo.get_change(session, reminder.change_id or 0, lock=True)
-        if change is None or change.revision != reminder.payload["revision"]:
+        if change is None or change.revision != revision:
             return
         if change.security_route_error != reason:
             change.security_route_error = reason
@@ -237,6 +239,5 @@ async def remind_security_team(ctx: Context, reminder: Reminder) -> None:
                      link_card=False, blocks=blocks)
 
 
-class RoutePayload(Payload):
-    revision: int
+class RoutePayload(review_reminders.RevisionPayload):
     tag: str

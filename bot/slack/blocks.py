@@ -15,13 +15,21 @@ def to_dicts(blocks: list[Block]) -> list[dict]:
     return [block.to_dict() for block in blocks]
 
 
+def section(text: str) -> SectionBlock:
+    """A section of mrkdwn, clipped to what Slack takes."""
+    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
+
+
+def context(text: str) -> ContextBlock:
+    """A line of mrkdwn in small print."""
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
 def first_listed(items: Sequence[T], line: Callable[[T], str], limit: int,
                  more: str = "") -> list[Block]:
     """A section for each of the first `limit` items, its mrkdwn `line(item)`; then "…and N
     more" followed by `more` when there are others."""
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(line(item))))
-                           for item in items[:limit]]
+    blocks: list[Block] = [section(line(item)) for item in items[:limit]]
     if len(items) > limit:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"…and {len(items) - limit} more{more}")]))
+        blocks.append(context(f"…and {len(items) - limit} more{more}"))
     return blocks

@@ -62,9 +62,9 @@ async def post_once(
     if reminder.recipient and reminder.id is not None:
         kept = [b for b in blocks or [] if b.get("type") != "actions"]
         async with ctx.db.session() as session:
-            await reminder_store.note_posted(session, reminder, {
-                "channel": posted["channel"], "ts": posted["ts"], "text": text,
-                "blocks": kept})
+            await reminder_store.note_posted(session, reminder, Posted(
+                channel=posted["channel"], ts=posted["ts"], text=text, blocks=kept,
+            ).model_dump())
     return posted
 
 
@@ -211,6 +211,22 @@ async def card_link(ctx: Context, change: Change) -> str:
         channel=change.card_channel, message_ts=change.card_ts
     )
     return f"<{permalink['permalink']}|Open CHG-{change.id}>"
+
+
+class Posted(Payload):
+    """Where a message to one person went, and what it said (kept under `posted` on its
+    row, whatever its kind: bot.change.dms updates it once it no longer applies)."""
+
+    channel: str
+    ts: str
+    text: str = ""
+    blocks: list[dict] = []
+
+
+class PostedPayload(Payload):
+    """The bookkeeping part of a sent row's payload."""
+
+    posted: Posted
 
 
 class DmPayload(Payload):

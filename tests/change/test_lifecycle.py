@@ -560,6 +560,9 @@ def test_gates_come_in_the_order_of_the_process():
     keys = [g.key for g in gates(facts(), POLICY, WEDNESDAY_10)]
     assert keys == ["ci", "approvals", "infrastructure", "security_review", "staging",
                     "business_hours", "freeze"]
+    owned = POLICY.model_copy(update={"github": GitHubPolicy(use_codeowners=True)})
+    assert [g.key for g in gates(facts(), owned, WEDNESDAY_10)][2:5] == [
+        "infrastructure", "code_owners", "security_review"]
 
 
 def test_a_change_that_passed_everything_has_no_blockers():

@@ -78,11 +78,14 @@ EXPECTED_EXCEPTIONS = {
     "CHG-4": [
         # Approved, but later than `windows.emergency_approval` (4 h) allows: broken.
         ("approvals", "broken", "approved 6 h 50 min after deployment, 2 h 50 min later than "
-                                "the emergency process allows (4 h) (1 approval)"),
+                                "the emergency process allows (4 h) (1 approval), after 1 "
+                                "escalation to the tech leads (4 h after deployment)"),
         ("staging", "bypassed", "no staging validation under the emergency process"),
         ("business_hours", "bypassed", "deployed outside business hours under the emergency "
                                        "process"),
-        ("retrospective", "broken", "retrospective done 31 h 50 min late"),
+        ("retrospective", "broken", "retrospective done 31 h 50 min late, after 2 "
+                                    "escalations to the tech leads (the last 30 h 50 min "
+                                    "after it was due)"),
     ],
     "CHG-5": [],
 }
@@ -329,11 +332,13 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
         "| CHG-3 | Change status | broken | deployed while the change was approved, not ready "
         "for production |",
         "| CHG-4 | Approvals | broken | approved 6 h 50 min after deployment, 2 h 50 min "
-        "later than the emergency process allows (4 h) (1 approval) |",
+        "later than the emergency process allows (4 h) (1 approval), after 1 escalation to "
+        "the tech leads (4 h after deployment) |",
         "| CHG-4 | Staging | bypassed | no staging validation under the emergency process |",
         "| CHG-4 | Business hours | bypassed | deployed outside business hours under the "
         "emergency process |",
-        "| CHG-4 | Retrospective | broken | retrospective done 31 h 50 min late |",
+        "| CHG-4 | Retrospective | broken | retrospective done 31 h 50 min late, after 2 "
+        "escalations to the tech leads (the last 30 h 50 min after it was due) |",
     ]
     assert ("| 9002 | acme/api | production | deadbeef0000 | mallory-gh | "
             "2026-11-27 15:00 UTC |") in text
@@ -348,8 +353,8 @@ def check_markdown(text: str, chain_head: str, h: History) -> None:
     sections = dict(zip([h[4:9] for h in headings], text.split("\n### CHG-")[1:], strict=True))
     chg1 = sections["CHG-1"]
     assert ("**Segregation of duties: pass** — the author never approved it (1 self-approval "
-            "attempt refused: 2026-11-25 10:05 UTC); 2 distinct approver(s) of 1 required "
-            "(U0BOB, U0CAROL); met before deployment") in chg1
+            "attempt refused: 2026-11-25 10:05 UTC); 2 distinct approver(s) (U0BOB, U0CAROL) "
+            "of 1 approval required; met before deployment") in chg1
     assert ("| U0CAROL | peer | approved | 2026-11-25 10:20 UTC | GitHub (carol-gh) | yes | "
             "yes | commit a1b2c3d4e5f6 |") in chg1
     assert ("- **CI**: success at `a1b2c3d4e5f6` when it was deployed — "
@@ -415,13 +420,16 @@ async def test_an_emergency_missing_its_approval_is_an_exception_only_after_the_
     await wait_until(bot, at(28, 6, 11))
     assert await found() == [
         ("approvals", "broken", "emergency change still not approved 4 h 1 min after "
-                                "deployment (1 approval needed)"), *bypassed]
+                                "deployment (1 approval needed), after 1 escalation to the "
+                                "tech leads (4 h after deployment)"), *bypassed]
     await wait_until(bot, at(28, 7))
     await flows.click(bot, "bob", "change_approve", change_id)
     # Approved, but later than the process allows: still broken, saying how late.
     assert await found() == [
         ("approvals", "broken", "approved 4 h 50 min after deployment, 50 min later than the "
-                                "emergency process allows (4 h) (1 approval)"), *bypassed]
+                                "emergency process allows (4 h) (1 approval), after 1 "
+                                "escalation to the tech leads (4 h after deployment)"),
+        *bypassed]
     [record] = json.loads(await pack(bot, "json"))["changes"]
     # What the deployment recorded skipping, in the emergency process's words.
     assert record["deployment"]["recorded_exceptions"] == [

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.evidence.pack import record_of
 from bot.evidence.records import BROKEN, BYPASSED
+from bot.evidence.render import named_rules
 from bot.evidence.render_csv import CsvRenderer
 from bot.evidence.render_markdown import markdown_change
 from bot.evidence.summary import Summary
 from bot.playground.standin.workspace import demo_policy
-from bot.policy import Emergency, Review
+from bot.policy import Emergency, GitHubPolicy, Groups, Review
 from storage.evidence_store import ChangeRows
 from storage.models import Approval, AuditEvent, Change
 
@@ -66,7 +67,10 @@ def test_high_risk_needs_its_tech_lead_before_deployment():
                       verified_at=DEPLOYED + timedelta(hours=1, minutes=5))
     votes = [vote(BOB, 10), vote(CAROL, 20)]
     assert exceptions(change, votes) == [
-        ("approvals", BROKEN, "deployed without 3 approvals including 1 tech lead")]
+        ("approvals", BROKEN, "deployed without 2 peer approvals and a tech lead")]
+    two_people = POLICY.model_copy(update={"review": Review(tech_lead_counts_as_peer=True)})
+    assert exceptions(change, [vote(BOB, 10)], policy=two_people) == [
+        ("approvals", BROKEN, "deployed without 2 approvals, one of them from a tech lead")]
     assert exceptions(change, [*votes, vote(DAVE, 30, tech_lead=True)]) == []
     assert exceptions(a_change(category="high_risk", risk="high", deploy_method="automated",
                                monitoring_ends_at=DEPLOYED + timedelta(hours=1),
@@ -138,11 +142,15 @@ def test_verification_is_late_missing_or_overdue():
                       [vote(BOB, 10)]) == []  # the window's end plus the 30 min grace
 
 
+def an_emergency() -> Change:
+    """Deployed at 05:00 the next day, in production, not approved."""
+    return a_change(category="emergency", staging_verified_at=None, staging_deployed_at=None,
+                    deployed_at=TUESDAY + timedelta(hours=20), monitoring_ends_at=None,
+                    verified_at=None, status="monitoring", closed_at=None)
+
+
 def test_an_emergency_is_pending_then_broken_without_its_approval_and_retrospective():
-    emergency = a_change(category="emergency", staging_verified_at=None,
-                         staging_deployed_at=None, deployed_at=TUESDAY + timedelta(hours=20),
-                         monitoring_ends_at=None, verified_at=None, status="monitoring",
-                         closed_at=None)
+    emergency = an_emergency()
     deployed = emergency.deployed_at
     record = record_of(ChangeRows(emergency, [], [], []), POLICY,
                        deployed + timedelta(hours=1))
@@ -233,3 +241,84 @@ def test_user_text_cannot_break_the_markdown_or_run_in_a_spreadsheet():
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["description"] == "'=HYPERLINK(\"http://x\")"
     assert row["title"] == "<b>Bold</b> | pipes"
+
+
+def event(action: str, at: datetime, **detail) -> AuditEvent:
+    return AuditEvent(change_id=7, at=at, actor="changebot", action=action, detail=detail)
+
+
+def test_a_rollback_over_the_target_duration_is_broken():
+    def rolled_back(minutes: int | None) -> Change:
+        started = DEPLOYED + timedelta(minutes=20)
+        return a_change(status="rolled_back", verified_at=None, rollback_started_at=started,
+                        rollback_finished_at=(started + timedelta(minutes=minutes)
+                                              if minutes is not None else None),
+                        rollback={"trigger": "errors", "method": "previous_image",
+                                  "by": ALICE})
+    assert exceptions(rolled_back(12), [vote(BOB, 10)]) == []
+    assert exceptions(rolled_back(45), [vote(BOB, 10)]) == [
+        ("rollback", BROKEN, "rollback took 45 min, over the 30 min target")]
+    assert exceptions(rolled_back(None), [vote(BOB, 10)]) == [
+        ("rollback", BROKEN, "rollback still not finished 163 h 40 min after it started, "
+                             "over the 30 min target")]
+
+
+def test_a_watch_that_ended_unverified_is_broken_though_rolled_back_later():
+    ends = DEPLOYED + timedelta(minutes=30)
+    later = ends + timedelta(hours=2)
+    change = a_change(status="rolled_back", verified_at=None, rollback_started_at=later,
+                      rollback_finished_at=later + timedelta(minutes=5),
+                      watch={"by": ALICE, "until": ends.isoformat()})
+    assert exceptions(change, [vote(BOB, 10)]) == [
+        ("verification", BROKEN, "the watch ended 2026-11-24 13:30 UTC with no verification "
+                                 "(U0ALICE was on watch); rolled back 2 h later")]
+    # Rolled back inside the window (or its grace): the rollback was the verdict.
+    early = ends + timedelta(minutes=10)
+    assert exceptions(a_change(status="rolled_back", verified_at=None,
+                               rollback_started_at=early, rollback_finished_at=early),
+                      [vote(BOB, 10)]) == []
+
+
+def test_an_emergency_follow_up_chased_again_and_again_says_how_often_and_how_late():
+    emergency = an_emergency()
+    deployed = emergency.deployed_at
+    due = deployed + timedelta(hours=24)
+    chased = [event("approval_missing_reminded", deployed + timedelta(hours=h), round=r)
+              for r, h in ((1, 4), (2, 28), (3, 52))]
+    chased += [event("retrospective_overdue", due + timedelta(hours=h), round=r)
+               for r, h in ((1, 0), (2, 24))]
+    record = record_of(ChangeRows(emergency, [], [], chased), POLICY,
+                       deployed + timedelta(days=3))
+    assert [(e.rule, e.kind, e.detail) for e in record.exceptions
+            if e.rule in ("approvals", "retrospective")] == [
+        ("approvals", BROKEN, "emergency change still not approved 72 h after deployment "
+                              "(1 approval needed), after 3 escalations to the tech leads "
+                              "(the last 52 h after deployment)"),
+        ("retrospective", BROKEN, "retrospective overdue since 2026-11-26 05:00 UTC, after 2 "
+                                  "escalations to the tech leads (the last 24 h after it was "
+                                  "due)"),
+    ]
+
+
+def test_the_pack_states_the_approvals_the_process_asks_for_by_name():
+    policy = demo_policy(groups=Groups(security="S0SECURITY", tech_leads="S0TECHLEADS",
+                                       infrastructure="S0INFRA"),
+                         github=GitHubPolicy(use_codeowners=True))
+    change = a_change(security_checkboxes=["infra"], pr_url="https://github.com/acme/api/pull/3",
+                      ci_state="success", head_sha="abc123",
+                      pr_info={"files": ["app/orders.py"], "codeowners": {
+                          "source": "CODEOWNERS", "groups": [{
+                              "pattern": "/app/", "owners": ["@carol-gh"],
+                              "files": ["app/orders.py"], "approvers": ["U0CAROL", "carol-gh"]}]}})
+    infra = vote(CAROL, 20)
+    infra.infrastructure = True
+    record = record_of(ChangeRows(change, [vote(BOB, 10), infra], [], []), policy, NOW)
+    text = markdown_change(record)
+    assert "of 1 approval required" in text
+    assert "- **Infrastructure team**: approved by U0CAROL (the infrastructure checkbox)\n" in text
+    assert "- **Code owners**: approved by U0CAROL for `/app/`\n" in text
+    assert named_rules(policy) == [
+        "Infrastructure changes (the checkbox; paths terraform/**, **/*.tf, k8s/**, helm/**) "
+        "also need an approval from the infrastructure team (S0INFRA).",
+        "Code owners: the repository's CODEOWNERS names whose approval each changed file "
+        "needs — one approval from an owner of each owned path."]

@@ -66,7 +66,7 @@ async def test_a_tech_lead_gets_the_pack_in_a_dm_through_the_three_step_upload(b
         "1 change(s), 1 exception(s) (1 rule(s) broken, 0 bypassed), 0 GitHub production "
         "deployment(s) matching no change. Audit log head `")
     assert "| CHG-1 | Verification | broken | not verified; the monitoring window ended " \
-           "2026-11-25 11:30 UTC |" in pack
+           "2026-11-25 11:30 UTC (U0ALICE was on watch) |" in pack
     shared = [m for m in messages if m.get("files")]
     assert len(shared) == 1 and shared[0]["files"][0]["name"] == upload["name"]
 

@@ -15,32 +15,31 @@ from tests.flows import card_text, click, propose, staged, thread
 from tests.github.gates_harness import (
     RUN_ID,
     answers,
-    app_github,
     protection_rule,
-    start_app_bot,
 )
 from tests.github_flows import (
+    BEFORE,
     HEAD,
+    OWNER,
     PR_URL,
+    REPO,
     audit_actions,
     audit_events,
+    change_row,
+    example,
     pending,
     webhook,
 )
 
 
 @pytest.fixture
-async def github(clock):
-    fake = await app_github(clock)
-    yield fake
-    await fake.stop()
+def github(app_fake):
+    return app_fake
 
 
 @pytest.fixture
-async def bot(db, slack, clock, policy, github):
-    harness = await start_app_bot(db, slack, clock, policy, github)
-    yield harness
-    await harness.stop()
+def bot(app_bot):
+    return app_bot
 
 
 async def test_a_waiting_job_is_approved_as_soon_as_the_last_gate_opens(bot, github):
@@ -164,15 +163,19 @@ async def test_no_change_for_the_commit_is_rejected_by_default(bot, github):
     [answer] = answers(github, 99)
     assert answer["state"] == "rejected"
     assert "No change record links commit 0000000" in answer["comment"]
+    # rejected once GitHub confirmed that no pull request has this commit
+    assert ("GET", f"/repos/{OWNER}/{REPO}/commits/{'0' * 40}/pulls") in github.requests
 
 
-@pytest.mark.parametrize("kind", ["unknown repository", "no installation"])
+@pytest.mark.parametrize("kind", ["unknown repository", "no installation",
+                                  "another installation"])
 async def test_an_unknown_installation_or_repository_is_accepted_and_left_alone(
         bot, github, kind):
     await propose(bot, pr_url=PR_URL)
     await bot.sweep()
-    payload = (protection_rule(repo="someone/else") if kind == "unknown repository"
-               else protection_rule(installation=None))
+    payload = {"unknown repository": protection_rule(repo="someone/else"),
+               "no installation": protection_rule(installation=None),
+               "another installation": protection_rule(installation=999)}[kind]
     reply = await webhook(bot, "deployment_protection_rule", payload)
     assert reply.status == 202, reply.text
     assert "nothing decided" in reply.text
@@ -192,3 +195,66 @@ async def test_status_reports_stop_at_githubs_limit(bot, github):
     assert len(answers(github)) == 1
     await staged(bot, change_id)  # the decision is not a report: it still goes out
     assert answers(github)[-1]["state"] == "approved"
+
+
+MERGE = "5d9a8c2e1f0b7a6c3d4e5f60718293a4b5c6d7e8"  # the pull request's merge commit
+
+
+def push_to_main(sha: str, run_id: int) -> dict:
+    payload = protection_rule(sha=sha, run_id=run_id)
+    payload["pull_requests"] = []  # the workflow of a push to main names no pull request
+    return payload
+
+
+async def test_a_job_for_a_merge_not_yet_reported_waits_for_it_and_is_then_approved(
+        bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await click(bot, "bob", "change_approve", change_id)
+    await staged(bot, change_id)
+    github.merge(OWNER, REPO, 2, MERGE)  # merged on GitHub; its webhook not here yet
+    reply = await webhook(bot, "deployment_protection_rule", push_to_main(MERGE, 31))
+    assert reply.status == 200, reply.text
+
+    # GitHub names the pull request of the commit: not rejected, but waiting for it, and the
+    # pull request is read again; its merge matches the job, which is approved.
+    first, final = answers(github, 31)
+    assert first.get("state") is None
+    assert f"waiting for the pull request of {MERGE[:7]} (#2)" in first["comment"]
+    assert ("GET", f"/repos/{OWNER}/{REPO}/commits/{MERGE}/pulls") in github.requests
+    assert final["state"] == "approved"
+    assert "CHG-1 is cleared by Changebot" in final["comment"]
+    assert (await change_row(bot, change_id)).merge_sha == MERGE
+    assert (await audit_actions(bot, change_id)).count("deploy_gate_requested") == 1
+
+
+async def test_a_lookup_github_failed_is_tried_again_and_answered_once(bot, github):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await click(bot, "bob", "change_approve", change_id)
+    await staged(bot, change_id)
+    github.merge(OWNER, REPO, 2, MERGE)
+    github.fail(502)
+    await webhook(bot, "deployment_protection_rule", push_to_main(MERGE, 32))
+    assert answers(github, 32) == []  # nothing decided while GitHub cannot say
+    assert len(await pending(bot, "github_gate_lookup")) == 1
+    bot.clock.advance(timedelta(seconds=16))
+    await bot.sweep()
+    assert [a.get("state") for a in answers(github, 32)] == [None, "approved"]
+
+
+
+async def test_a_push_from_an_installation_not_serving_the_repository_changes_nothing(
+        bot, github, caplog):
+    change_id = await propose(bot, pr_url=PR_URL)
+    await bot.sweep()
+    await click(bot, "bob", "change_approve", change_id)
+    payload = example("pull_request/synchronize")
+    payload["installation"]["id"] = 999  # GitHub says installation 1 serves the repository
+    reply = await webhook(bot, "pull_request", payload)
+    assert reply.status == 202, reply.text
+    assert "installation 999 is not the one serving" in reply.text
+    assert "installation 999" in caplog.text
+    change = await change_row(bot, change_id)
+    assert (change.head_sha, change.status) == (BEFORE, "approved")
+    assert ("GET", f"/repos/{OWNER}/{REPO}/installation") in github.requests

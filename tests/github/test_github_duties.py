@@ -18,15 +18,9 @@ from tests.github_flows import (
     REPO,
     change_row,
     example,
+    synchronize,
     webhook,
 )
-
-
-def synchronize(before: str, after: str) -> dict:
-    payload = example("pull_request/synchronize")
-    payload["before"], payload["after"] = before, after
-    payload["pull_request"]["head"]["sha"] = after
-    return payload
 
 
 async def test_a_force_push_back_to_a_commit_seen_before_resets_the_approvals(bot, github):

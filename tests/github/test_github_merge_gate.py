@@ -4,7 +4,10 @@ mode) on the linked pull request's head, kept up to date with every change of st
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
+from bot.github.merge_gate import NO_CHANGE
+from storage.models import Reminder
 from tests.fake_github import FakeGitHub
 from tests.flows import card_text, click, propose
 from tests.github.gates_harness import app_github, start_app_bot
@@ -93,6 +96,20 @@ async def test_a_pull_request_without_a_change_gets_a_neutral_check(app_bot):
     run = check(fake, pr_head)
     assert run["conclusion"] == "neutral"
     assert "no change record" in run["output"]["title"]
+
+
+async def test_a_head_that_is_no_sha_is_refused_when_its_check_is_scheduled(app_bot):
+    """The row's payload is checked against its kind's shape as it is scheduled: a 400 and
+    nothing kept, rather than a row that fails when the sweeper claims it."""
+    bot, fake = app_bot
+    payload = example("pull_request/opened")
+    payload["pull_request"]["head"]["sha"] = 12345
+    reply = await webhook(bot, "pull_request", payload)
+    assert reply.status == 400, reply.text
+    async with bot.ctx.db.session() as session:
+        found = await session.exec(select(Reminder).where(Reminder.kind == NO_CHANGE))
+        assert found.all() == []
+    assert fake.check_runs_written == []
 
 
 async def test_token_mode_keeps_a_commit_status_instead(token_bot):

@@ -16,6 +16,7 @@ from tests.github_flows import (
     REPO,
     add_example_pull,
     approvals,
+    approving,
     example,
     webhook,
 )
@@ -34,14 +35,6 @@ def policy():
 def teams(slack):
     slack.add_usergroup("S0INFRA", "infra", ["U0CAROL"])
     slack.add_usergroup("S0REVIEWERS", "reviewers", ["U0BOB"])
-
-
-def approving(login: str, review_id: int) -> dict:
-    payload = example("pull_request_review/submitted")
-    payload["review"].update(state="approved", commit_id=HEAD, id=review_id,
-                             submitted_at="2019-05-15T15:20:38Z")
-    payload["review"]["user"]["login"] = login
-    return payload
 
 
 async def test_a_pr_changing_terraform_waits_for_the_infrastructure_team(bot, github):
