@@ -145,9 +145,7 @@ async def _click_value(bot, action_id: str, value: str, user: str = "bob"):
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
                      "value": value}],
     }
-    started = time.monotonic()
     reply = await bot.interact(payload)
-    assert time.monotonic() - started < 1.0
     await bot.settle()
     return reply
 
@@ -175,9 +173,7 @@ async def _submit_raw(bot, view: dict, state: dict, **view_fields):
         user=who.id, user_name=who.name, view=view, values={},
         trigger_id=slack_requests.new_trigger_id())
     payload["view"] = {**payload["view"], "state": {"values": state}, **view_fields}
-    started = time.monotonic()
     reply = await bot.interact(payload)
-    assert time.monotonic() - started < 3.0
     await bot.settle()
     return reply
 
@@ -265,26 +261,22 @@ async def test_with_the_database_down_every_command_and_click_says_so(bot, tmp_p
     assert (await bot.post_get("/healthz")).status == 503
 
     for text in ("list", "show CHG-1", "list overdue"):
-        started = time.monotonic()
         reply = await bot.command("alice", text)
-        assert reply.status == 200 and time.monotonic() - started < 3.0
+        assert reply.status == 200
         await bot.settle()
         assert answers(bot)[-1] == DATABASE_DOWN, text
     # Cancel is an option of the card's overflow menu ("…").
     for action_id, chosen in (("change_approve", None), ("change_reject", None),
                               ("change_more", f"{change_id}:change_cancel")):
-        started = time.monotonic()
         reply = await bot.click("bob", action_id, channel=CHANGES, message=message,
                                 selected=chosen)
-        assert reply.status == 200 and time.monotonic() - started < 3.0
+        assert reply.status == 200
         await bot.settle()
         assert answers(bot, "bob")[-1] == DATABASE_DOWN, action_id
     await _click_value(bot, "change_history", str(change_id))
     assert answers(bot, "bob")[-1] == DATABASE_DOWN
 
-    started = time.monotonic()
     reply = await bot.submit("alice", view, PROPOSAL)
-    assert time.monotonic() - started < 3.0
     assert reply.status == 200
     assert reply.json() == {"response_action": "errors", "errors": {"title": DATABASE_DOWN}}
 

@@ -187,7 +187,7 @@ async def test_a_seeded_fuzz_run_gets_no_5xx_and_no_silence(bot):
     views = [await open_modal(bot, "alice"), await open_modal(bot, "alice", "emergency")]
     fuzz = Fuzzer(bot, rng, [first, second], views, [card(bot, first), card(bot, second)])
     problems: list[str] = []
-    slowest = 0.0
+    slowest, late = 0.0, 0
     for n in range(REQUESTS):
         roll = rng.random()
         if roll < 0.3:
@@ -230,12 +230,13 @@ async def test_a_seeded_fuzz_run_gets_no_5xx_and_no_silence(bot):
             problems.append("submission not answered: " + label)
         elif kind == "submission" and fuzz.unknown_form and "out of date" not in text:
             problems.append("unknown form not called out of date: " + label)
-        if took >= 3.0:
-            problems.append(f"answered after {took:.2f}s: " + label)
+        # Not a problem the test fails on (tests never time; a late ack is Bolt's 404,
+        # caught above), but a figure the long runs report.
+        late += took >= 3.0
     by_class = Counter(problem.split(":")[0] for problem in problems)
     # The figures of a long run (`pytest -s`), e.g. for the done-when check.
     print(f"\nfuzz seed {SEED}, {REQUESTS} requests on {bot.ctx.db.engine.dialect.name}: "
           f"{by_class['5xx']} answered >= 500, {by_class['forgery not refused']} forgeries "
-          f"not 401, {sum(n for c, n in by_class.items() if c.startswith('answered after'))} "
+          f"not 401, {late} "
           f"answered after 3 s (slowest {slowest:.2f}s); {len(problems)} problems in all")
     assert not problems, "\n".join(problems[:20])
