@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 class Sweeper(Protocol):
     """What the bot asks of bot.runtime.sweeper.Sweeper (which is built with a Context, so
-    this module does not import it): send what was just scheduled, soon; run and stop, and
-    give back its claims at shutdown."""
+    this module does not import it): send what was just scheduled, soon (or one row at
+    once); run and stop, and give back its claims at shutdown."""
 
     max_attempts: int
     pacer: Pacer  # Slack's limits per method and channel, asked before each post
@@ -33,9 +33,11 @@ class Sweeper(Protocol):
 
     def start(self, interval: float = 5.0) -> None: ...
 
-    def stop(self) -> None: ...
+    def stop(self, *, finishing: bool = False) -> None: ...
 
     async def run_once(self) -> int: ...
+
+    async def run_now(self, key: str) -> bool: ...
 
     async def release_claims(self) -> int: ...
 

@@ -1,5 +1,6 @@
 """`/change …`: parse the text, call the core, answer the person (ephemeral)."""
 
+import functools
 import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -36,8 +37,10 @@ def register(app: AsyncApp, ctx: Context) -> None:
         name = words[0].lower() if words else "help"
         handler = SUBCOMMANDS.get(name)
         if handler is None:
-            unknown = payloads.clip(" ".join(words), ECHO_LIMIT) if name != "help" else None
-            await ack(**help_message(unknown=unknown))
+            if name == "help":
+                await ack(**plain_help())
+                return
+            await ack(**help_message(unknown=payloads.clip(" ".join(words), ECHO_LIMIT)))
             return
         await handler(ctx, ack, respond, command, words[1:])
 
@@ -57,6 +60,12 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await respond(**list_message(listed, who.user), replace_original=True)
 
         after_ack(ctx, who, respond, work(), "change list page")
+
+
+@functools.cache
+def plain_help() -> dict:
+    """`/change help`: the same answer for everyone, so built (and checked) once."""
+    return help_message()
 
 
 async def _list(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict, args) -> None:

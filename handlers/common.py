@@ -10,10 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 from sqlalchemy import exc as sa_exc
 
-from bot.change import actions as changes
 from bot.change.work import Outcome
 from bot.context import Context
 from bot.deployment.steps import StepOutcome
+from bot.proposal import submissions
 from bot.proposal.proposals import Invalid
 from bot.slack import payloads
 from bot.slack.forms import FormErrors, read_values
@@ -54,19 +54,31 @@ async def tell(ctx: Context, who: Who, respond: AsyncRespond | None, text: str) 
 def after_ack(ctx: Context, who: Who, respond: AsyncRespond | None,
               work: Coroutine[Any, Any, Any], name: str) -> None:
     """Run Web API work after Slack was answered; a failure is explained, never a trace."""
+    ctx.background.spawn(_explained(ctx, who, respond, work, name), name=name)
 
-    async def guarded() -> None:
+
+def after_click(ctx: Context, body: dict, respond: AsyncRespond | None,
+                work: Callable[[Click], Coroutine[Any, Any, Any]], name: str) -> None:
+    """`after_ack` for a click, read after the answer too: nothing but the ack before it."""
+
+    async def run() -> None:
+        who = payloads.click(body)
+        await _explained(ctx, who, respond, work(who), name)
+
+    ctx.background.spawn(run(), name=name)
+
+
+async def _explained(ctx: Context, who: Who, respond: AsyncRespond | None,
+                     work: Coroutine[Any, Any, Any], name: str) -> None:
+    try:
+        await work
+    except Exception as error:
+        log.exception("%s failed", name)
+        ctx.metrics.errors.labels(where=name).inc()
         try:
-            await work
-        except Exception as error:
-            log.exception("%s failed", name)
-            ctx.metrics.errors.labels(where=name).inc()
-            try:
-                await tell(ctx, who, respond, failure_text(error))
-            except Exception:
-                log.exception("could not tell the user that %s failed", name)
-
-    ctx.background.spawn(guarded(), name=name)
+            await tell(ctx, who, respond, failure_text(error))
+        except Exception:
+            log.exception("could not tell the user that %s failed", name)
 
 
 async def answer_after_ack(ctx: Context, ack: AsyncAck, respond: AsyncRespond, command: dict,
@@ -123,17 +135,20 @@ ClickWork = Callable[[Click, int], Coroutine[Any, Any, Any]]
 ButtonWork = Callable[[Click, AsyncRespond, int], Awaitable[None]]
 
 
-async def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
-                          work: ClickWork, name: str) -> None:
+def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
+                    work: ClickWork, name: str) -> None:
     """After the ack: read the clicked button's change, then run `work` in the background;
     a button whose value does not parse is answered "out of date"."""
-    who = payloads.click(body)
-    try:
-        change_id = payloads.button_ref(who.value).change_id
-    except Refused as refused:
-        await refuse_click(ctx, who, respond, refused)
-        return
-    after_ack(ctx, who, respond, work(who, change_id), name)
+
+    async def run(who: Click) -> None:
+        try:
+            change_id = payloads.button_ref(who.value).change_id
+        except Refused as refused:
+            await tell(ctx, who, respond, str(refused))
+            return
+        await work(who, change_id)
+
+    after_click(ctx, body, respond, run, name)
 
 
 def change_button(app: AsyncApp, ctx: Context, action_id: str, name: str,
@@ -148,7 +163,7 @@ def change_button(app: AsyncApp, ctx: Context, action_id: str, name: str,
         async def run(who: Click, change_id: int) -> None:
             await work(who, respond, change_id)
 
-        await on_change_click(ctx, body, respond, run, name)
+        on_change_click(ctx, body, respond, run, name)
 
 
 def step_button(app: AsyncApp, ctx: Context, action_id: str, step: Step, name: str) -> None:
@@ -224,40 +239,35 @@ def step_modal(app: AsyncApp, ctx: Context, callback_id: str, submit: Submit,
 async def submit_change_form(
     ctx: Context, ack, body: dict, view: dict, *,
     validate: Callable[[dict[str, Any], str], Any],
-    create: Callable[..., Awaitable[Any]],
     first_field: str,
     fields: Mapping[str, type],
     check: Callable[[Any, int | None], Awaitable[None]] | None = None,
 ) -> None:
-    """A change's form (proposal or emergency) submitted: answer errors under their fields,
-    or record it — a revision when the form was opened from a card's Edit — then close it.
-    Written before the answer, so that Slack's errors can still be shown in the modal.
-    `fields`: every input of the form and its type, so that a block missing from the
-    payload is "required" and a value of another type an error, not a crash."""
-    user = payloads.click(body).user
+    """A change's form (proposal or emergency) submitted: errors answered under their
+    fields, else the submission kept and the modal closed; the change is recorded (a
+    revision when the form was opened from a card's Edit) after the answer, see
+    bot.proposal.submissions. `fields`: every input of the form and its type, so that a
+    block missing from the payload is "required" and a value of another type an error, not
+    a crash. `check`: what needs the database and is still shown under its field (one read)."""
+    who = payloads.click(body)
     read = await read_modal(ack, view, first_field, fields)
     if read is None:
         return
     change_id, values = read
     try:
-        proposal = validate(values, user)
+        proposal = validate(values, who.user)
         if check is not None:
             await check(proposal, change_id or None)
     except Invalid as invalid:
         await ack(response_action="errors", errors=invalid.errors)
         return
-    if change_id:
-        outcome = await changes.revise(ctx, change_id, user, proposal)
-        if not outcome.ok:
-            await ack(response_action="errors", errors={first_field: outcome.message})
-            return
-    else:
-        source = payloads.click(body).view_id
-        if not source:  # it keys the change against Slack's retries: none, no change
-            await ack(response_action="errors", errors={first_field: payloads.FORM_OUT_OF_DATE})
-            return
-        await create(ctx, author=user, proposal=proposal, source_key=source)
+    if not who.view_id:  # it keys the submission against Slack's retries: none, nothing kept
+        await ack(response_action="errors", errors={first_field: payloads.FORM_OUT_OF_DATE})
+        return
+    key = await submissions.keep(ctx, author=who.user, source=who.view_id,
+                                 change_id=change_id or None, proposal=proposal)
     await ack()
+    ctx.background.spawn(ctx.sweeper.run_now(key), name="record a change's form")
 
 
 def command_who(command: dict) -> Who:

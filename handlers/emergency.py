@@ -41,7 +41,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.view(views.EMERGENCY_CALLBACK)
     async def on_emergency(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_change_form(
-            ctx, ack, body, view, first_field="description", create=emergencies.declare,
+            ctx, ack, body, view, first_field="description",
             fields=EMERGENCY_FIELDS,
             validate=lambda values, user: emergencies.validate_emergency(
                 values, author=user, rules=ctx.policy.proposal),

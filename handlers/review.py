@@ -30,10 +30,10 @@ from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
 from handlers.common import (
     after_ack,
+    after_click,
     change_button,
     command_who,
     read_modal,
-    refuse_click,
     submit_change_form,
     tell,
     telling,
@@ -41,6 +41,7 @@ from handlers.common import (
 
 REJECT_CALLBACK = "change_reject"
 REASON_LIMIT = 3000
+BLANK_FORM = "blank proposal form"  # its key in ctx.cache
 
 
 async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, args) -> None:
@@ -66,10 +67,19 @@ async def open_proposal(ctx: Context, ack: AsyncAck, respond, command: dict, arg
     who = command_who(command)
 
     async def work() -> None:
-        await ctx.slack.views_open(trigger_id=who.trigger_id,
-                                   view=proposal_modal(ctx.policy, initial))
+        modal = blank_proposal_form(ctx) if initial is None else proposal_modal(ctx.policy,
+                                                                                initial)
+        await ctx.slack.views_open(trigger_id=who.trigger_id, view=modal)
 
     after_ack(ctx, who, respond, work(), "open proposal modal")
+
+
+def blank_proposal_form(ctx: Context) -> dict:
+    """The `/change new` form, empty: the same for everyone under the process's policy, so
+    built (and checked) once."""
+    if BLANK_FORM not in ctx.cache:
+        ctx.cache[BLANK_FORM] = proposal_modal(ctx.policy).to_dict()
+    return ctx.cache[BLANK_FORM]
 
 
 # Every input of the proposal form and the type of its value (see `read_values`).
@@ -83,7 +93,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.view(PROPOSAL_CALLBACK)
     async def on_proposal(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_change_form(
-            ctx, ack, body, view, first_field="title", create=changes.propose,
+            ctx, ack, body, view, first_field="title",
             fields=PROPOSAL_FIELDS,
             validate=lambda values, user: validate_proposal(
                 values, author=user, now=ctx.clock.now(), rules=ctx.policy.proposal),
@@ -103,19 +113,18 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action("change_approve")
     async def on_approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        who = payloads.click(body)
-        try:
-            button = payloads.button_ref(who.value)
-        except Refused as refused:
-            await refuse_click(ctx, who, respond, refused)
-            return
 
-        async def work() -> None:
+        async def work(who: Click) -> None:
+            try:
+                button = payloads.button_ref(who.value)
+            except Refused as refused:
+                await tell(ctx, who, respond, str(refused))
+                return
             outcome = await changes.approve(ctx, button.change_id, who.user,
                                             seen_revision=button.revision)
             await tell(ctx, who, respond, outcome.message)
 
-        after_ack(ctx, who, respond, work(), "approve")
+        after_click(ctx, body, respond, work, "approve")
 
     async def ask_why(who: Click, respond: AsyncRespond, change_id: int) -> None:
         allowed = await changes.check(ctx, change_id, who.user, may_reject)

@@ -129,6 +129,22 @@ async def claim_due(
     return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
 
+async def claim_key(
+    session: AsyncSession, key: str, *, worker: str, now: datetime, lease: timedelta
+) -> Reminder | None:
+    """Claim the one row `key` when it is due and free, as `claim_due` would; None when it
+    is done, not due, or another worker holds it."""
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.key) == key, col(Reminder.due_at) <= now)
+        .where(col(Reminder.sent_at).is_(None), col(Reminder.cancelled_at).is_(None))
+        .where(or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) < now))
+        .values(claimed_by=worker, claimed_until=now + lease, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+    )
+    return (await session.exec(statement)).scalars().first()  # type: ignore[call-overload]
+
+
 async def finish(
     session: AsyncSession, reminder_id: int, *, worker: str, now: datetime,
     sent: bool = True, note: str | None = None,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.change import actions as changes
 from bot.change.states import Category, Risk, Status, format_change_id
 from bot.change.transition import transition
 from bot.change.work import NoSuchChange, editing
@@ -100,12 +99,6 @@ async def check_fixes(ctx: Context, proposal: Proposal, change_id: int | None) -
     if fixed.deployed_at is None:
         raise Invalid({"fixes": f"{cid} has not been deployed to production, so it cannot "
                                 "have broken it. Name a deployed change, or leave it empty."})
-
-
-async def declare(ctx: Context, *, author: str, proposal: Proposal,
-                  source_key: str | None) -> tuple[Change, bool]:
-    """Open an emergency change; the broadcast and the PR label follow (see bot.flows.proposal)."""
-    return await changes.propose(ctx, author=author, proposal=proposal, source_key=source_key)
 
 
 async def _is_tech_lead(ctx: Context, user: str) -> bool | None:

@@ -22,12 +22,15 @@ from bot.github import (
 )
 from bot.github.pull_requests import SYNC
 from bot.overview import desk, desk_refresh
+from bot.proposal import submissions
 from bot.review import reminders
 from bot.runtime.sweeper import Kind, NoPayload
 from bot.security import routing
 from bot.slack import outbox
 
 KINDS: dict[str, Kind] = {
+    # Step 1: a change's form, kept before Slack was answered, recorded after.
+    submissions.KIND: Kind(submissions.record, submissions.FormPayload),
     # Notifications: the card, direct messages, notes in the card's thread and the channel.
     "card": Kind(card.send_card, NoPayload),
     "dm": Kind(outbox.send_dm, outbox.DmPayload),

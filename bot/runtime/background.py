@@ -1,17 +1,39 @@
-"""Work that runs after Slack has been answered, tracked so that shutdown can finish it."""
+"""Work that runs after Slack has been answered, tracked so that shutdown can finish it.
+
+It starts once no Slack request is being answered (or after HOLD at most): a burst of
+requests is acknowledged first, then their work is done, instead of the work of the first
+ones delaying the answers to the others past Slack's 3 seconds."""
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+HOLD = 1.0  # seconds work waits for the answers at most: never starved by a stream of them
 
 
 class Background:
     def __init__(self, on_error=None) -> None:
         self._tasks: set[asyncio.Task] = set()
         self._on_error = on_error
+        self._answering = 0
+        self._answered = asyncio.Event()
+        self._answered.set()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around a Slack request until its answer is sent: work spawned meanwhile waits."""
+        self._answering += 1
+        self._answered.clear()
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._answered.set()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str = "work") -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(self._guard(work, name), name=name)
@@ -21,6 +43,12 @@ class Background:
 
     async def _guard(self, work: Coroutine[Any, Any, Any], name: str) -> Any:
         try:
+            if self._answering:
+                try:
+                    async with asyncio.timeout(HOLD):
+                        await self._answered.wait()
+                except TimeoutError:
+                    pass
             return await work
         except asyncio.CancelledError:
             raise

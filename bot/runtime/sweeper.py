@@ -114,6 +114,7 @@ class Sweeper:
         self._no_express_work.set()  # batch starts no new send meanwhile (people first)
         self._express_kicked = False
         self._stopping = False
+        self._finishing = False
         self._waiting: set[int] = set()  # claimed by this process, not started yet
         self._active: set[int] = set()  # the rows being handled
         self.pacer = Pacer(ctx.clock.now)  # Slack's limits, per method and channel
@@ -243,6 +244,17 @@ class Sweeper:
                     group.create_task(run_lane(rows))
         return handled
 
+    async def run_now(self, key: str) -> bool:
+        """Handle the row `key` at once, beside any sweep (a person waits for it); False
+        when it is not there to take (done, or another sweep or replica holds it)."""
+        async with self.ctx.db.session() as session:
+            reminder = await reminder_store.claim_key(
+                session, key, worker=self.worker, now=self.ctx.clock.now(), lease=self.lease)
+        if reminder is None:
+            return False
+        await self._handle(reminder)
+        return True
+
     async def _heartbeat(self) -> None:
         while self._waiting or self._active:
             await asyncio.sleep(self.heartbeat_every)
@@ -333,7 +345,7 @@ class Sweeper:
 
     def kick(self) -> None:
         """Run soon, in the background: something was just scheduled for now."""
-        if self._stopping:
+        if self._stopping and not self._finishing:
             return
         self._kicked = True
         if not self._running:
@@ -366,6 +378,7 @@ class Sweeper:
         due time; the interval job is only a safety net. On PostgreSQL, a row scheduled by
         another replica wakes this one at once (NOTIFY, see reminder_store.listen)."""
         self._stopping = False
+        self._finishing = False
         self.interval = interval
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
@@ -411,9 +424,12 @@ class Sweeper:
         # worker thread, where kick() finds no event loop and the interval job never sweeps.
         self.kick()
 
-    def stop(self) -> None:
-        """No new sweeps; one running goes on until shutdown's grace ends (see run_once)."""
+    def stop(self, *, finishing: bool = False) -> None:
+        """No new sweeps; one running goes on until shutdown's grace ends (see run_once).
+        `finishing`: work still in flight may kick it yet (a card after a proposal that was
+        being recorded), until it is stopped for good."""
         self._stopping = True
+        self._finishing = finishing
         if self._listening is not None:
             self._listening.cancel()
             self._listening = None

@@ -14,9 +14,9 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from yarl import URL
 
 from bot.change.states import format_change_id
 
@@ -245,7 +245,7 @@ def envelope(text: str, content_type: str | None) -> dict[str, Any]:
         body = _json_object(text, "the body")
         shape: type[_Shape] = EventCallback
     else:
-        form = dict(parse_qsl(text, keep_blank_values=True))
+        form = form_fields(text)
         if "payload" in form:
             body = _json_object(form["payload"], "payload")
             shape = Interaction
@@ -260,6 +260,13 @@ def envelope(text: str, content_type: str | None) -> dict[str, Any]:
         where = ".".join(str(part) for part in first["loc"]) or "the body"
         raise Malformed(f"{where}: {first['msg']}") from None
     return body
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """A urlencoded form as `urllib.parse.parse_qsl` reads it (blank values kept, the last
+    of a repeated name), by yarl's compiled decoder: several times faster on the
+    percent-encoded JSON of a click, which is read before every ack."""
+    return dict(URL.build(query_string=text, encoded=True).query.items())
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
