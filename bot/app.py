@@ -27,7 +27,7 @@ from bot.context import Context
 from bot.evidence.verification import audit_key
 from bot.evidence.witness import keep_scheduled
 from bot.flows.kinds import ALONE, IN_ORDER, KINDS
-from bot.github.app_auth import AppCredentials
+from bot.github.app_credentials import AppCredentials
 from bot.insights import gauges
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock

@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from github import Auth, GithubIntegration
 
+from bot.github.app_credentials import AppCredentials
 from bot.runtime.clock import Clock
+
+__all__ = ["AppCredentials", "InstallationToken", "InstallationTokens"]
 
 # A token is fetched again this long before GitHub says it expires (they last an hour).
 REFRESH_BEFORE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class AppCredentials:
-    app_id: str
-    private_key: str  # PEM text
 
 
 class InstallationToken(Auth.Auth):

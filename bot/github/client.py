@@ -18,12 +18,8 @@ import math
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import github
-from github import Auth, Github
-
-from bot.github.app_auth import AppCredentials, InstallationToken, InstallationTokens
 from bot.github.client_gates import GateCalls
 from bot.github.errors import (
     GitHubAuthError,
@@ -52,6 +48,12 @@ from bot.github.reads import (
 from bot.github.repository_files import RepositoryFiles
 from bot.github.signature import verify_webhook_signature
 from bot.runtime.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from github import Auth, Github
+
+    from bot.github.app_auth import InstallationTokens
+    from bot.github.app_credentials import AppCredentials
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -110,9 +112,15 @@ class GitHubClient(GateCalls, RepositoryFiles):
         self._instances: list[Github] = []
         self._lock = threading.Lock()
         self._closed = False
-        self.tokens = (InstallationTokens(app, self.base_url, clock=self._clock,
-                                          timeout=timeout, retry=retry)
-                       if app is not None else None)
+        self.tokens: InstallationTokens | None = None
+        if app is not None:
+            # Imported here, as PyGithub is everywhere in this module: PyGithub (with
+            # requests and cryptography) loads on first use, so a bot without GitHub does
+            # not carry it.
+            from bot.github.app_auth import InstallationTokens
+
+            self.tokens = InstallationTokens(app, self.base_url, clock=self._clock,
+                                             timeout=timeout, retry=retry)
 
     @property
     def app_mode(self) -> bool:
@@ -127,6 +135,8 @@ class GitHubClient(GateCalls, RepositoryFiles):
     # One Github per worker thread (and installation): PyGithub's connection object is not
     # thread-safe.
     def _make_github(self, auth: Auth.Auth) -> Github:
+        import github  # loaded on first use (see __init__)
+
         gh = github.Github(
             base_url=self.base_url,
             auth=auth,
@@ -161,6 +171,10 @@ class GitHubClient(GateCalls, RepositoryFiles):
             per_thread = self._local.gh = {}
         gh = per_thread.get(installation)
         if gh is None:
+            from github import Auth  # loaded on first use (see __init__)
+
+            from bot.github.app_auth import InstallationToken
+
             auth: Auth.Auth = (InstallationToken(self.tokens, installation)
                                if self.tokens is not None and installation is not None
                                else Auth.Token(self._token or ""))
@@ -178,9 +192,11 @@ class GitHubClient(GateCalls, RepositoryFiles):
             raise GitHubError("the GitHub client is closed")
 
         def call() -> T:
+            from github import BadCredentialsException  # loaded on first use (see __init__)
+
             try:
                 return work(self._github(repo))
-            except github.BadCredentialsException as exc:
+            except BadCredentialsException as exc:
                 if self.tokens is not None and repo:  # a revoked token: a new one next time
                     with contextlib.suppress(Exception):
                         self.tokens.forget(self.tokens.installation_for(repo))

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from github import Github
-
-from bot.github.app_auth import InstallationTokens
 from bot.github.errors import GitHubNotFound, translate
 from bot.github.reads import CommitPull, split_full_name
 from bot.runtime.clock import Clock
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from bot.github.app_auth import InstallationTokens
 
 T = TypeVar("T")
 

@@ -7,10 +7,10 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from github.GithubException import BadAttributeException, GithubException
+if TYPE_CHECKING:
+    from github.GithubException import GithubException
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,10 @@ def _translate_github_exception(
 def translate(exc: BaseException, *, not_found: str, now: datetime, timeout: float) -> GitHubError:
     if isinstance(exc, GitHubError):
         return exc
+    # Here, not at the top: PyGithub and requests load only once GitHub is called.
+    import requests
+    from github.GithubException import BadAttributeException, GithubException
+
     if isinstance(exc, GithubException):
         return _translate_github_exception(exc, not_found=not_found, now=now)
     if isinstance(exc, requests.exceptions.Timeout):

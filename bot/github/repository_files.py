@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import TypeVar
-
-import github
-from github import Github
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.github.codeowners_rules import LOCATIONS
 from bot.github.errors import GitHubNotFound
 from bot.github.reads import CodeOwnersFile, split_full_name
+
+if TYPE_CHECKING:
+    from github import Github
 
 T = TypeVar("T")
 
@@ -29,6 +29,8 @@ class RepositoryFiles:
         full_name = split_full_name(owner_repo)
 
         def work(gh: Github) -> CodeOwnersFile | None:
+            import github  # loaded by then: the client made `gh`
+
             repo = gh.get_repo(full_name)
             for path in LOCATIONS:
                 try:
