@@ -22,8 +22,7 @@ read against what Changebot records:
 - **Deployment rework rate**: the share of deployments that were unplanned and caused by
   an incident in production: the deployments of emergency changes.
 
-Links are recorded, never guessed: a change is "fixed by" an emergency only when the
-emergency names it.
+Links are recorded, never guessed: a change is "fixed by" an emergency only when it names it.
 
 The performance clusters are those of DORA's *2023 Accelerate State of DevOps Report*
 (https://dora.dev/research/2023/dora-report/), its table of software delivery performance
