@@ -41,14 +41,18 @@ class Background:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def after_answers(self) -> None:
+        """Wait until no Slack request is being answered (HOLD at most)."""
+        if self._answering:
+            try:
+                async with asyncio.timeout(HOLD):
+                    await self._answered.wait()
+            except TimeoutError:
+                pass
+
     async def _guard(self, work: Coroutine[Any, Any, Any], name: str) -> Any:
         try:
-            if self._answering:
-                try:
-                    async with asyncio.timeout(HOLD):
-                        await self._answered.wait()
-                except TimeoutError:
-                    pass
+            await self.after_answers()
             return await work
         except asyncio.CancelledError:
             raise

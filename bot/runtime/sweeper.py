@@ -307,6 +307,8 @@ class Sweeper:
         try:
             if known is None:
                 raise Skip(f"no handler for reminders of kind {reminder.kind!r}")
+            # A send (a card rebuilt, a paced update) runs on the loop the answers need.
+            await self.ctx.background.after_answers()
             await known.handler(self.ctx, reminder)
         except Skip as skip:
             await self._finish(reminder, sent=False, note=str(skip))
