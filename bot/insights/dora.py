@@ -23,7 +23,6 @@ read against what Changebot records:
   an incident in production: the deployments of emergency changes.
 
 Links are recorded, never guessed: a change is "fixed by" an emergency only when it names it.
-
 The performance clusters are those of DORA's *2023 Accelerate State of DevOps Report*
 (https://dora.dev/research/2023/dora-report/), its table of software delivery performance
 clusters; DORA publishes no cluster for the rework rate. The figures below were checked
@@ -45,6 +44,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 EMERGENCY = "emergency"
 NO_CHANGE = "(no change)"
@@ -127,7 +127,7 @@ class Figures:
     def per_day(self) -> float:
         return self.deployments / self.span.days if self.span.days else 0.0
 
-    @property
+    @cached_property  # a median of thousands, read by every desk
     def lead_time(self) -> timedelta | None:
         return median(self.lead_times)
 
@@ -135,7 +135,7 @@ class Figures:
     def change_fail_rate(self) -> float | None:
         return len(self.failures) / self.deployments if self.deployments else None
 
-    @property
+    @cached_property
     def recoveries(self) -> tuple[timedelta, ...]:
         return tuple(f.recovery for f in self.failures if f.recovery is not None)
 
@@ -143,7 +143,7 @@ class Figures:
     def unrecovered(self) -> int:
         return sum(1 for f in self.failures if f.recovered_at is None)
 
-    @property
+    @cached_property  # a median of thousands, read by every desk
     def recovery_time(self) -> timedelta | None:
         return median(self.recoveries)
 

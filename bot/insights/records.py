@@ -34,18 +34,20 @@ _CHANGE_COLUMNS = (
 
 
 def _relevant_change_ids(span: Span):
-    """Changes deployed in the span, and the emergencies fixing one of them (a subquery)."""
+    """Changes deployed in the span, and the emergencies fixing one of them (a subquery).
+    A union rather than `id IN … OR fixes_change_id IN …`: with the OR, PostgreSQL reads
+    every change; each arm of the union reads its own index."""
     deployed = union(
         select(col(Change.id)).where(col(Change.deployed_at) >= span.start,
                                      col(Change.deployed_at) < span.end),
         select(col(Deployment.change_id)).where(col(Deployment.at) >= span.start,
                                                 col(Deployment.at) < span.end,
                                                 col(Deployment.change_id).is_not(None)),
-    ).subquery()
-    return select(col(Change.id)).where(or_(
-        col(Change.id).in_(select(deployed.c[0])),
-        col(Change.fixes_change_id).in_(select(deployed.c[0])),
-    ))
+    ).cte("deployed")
+    return union(
+        select(deployed.c[0]),
+        select(col(Change.id)).where(col(Change.fixes_change_id).in_(select(deployed.c[0]))),
+    )
 
 
 async def load_history(session: AsyncSession, span: Span) -> History:

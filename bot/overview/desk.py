@@ -9,8 +9,6 @@ schedules it for the people a change concerns when it moves).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -24,8 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.change.states import format_change_id
 from bot.context import Context
 from bot.insights import dora
-from bot.insights.records import load_history
+from bot.overview import team_figures
 from bot.overview.desk_items import SHOWN, Desk, Item, desk_of
+from bot.overview.team_figures import METRICS_DAYS
 from bot.runtime.sweeper import Skip
 from bot.schedule.calendar_page import this_week_blocks
 from bot.slack import directory
@@ -35,7 +34,6 @@ from bot.slack.text import clip, escape
 from storage.models import Reminder
 
 MAX_PER_SECTION = SHOWN
-METRICS_DAYS = 30
 # (title, the Desk's list, what an empty section says)
 SECTIONS = (
     ("Waiting for you", "waiting", "Nothing is waiting for you."),
@@ -94,21 +92,10 @@ def desk_view(desk: Desk, this_week: list[Block], metrics: str) -> View:
     return view
 
 
-async def _figures(ctx: Context) -> dora.Figures | None:
-    now = ctx.clock.now()
-    span = dora.Span(now - timedelta(days=METRICS_DAYS), now)
-    try:
-        async with ctx.db.snapshot() as session:
-            history = await load_history(session, span)
-    except Exception:  # the desk is worth showing without its metrics line
-        return None
-    return dora.measure(history, span)
-
-
 async def build_desk(ctx: Context, user: str) -> View:
     desk = await desk_of(ctx, user)
     week = await this_week_blocks(ctx, user)
-    return desk_view(desk, week, metrics_line(await _figures(ctx)))
+    return desk_view(desk, week, metrics_line(await team_figures.latest(ctx)))
 
 
 async def publish(ctx: Context, user: str) -> None:

@@ -5,6 +5,7 @@ days of the week (`mon-fri`), times of day (`15:00`, `24:00`) and time zones are
 from __future__ import annotations
 
 import re
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +19,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@cache  # read at every business-hours check, from a policy that never changes
 def parse_days(text: str) -> frozenset[int]:
     """`mon-fri`, `mon,wed,fri` or `sun-thu` -> weekday numbers (Monday is 0)."""
     days: set[int] = set()

@@ -16,10 +16,11 @@ from bot.schedule.declared import declared_freezes
 from bot.schedule.freeze import Freeze, freeze_at
 from bot.slack.text import escape, slack_date
 from storage import calendar_store
+from storage.calendar_store import CalendarRow
 from storage.models import Change
 
 
-def card_link(change: Change) -> str | None:
+def card_link(change: CalendarRow) -> str | None:
     """A link to the change's card in Slack, once it is posted."""
     if not change.card_channel or not change.card_ts:
         return None
@@ -27,7 +28,7 @@ def card_link(change: Change) -> str | None:
             f"p{change.card_ts.replace('.', '')}")
 
 
-def planned(change: Change) -> Planned:
+def planned(change: CalendarRow) -> Planned:
     return Planned(change.id or 0, change.title, change.author_id, Status(change.status),
                    service_of(change.pr_repo, change.pr_url, named=change.service),
                    change.planned_at,

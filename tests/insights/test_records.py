@@ -61,7 +61,7 @@ async def test_the_reads_take_two_queries_however_many_changes(db):
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append(statement)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
