@@ -36,8 +36,7 @@ from bot.runtime.sweeper import Sweeper
 from bot.settings import Config, ConfigError, Settings, github_app_key
 from bot.slack import payloads, verify
 from bot.slack.client import make_slack_client
-from storage.db import Database, answer_due
-from storage.migrate import migrate
+from storage.db import Database, answer_due, up_to_date
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +245,7 @@ async def _wait_for_stop_signal() -> None:
 
 async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
     ctx = create_context(config)
-    await migrate(ctx.db)
+    await up_to_date(ctx.db)
     await identify(ctx)
     web_app = create_web_app(ctx, create_bolt_app(ctx))
     runner = web.AppRunner(web_app, shutdown_timeout=30)
@@ -289,7 +288,7 @@ async def connect_socket_mode(ctx: Context):
 
 async def socket(config: Config) -> None:
     ctx = create_context(config)
-    await migrate(ctx.db)
+    await up_to_date(ctx.db)
     await identify(ctx)
     handler = await connect_socket_mode(ctx)
     await keep_scheduled(ctx)

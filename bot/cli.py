@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -150,8 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "metrics":
         return _metrics(args)
 
-    from bot import app
-
+    # Loading the app makes objects that live as long as the process: the collector's
+    # passes over them while it loads are wasted, a tenth of a second of start-up.
+    gc.disable()
+    try:
+        from bot import app
+    finally:
+        gc.enable()
     try:
         _run(args, app)
     except ConfigError as exc:  # found only once Slack answered (e.g. a revoked token)

@@ -42,7 +42,7 @@ from bot.policy import Policy
 from bot.runtime.clock import ManualClock
 from bot.settings import Config, Settings
 from storage import reminder_store
-from storage.migrate import migrate
+from storage.db import up_to_date
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ async def start(*, host: str = "127.0.0.1", port: int = 0, database_url: str = D
     )
     ctx = create_context(Config(settings, policy), clock=clock)
     try:
-        await migrate(ctx.db)
+        await up_to_date(ctx.db)
         web_app = create_web_app(ctx, create_bolt_app(ctx))
         web_app.add_subapp(STANDIN_PREFIX, slack.app)
         app = AppConnection(slack, root + "/slack/events", secret)
