@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 
 from aiohttp import web
@@ -50,6 +51,7 @@ async def main(port: int) -> None:
     runner = web.AppRunner(bare_app())
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    gc.freeze()  # as `changebot serve` does once started: the same stack, tuned the same way
     try:
         await until_stopped()
     finally:

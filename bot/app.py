@@ -81,7 +81,8 @@ def create_context(
         slack=make_slack_client(settings.slack_bot_token or "", settings.slack_api_url, metrics),
         metrics=metrics,
         background=Background(
-            on_error=lambda where: metrics.errors.labels(where=where).inc()
+            on_error=lambda where: metrics.errors.labels(where=where).inc(),
+            quiet=settings.changebot_answer_quiet_seconds,
         ),
         github=github,
     )
@@ -175,14 +176,17 @@ def create_web_app(ctx: Context, bolt: AsyncApp) -> web.Application:
             return web.json_response({"status": "ok"})
         return web.json_response({"status": "database unreachable"}, status=503)
 
+    # Changes, deployments, overdue work: read from the database at scrape.
+    change_gauges = gauges.install(ctx)
+
     async def metrics(_request: web.Request) -> web.Response:
+        await change_gauges.refresh()
         return web.Response(body=ctx.metrics.render(), content_type="text/plain")
 
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     handlers.register_http(web_app, ctx)
-    gauges.install(ctx, web_app)  # changes, deployments, overdue work: read at scrape
 
     async def finish_work(_app: web.Application) -> None:
         await close_context(ctx)

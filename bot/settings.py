@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # quarter of it while the work runs): a crashed replica's rows wait this long.
     changebot_claim_lease_seconds: float = Field(
         20.0, gt=0, description="seconds a claimed reminder stays with a replica that died")
+    # How long the work after the answers waits for a burst of Slack requests to end (every
+    # request answered, none for this long), so that a burst is acknowledged first.
+    changebot_answer_quiet_seconds: float = Field(
+        0.02, ge=0, le=1, description="seconds without a Slack request before work after "
+        "the answers starts")
     changebot_audit_key: SecretStr | None = None  # HMAC key of the audit chain (never stored)
 
     @field_validator("database_url")
@@ -108,6 +113,7 @@ _ENV_NAMES = {
     "github_app_private_key_file": "GITHUB_APP_PRIVATE_KEY_FILE",
     "changebot_policy": "CHANGEBOT_POLICY",
     "changebot_claim_lease_seconds": "CHANGEBOT_CLAIM_LEASE_SECONDS",
+    "changebot_answer_quiet_seconds": "CHANGEBOT_ANSWER_QUIET_SECONDS",
 }
 
 

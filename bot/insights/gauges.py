@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import web
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -212,16 +211,8 @@ def _bound(seconds: float) -> str:
     return f"{seconds:.1f}"
 
 
-def install(ctx: Context, web_app: web.Application, ttl: timedelta = TTL) -> ChangeGauges:
-    """Register the gauges in the app's registry and refresh them before each scrape."""
+def install(ctx: Context, ttl: timedelta = TTL) -> ChangeGauges:
+    """Register the gauges in the app's registry; `refresh` them before each scrape."""
     gauges = ChangeGauges(ctx, ttl)
     ctx.metrics.registry.register(gauges)
-
-    @web.middleware
-    async def refresh_before_scrape(request: web.Request, handler):
-        if request.method == "GET" and request.path == "/metrics":
-            await gauges.refresh()
-        return await handler(request)
-
-    web_app.middlewares.append(refresh_before_scrape)
     return gauges

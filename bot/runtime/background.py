@@ -1,8 +1,9 @@
 """Work that runs after Slack has been answered, tracked so that shutdown can finish it.
 
-It starts once no Slack request is being answered (or after HOLD at most): a burst of
-requests is acknowledged first, then their work is done, instead of the work of the first
-ones delaying the answers to the others past Slack's 3 seconds."""
+It starts once no Slack request is being answered and none was for `quiet` seconds (or after
+HOLD at most): a burst of requests is acknowledged first, then their work is done, instead
+of the work of the first ones delaying the answers to the others. The quiet covers the gaps
+between a burst's requests, when the answers outrun their arrival."""
 
 import asyncio
 import logging
@@ -16,12 +17,14 @@ HOLD = 1.0  # seconds work waits for the answers at most: never starved by a str
 
 
 class Background:
-    def __init__(self, on_error=None) -> None:
+    def __init__(self, on_error=None, quiet: float = 0.0) -> None:
         self._tasks: set[asyncio.Task] = set()
         self._on_error = on_error
         self._answering = 0
         self._answered = asyncio.Event()
         self._answered.set()
+        self._quiet = quiet
+        self._last_answered = float("-inf")
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -33,6 +36,7 @@ class Background:
         finally:
             self._answering -= 1
             if not self._answering:
+                self._last_answered = asyncio.get_running_loop().time()
                 self._answered.set()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str = "work") -> asyncio.Task:
@@ -42,13 +46,21 @@ class Background:
         return task
 
     async def after_answers(self) -> None:
-        """Wait until no Slack request is being answered (HOLD at most)."""
-        if self._answering:
-            try:
-                async with asyncio.timeout(HOLD):
-                    await self._answered.wait()
-            except TimeoutError:
-                pass
+        """Wait until no Slack request is being answered, nor was for `quiet` seconds (HOLD
+        at most)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + HOLD
+        while loop.time() < until:
+            if self._answering:
+                try:
+                    async with asyncio.timeout_at(until):
+                        await self._answered.wait()
+                except TimeoutError:
+                    return
+            quiet_for = self._last_answered + self._quiet - loop.time()
+            if quiet_for <= 0:
+                return
+            await asyncio.sleep(min(quiet_for, until - loop.time()))
 
     async def _guard(self, work: Coroutine[Any, Any, Any], name: str) -> Any:
         try:
