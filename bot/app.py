@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_token_skipped
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -115,6 +116,17 @@ class _ExpectedTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.AsyncApp").addFilter(_ExpectedTokenWarning())
 
 
+class APersonWaits(AsyncMiddleware):
+    """Everything a Slack request sets off (its answer, the work after the ack) gets the
+    database in time to say it cannot, or not at all (storage.db.answer_due). A class: Bolt
+    works out a function middleware's arguments again at every request."""
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        answer_due()
+        return await next()
+
+
 def create_bolt_app(ctx: Context) -> AsyncApp:
     async def authorize(**_kwargs) -> AuthorizeResult:
         auth = await identify(ctx)
@@ -138,12 +150,7 @@ def create_bolt_app(ctx: Context) -> AsyncApp:
         raise_error_for_unhandled_request=False,
     )
 
-    @app.middleware
-    async def a_person_waits(next_: Callable[[], Awaitable[None]]) -> None:
-        # Everything a Slack request sets off (its answer, the work after the ack) gets the
-        # database in time to say it cannot, or not at all (storage.db.answer_due).
-        answer_due()
-        await next_()
+    app.middleware(APersonWaits())
 
     @app.error
     async def on_error(error: Exception, body: dict,

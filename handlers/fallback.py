@@ -15,6 +15,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.context import Context
 from bot.proposal.views import notice_modal
@@ -29,9 +32,14 @@ ACK_TIMEOUT = 3.0  # seconds Bolt gives a listener to acknowledge before it trie
 _ARRIVED = "changebot_arrived"
 
 
-async def _note_arrival(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
-    context[_ARRIVED] = time.monotonic()
-    await next_()
+class _NoteArrival(AsyncMiddleware):
+    """When the request reached Bolt (a class: Bolt works out a function middleware's
+    arguments again at every request)."""
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        req.context[_ARRIVED] = time.monotonic()
+        return await next()
 
 
 async def _nobody_took_it(context: AsyncBoltContext) -> bool:
@@ -41,7 +49,7 @@ async def _nobody_took_it(context: AsyncBoltContext) -> bool:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    app.middleware(_note_arrival)
+    app.middleware(_NoteArrival())
 
     @app.view(ANYTHING, matchers=[_nobody_took_it])
     async def on_unknown_form(ack: AsyncAck, view: dict) -> None:
