@@ -5,16 +5,15 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
-from sqlalchemy import exc as sa_exc
 
 from bot.change.work import Outcome
 from bot.context import Context
 from bot.deployment.steps import StepOutcome
 from bot.proposal import submissions
 from bot.proposal.proposals import Invalid
+from bot.runtime.faults import database_unreachable
 from bot.slack import payloads
 from bot.slack.forms import FormErrors, read_values
 from bot.slack.payloads import Click, Refused, Who
@@ -24,16 +23,6 @@ log = logging.getLogger(__name__)
 SORRY = "Something went wrong on our side and nothing was changed. Please try again."
 DATABASE_DOWN = ("Changebot cannot reach its database right now; nothing was changed. "
                  "Try again in a minute.")
-
-
-def database_unreachable(error: BaseException) -> bool:
-    """The database refused, dropped or timed out the connection (not a bug of ours)."""
-    if isinstance(error, aiohttp.ClientError):  # Slack or GitHub, not the database
-        return False
-    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
-                          OSError)):
-        return True
-    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 def failure_text(error: BaseException) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError
 from bot.context import Context
 from bot.github import events as github_events
 from bot.github.client import verify_webhook_signature
-from handlers.common import database_unreachable
+from bot.runtime.faults import database_unreachable
 
 log = logging.getLogger(__name__)
 PATH = "/github/webhook"
