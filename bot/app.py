@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import time
@@ -30,6 +29,7 @@ from bot.evidence.witness import keep_scheduled
 from bot.flows.kinds import ALONE, IN_ORDER, KINDS
 from bot.github.app_credentials import AppCredentials
 from bot.insights import gauges
+from bot.runtime import collector
 from bot.runtime.background import Background
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.metrics import Metrics
@@ -264,13 +264,11 @@ async def serve(config: Config, port: int, host: str = "0.0.0.0") -> None:
     await web.TCPSite(runner, host, port).start()
     await keep_scheduled(ctx)
     ctx.sweeper.start()
-    # What start-up made (modules, tables, the policy) lives as long as the process: out of
-    # the collector's way, a collection during a burst of requests stays short.
-    gc.freeze()
     log.info("Changebot listening on http://%s:%s", host, port)
     print(f"Changebot listening on http://{host}:{port} (Slack requests at /slack/events)")
     try:
-        await _wait_for_stop_signal()
+        async with collector.between_answers(ctx.background):
+            await _wait_for_stop_signal()
         log.info("stopping: finishing in-flight work")
     finally:
         await runner.cleanup()
@@ -306,7 +304,8 @@ async def socket(config: Config) -> None:
     ctx.sweeper.start()
     print("Changebot connected to Slack over Socket Mode")
     try:
-        await _wait_for_stop_signal()
+        async with collector.between_answers(ctx.background):
+            await _wait_for_stop_signal()
     finally:
         await handler.close_async()
         await close_context(ctx)
