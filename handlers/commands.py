@@ -10,8 +10,8 @@ from bot.overview import queries
 from bot.overview.help import help_message
 from bot.overview.summary import LIST_PAGE_BUTTON, list_message, show_message
 from bot.slack import payloads
-from bot.slack.payloads import Refused
-from handlers.common import after_ack, answer_after_ack, command_who, refuse_click, tell
+from bot.slack.payloads import Click, Refused
+from handlers.common import after_ack, after_click, answer_after_ack, command_who, tell
 from handlers.emergency import list_overdue, open_emergency
 from handlers.evidence import evidence_command
 from handlers.freeze import calendar_command, freeze_command, unfreeze_command
@@ -48,18 +48,13 @@ def register(app: AsyncApp, ctx: Context) -> None:
     async def on_list_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         """Previous / Next under `/change list`: that page in place of the one shown."""
         await ack()
-        who = payloads.click(body)
-        try:
-            page = payloads.page_number(who.value)
-        except Refused as refused:
-            await refuse_click(ctx, who, respond, refused)
-            return
 
-        async def work() -> None:
+        async def work(who: Click) -> None:
+            page = payloads.page_number(who.value)
             listed = await queries.open_changes(ctx, who.user, page)
             await respond(**list_message(listed, who.user), replace_original=True)
 
-        after_ack(ctx, who, respond, work(), "change list page")
+        after_click(ctx, body, respond, work, "change list page")
 
 
 @functools.cache

@@ -61,6 +61,8 @@ async def _explained(ctx: Context, who: Who, respond: AsyncRespond | None,
                      work: Coroutine[Any, Any, Any], name: str) -> None:
     try:
         await work
+    except Refused as refused:  # the click or form asked what cannot be: said as it is
+        await tell(ctx, who, respond, str(refused))
     except Exception as error:
         log.exception("%s failed", name)
         ctx.metrics.errors.labels(where=name).inc()
@@ -130,12 +132,7 @@ def on_change_click(ctx: Context, body: dict, respond: AsyncRespond | None,
     a button whose value does not parse is answered "out of date"."""
 
     async def run(who: Click) -> None:
-        try:
-            change_id = payloads.button_ref(who.value).change_id
-        except Refused as refused:
-            await tell(ctx, who, respond, str(refused))
-            return
-        await work(who, change_id)
+        await work(who, payloads.button_ref(who.value).change_id)
 
     after_click(ctx, body, respond, run, name)
 

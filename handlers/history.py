@@ -10,7 +10,7 @@ from bot.overview import queries
 from bot.overview.history import HISTORY_BUTTON, HISTORY_PAGE_BUTTON, history_modal
 from bot.slack import payloads
 from bot.slack.payloads import Click, Refused
-from handlers.common import after_ack, change_button, refuse_click, tell
+from handlers.common import after_click, change_button, tell
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
@@ -26,16 +26,11 @@ def register(app: AsyncApp, ctx: Context) -> None:
     @app.action(re.compile(f"^{HISTORY_PAGE_BUTTON}_"))
     async def on_page(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        who = payloads.click(body)
-        try:
+
+        async def work(who: Click) -> None:
             wanted = payloads.history_page_ref(who.value)
             if not who.view_id:  # the page buttons live in the history modal only
                 raise Refused(payloads.OUT_OF_DATE)
-        except Refused as refused:
-            await refuse_click(ctx, who, respond, refused)
-            return
-
-        async def work() -> None:
             page = await queries.history_page(ctx, wanted.change_id, wanted.page)
             if page is None:
                 await tell(ctx, who, respond,
@@ -43,4 +38,4 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 return
             await ctx.slack.views_update(view_id=who.view_id, view=history_modal(page))
 
-        after_ack(ctx, who, respond, work(), "history page")
+        after_click(ctx, body, respond, work, "history page")

@@ -115,11 +115,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
         await ack()
 
         async def work(who: Click) -> None:
-            try:
-                button = payloads.button_ref(who.value)
-            except Refused as refused:
-                await tell(ctx, who, respond, str(refused))
-                return
+            button = payloads.button_ref(who.value)
             outcome = await changes.approve(ctx, button.change_id, who.user,
                                             seen_revision=button.revision)
             await tell(ctx, who, respond, outcome.message)
